@@ -1,0 +1,270 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything that can go wrong, from a bad URL to a panicking callback.
+///
+/// Errors that happen while a listener runs reach your `callback_error` (or the channel as
+/// [`Event::Error`](crate::Event::Error)); errors in the configuration come back from
+/// [`Builder::start`](crate::Builder::start) before any thread exists.
+///
+/// No variant ever holds the token: texts that came from the server are cut short and
+/// have the token blanked out.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL can't be used: wrong scheme, no host, a query string.
+    ///
+    /// Fix the URL; it should look like `http://host:32400` or `https://host:32400`.
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An option given to the builder can't be used (an unreadable certificate, an empty
+    /// filter list, a zero timeout, ...).
+    InvalidConfig {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server could not be reached: the name did not resolve, the connection was
+    /// refused or there is no route. Transient: the listener retries with backoff.
+    Connect {
+        /// `host:port` that was tried.
+        target: String,
+        /// The operating system's error.
+        source: Arc<io::Error>,
+    },
+    /// A step of setting up or keeping a connection took longer than allowed.
+    /// Transient: the listener retries with backoff.
+    Timeout {
+        /// The step that timed out.
+        phase: Phase,
+        /// The limit that was exceeded.
+        after: Duration,
+    },
+    /// TLS failed: the certificate is not trusted, does not name the host, or the handshake
+    /// broke. For `*.plex.direct` certificates reached by IP address, see
+    /// [`TlsOptions::accept_hostname_mismatch`](crate::TlsOptions::accept_hostname_mismatch).
+    Tls {
+        /// What the TLS library said.
+        message: String,
+    },
+    /// The server rejected the token: HTTP 401 (missing or wrong) or 498 (expired).
+    ///
+    /// Not transient: the listener reports it and ends. Get a valid token.
+    Unauthorized {
+        /// 401 or 498.
+        status: u16,
+    },
+    /// The server answered with another HTTP status where a success was expected.
+    ///
+    /// 404 means the server has no such endpoint (an old server, or a URL pointing at
+    /// something that is not Plex); the listener ends. 5xx are retried with backoff.
+    HttpStatus {
+        /// The status code.
+        status: u16,
+        /// The path that was requested (without the query).
+        path: String,
+    },
+    /// The peer broke the HTTP, WebSocket or event-stream protocol.
+    /// The connection is dropped; the listener reconnects.
+    Protocol {
+        /// What was wrong.
+        message: String,
+    },
+    /// An established connection failed (reset by the peer, or the network went away).
+    /// The listener reconnects.
+    ConnectionLost {
+        /// The operating system's error.
+        source: Arc<io::Error>,
+    },
+    /// The server closed the connection. The listener reconnects.
+    Closed {
+        /// The WebSocket close reason, or how the stream ended.
+        reason: String,
+    },
+    /// A message arrived that is not a notification this crate can read: not JSON, not the
+    /// expected shape, a binary frame, invalid UTF-8, or a typed view that did not fit.
+    /// The listener goes on with the next message.
+    Decode {
+        /// What was wrong.
+        message: String,
+        /// The start of the offending text.
+        excerpt: String,
+    },
+    /// A message was larger than [`Builder::max_message_size`](crate::Builder::max_message_size).
+    /// It was skipped; the listener goes on.
+    MessageTooLarge {
+        /// Its size in bytes (for an event stream, the size reached when it was cut off).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Nothing arrived for too long (no alert, no ping, no pong): the peer is presumed dead.
+    /// The listener reconnects.
+    HeartbeatTimeout {
+        /// How long the connection was silent.
+        silent_for: Duration,
+    },
+    /// Your callback panicked. The panic was caught and the listener went on.
+    CallbackPanicked {
+        /// The panic's message.
+        message: String,
+    },
+}
+
+/// A step in setting up or keeping a connection, named in [`Error::Timeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Opening the TCP connection.
+    Connect,
+    /// The TLS handshake.
+    TlsHandshake,
+    /// The HTTP request and its response (the WebSocket upgrade, or the event stream's headers).
+    Handshake,
+    /// Reading an HTTP response body.
+    Read,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connecting",
+            Phase::TlsHandshake => "the TLS handshake",
+            Phase::Handshake => "the HTTP handshake",
+            Phase::Read => "reading the response",
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl { reason } => write!(f, "invalid server URL: {reason}"),
+            Error::InvalidConfig { reason } => write!(f, "invalid listener option: {reason}"),
+            Error::Connect { target, source } => {
+                write!(f, "could not connect to {target}: {source}")
+            }
+            Error::Timeout { phase, after } => {
+                write!(f, "timed out after {after:?} during {phase}")
+            }
+            Error::Tls { message } => write!(f, "TLS failed: {message}"),
+            Error::Unauthorized { status: 498 } => f.write_str(
+                "the server says the token has expired (HTTP 498): get a new X-Plex-Token",
+            ),
+            Error::Unauthorized { status } => write!(
+                f,
+                "the server rejected the token (HTTP {status}): check the X-Plex-Token"
+            ),
+            Error::HttpStatus { status: 404, path } => write!(
+                f,
+                "the server has no {path} endpoint (HTTP 404): is this a Plex Media Server?"
+            ),
+            Error::HttpStatus { status, path } => {
+                write!(f, "the server answered HTTP {status} for {path}")
+            }
+            Error::Protocol { message } => write!(f, "protocol error: {message}"),
+            Error::ConnectionLost { source } => write!(f, "connection lost: {source}"),
+            Error::Closed { reason } => write!(f, "the server closed the connection: {reason}"),
+            Error::Decode { message, excerpt } => {
+                write!(f, "could not decode a notification: {message}: {excerpt:?}")
+            }
+            Error::MessageTooLarge { size, limit } => write!(
+                f,
+                "skipped a message of {size} bytes, over the {limit}-byte limit"
+            ),
+            Error::HeartbeatTimeout { silent_for } => {
+                write!(f, "no sign of life from the server for {silent_for:?}")
+            }
+            Error::CallbackPanicked { message } => write!(f, "the callback panicked: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. } | Error::ConnectionLost { source } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// Longest excerpt of foreign text kept in an error.
+const EXCERPT_CHARS: usize = 120;
+
+/// The start of `text`, at most [`EXCERPT_CHARS`] characters, marked when cut.
+pub(crate) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+impl Error {
+    pub(crate) fn decode(message: impl fmt::Display, text: &str) -> Error {
+        Error::Decode {
+            message: message.to_string(),
+            excerpt: excerpt(text),
+        }
+    }
+
+    pub(crate) fn protocol(message: impl Into<String>) -> Error {
+        Error::Protocol {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn config(reason: impl Into<String>) -> Error {
+        Error::InvalidConfig {
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the listener may try again after this error. Wrong tokens and missing
+    /// endpoints are final; network trouble is not.
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unauthorized { .. } | Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => {
+                false
+            }
+            Error::HttpStatus { status, .. } => !(400..500).contains(status) || *status == 429,
+            _ => true,
+        }
+    }
+
+    /// Blanks `secret` out of every text the server could have put into this error.
+    pub(crate) fn redact(mut self, secret: &str) -> Error {
+        if secret.is_empty() {
+            return self;
+        }
+        let blank = |s: &mut String| {
+            if s.contains(secret) {
+                *s = s.replace(secret, "<redacted>");
+            }
+        };
+        match &mut self {
+            Error::Decode { message, excerpt } => {
+                blank(message);
+                blank(excerpt);
+            }
+            Error::Protocol { message } | Error::Tls { message } => blank(message),
+            Error::Closed { reason } => blank(reason),
+            Error::CallbackPanicked { message } => blank(message),
+            _ => {}
+        }
+        self
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::ConnectionLost {
+            source: Arc::new(e),
+        }
+    }
+}
