@@ -1,0 +1,434 @@
+//! The little HTTP/1.1 the crate needs: one GET, its response head, and a streamed body.
+//!
+//! Our own rather than an HTTP client's, so that the token never reaches a log line (HTTP
+//! clients log request targets at trace level) and every read stays interruptible and
+//! under the listener's timeouts.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::error::Phase;
+
+use super::{Stream, is_timeout};
+
+/// Longest response head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Writes a GET request. `headers` must not contain CR or LF (checked when the listener starts).
+pub(crate) fn write_get(
+    stream: &mut impl Write,
+    target: &str,
+    host: &str,
+    headers: &[(&str, String)],
+) -> io::Result<()> {
+    let mut req = String::with_capacity(256);
+    req.push_str("GET ");
+    req.push_str(target);
+    req.push_str(" HTTP/1.1\r\nHost: ");
+    req.push_str(host);
+    req.push_str("\r\n");
+    for (name, value) in headers {
+        req.push_str(name);
+        req.push_str(": ");
+        req.push_str(value);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes())?;
+    stream.flush()
+}
+
+/// A response's status line and headers.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.header(name)
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+
+    /// Turns a status that is not `expected` into the error a user can act on.
+    pub fn expect_status(&self, expected: u16, path: &str) -> Result<(), Error> {
+        match self.status {
+            s if s == expected => Ok(()),
+            401 | 498 => Err(Error::Unauthorized {
+                status: self.status,
+            }),
+            status => Err(Error::HttpStatus {
+                status,
+                path: path.split('?').next().unwrap_or(path).to_owned(),
+            }),
+        }
+    }
+}
+
+/// Reads a response head within `limit`; returns it and the bytes read past it.
+pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Error> {
+    let deadline = Instant::now() + limit;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .ok_or(Error::Timeout {
+                phase: Phase::Handshake,
+                after: limit,
+            })?;
+        stream.set_read_timeout(left)?;
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(Error::Closed {
+                    reason: "the connection closed before the response".to_owned(),
+                });
+            }
+            Ok(n) => n,
+            Err(e) if is_timeout(&e) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let scan_from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf[scan_from..], b"\r\n\r\n") {
+            let end = scan_from + end + 4;
+            let head = parse_head(&buf[..end])?;
+            return Ok((head, buf.split_off(end)));
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(Error::protocol("the response head is over 16 KiB"));
+        }
+    }
+}
+
+fn parse_head(bytes: &[u8]) -> Result<Head, Error> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(Error::protocol("incomplete response head")),
+        Err(e) => return Err(Error::protocol(format!("not an HTTP response: {e}"))),
+    }
+    Ok(Head {
+        status: response.code.unwrap_or(0),
+        headers: response
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A response body, de-chunked, read through a buffer that starts with the bytes read
+/// past the head.
+pub(crate) struct Body<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    framing: Framing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Until the peer closes.
+    Close,
+    /// This many bytes left.
+    Length(u64),
+    /// Chunked: waiting for a chunk-size line, inside a chunk, or after the last one.
+    ChunkSize,
+    ChunkData(u64),
+    ChunkEnd,
+    Done,
+}
+
+/// Longest chunk-size line accepted (a hex size and extensions).
+const MAX_CHUNK_LINE: usize = 1024;
+
+impl<R: Read> Body<R> {
+    pub fn new(inner: R, head: &Head, leftover: Vec<u8>) -> Result<Body<R>, Error> {
+        let framing = if head.has_token("Transfer-Encoding", "chunked") {
+            Framing::ChunkSize
+        } else if let Some(len) = head.header("Content-Length") {
+            Framing::Length(
+                len.trim()
+                    .parse()
+                    .map_err(|_| Error::protocol("a Content-Length that is not a number"))?,
+            )
+        } else {
+            Framing::Close
+        };
+        Ok(Body {
+            inner,
+            buf: leftover,
+            pos: 0,
+            framing,
+        })
+    }
+
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Refills the buffer; Ok(false) at end of stream.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + 8 * 1024, 0);
+        let n = match self.inner.read(&mut self.buf[start..]) {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(start);
+                return Err(e);
+            }
+        };
+        self.buf.truncate(start + n);
+        Ok(n > 0)
+    }
+
+    /// A CRLF- (or LF-) terminated line from the buffer, without its end.
+    fn line(&mut self) -> io::Result<Option<std::ops::Range<usize>>> {
+        loop {
+            if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
+                let start = self.pos;
+                let mut end = start + i;
+                self.pos = end + 1;
+                if end > start && self.buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                return Ok(Some(start..end));
+            }
+            if self.buf.len() - self.pos > MAX_CHUNK_LINE {
+                return Err(invalid("a chunk-size line is too long"));
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn copy_out(&mut self, out: &mut [u8], limit: u64) -> io::Result<usize> {
+        if self.pos == self.buf.len() && !self.fill()? {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the stream ended inside the body",
+            ));
+        }
+        let n = (self.buf.len() - self.pos)
+            .min(out.len())
+            .min(usize::try_from(limit).unwrap_or(usize::MAX));
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
+}
+
+impl<R: Read> Read for Body<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self.framing {
+                Framing::Done => return Ok(0),
+                Framing::Close => {
+                    if self.pos == self.buf.len() && !self.fill()? {
+                        return Ok(0);
+                    }
+                    return self.copy_out(out, u64::MAX);
+                }
+                Framing::Length(0) => self.framing = Framing::Done,
+                Framing::Length(left) => {
+                    let n = self.copy_out(out, left)?;
+                    self.framing = Framing::Length(left - n as u64);
+                    return Ok(n);
+                }
+                Framing::ChunkSize => {
+                    let Some(range) = self.line()? else {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the stream ended between chunks",
+                        ));
+                    };
+                    let line = &self.buf[range];
+                    let hex = line.split(|&b| b == b';').next().unwrap_or(b"");
+                    let hex = std::str::from_utf8(hex).map_err(|_| invalid("a bad chunk size"))?;
+                    let size = u64::from_str_radix(hex.trim(), 16)
+                        .map_err(|_| invalid("a bad chunk size"))?;
+                    self.framing = if size == 0 {
+                        Framing::Done
+                    } else {
+                        Framing::ChunkData(size)
+                    };
+                }
+                Framing::ChunkData(left) => {
+                    let n = self.copy_out(out, left)?;
+                    let left = left - n as u64;
+                    self.framing = if left == 0 {
+                        Framing::ChunkEnd
+                    } else {
+                        Framing::ChunkData(left)
+                    };
+                    return Ok(n);
+                }
+                Framing::ChunkEnd => match self.line()? {
+                    Some(range) if range.is_empty() => self.framing = Framing::ChunkSize,
+                    Some(_) => return Err(invalid("a chunk longer than its size")),
+                    None => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the stream ended inside a chunk",
+                        ));
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Appends `value` percent-encoded for a query string (unreserved characters and `,` kept).
+pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {
+                out.push(b as char)
+            }
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// Decodes `%XX` and `+` in a query value (used by the mock server).
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+pub(crate) fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(head: &str, wire: &[u8], split: usize) -> io::Result<Vec<u8>> {
+        let head = parse_head(format!("HTTP/1.1 200 OK\r\n{head}\r\n").as_bytes()).unwrap();
+        let (first, rest) = wire.split_at(split.min(wire.len()));
+        let mut b = Body::new(io::Cursor::new(rest.to_vec()), &head, first.to_vec()).unwrap();
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 7];
+        loop {
+            match b.read(&mut chunk)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_bodies_decode_at_any_split() {
+        let wire = b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+        for split in 0..wire.len() {
+            assert_eq!(
+                body("Transfer-Encoding: chunked\r\n", wire, split).unwrap(),
+                b"hello, world"
+            );
+        }
+    }
+
+    #[test]
+    fn length_and_close_delimited_bodies() {
+        assert_eq!(
+            body("Content-Length: 5\r\n", b"helloEXTRA", 2).unwrap(),
+            b"hello"
+        );
+        assert_eq!(body("", b"until close", 3).unwrap(), b"until close");
+    }
+
+    #[test]
+    fn broken_chunking_is_an_error() {
+        assert!(body("Transfer-Encoding: chunked\r\n", b"zz\r\nhello\r\n", 0).is_err());
+        assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhello!!\r\n", 0).is_err());
+        assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhel", 0).is_err());
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        let mut s = String::new();
+        percent_encode_into(&mut s, "a b&c=d/é,-");
+        assert_eq!(s, "a%20b%26c%3Dd%2F%C3%A9,-");
+        assert_eq!(percent_decode(&s), "a b&c=d/é,-");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn statuses_map_to_errors() {
+        let head = |s: u16| Head {
+            status: s,
+            headers: vec![],
+        };
+        assert!(head(101).expect_status(101, "/x").is_ok());
+        assert!(matches!(
+            head(401).expect_status(101, "/x"),
+            Err(Error::Unauthorized { status: 401 })
+        ));
+        assert!(matches!(
+            head(498).expect_status(101, "/x"),
+            Err(Error::Unauthorized { status: 498 })
+        ));
+        assert!(
+            matches!(head(404).expect_status(101, "/x?X-Plex-Token=s"), Err(Error::HttpStatus { status: 404, ref path }) if path == "/x")
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! TLS options, and the handshake under our own deadline.
+
+use std::net::TcpStream;
+use std::time::Instant;
+
+use native_tls::{HandshakeError, TlsConnector, TlsStream};
+
+use crate::Error;
+use crate::error::Phase;
+
+/// How to check the server's certificate on `https://` and `wss://` URLs.
+///
+/// The default trusts the system's root certificates and checks that the certificate names
+/// the host in the URL. A Plex server presents a certificate for `*.<hash>.plex.direct`:
+/// reach it by that name, or, when reaching it by IP address or `localhost`, allow the
+/// name not to match with [`accept_hostname_mismatch`](Self::accept_hostname_mismatch).
+///
+/// ```
+/// use plex_alerts::TlsOptions;
+///
+/// // A LAN server reached by IP address, presenting its plex.direct certificate:
+/// let tls = TlsOptions::new().accept_hostname_mismatch(true);
+/// ```
+#[derive(Clone, Default)]
+pub struct TlsOptions {
+    roots_pem: Vec<Vec<u8>>,
+    accept_hostname_mismatch: bool,
+    accept_invalid_certs: bool,
+}
+
+impl TlsOptions {
+    /// System roots, full verification.
+    pub fn new() -> TlsOptions {
+        TlsOptions::default()
+    }
+
+    /// Also trusts this root certificate (PEM), for a server with a private CA. The system
+    /// roots stay trusted. An unreadable PEM is an error from `start()` / `connect()`.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> TlsOptions {
+        self.roots_pem.push(pem.into());
+        self
+    }
+
+    /// Accepts a trusted certificate that names another host: what a `*.plex.direct`
+    /// certificate does when the server is reached by IP address. The certificate must
+    /// still chain to a trusted root.
+    pub fn accept_hostname_mismatch(mut self, accept: bool) -> TlsOptions {
+        self.accept_hostname_mismatch = accept;
+        self
+    }
+
+    /// **Dangerous**: accepts any certificate, trusted or not, for any name. Anyone on the
+    /// network path can then read the token and the notifications. For tests only.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> TlsOptions {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Builds the connector, checking every option.
+    pub(crate) fn connector(&self) -> Result<TlsConnector, Error> {
+        let mut builder = TlsConnector::builder();
+        for (i, pem) in self.roots_pem.iter().enumerate() {
+            let cert = native_tls::Certificate::from_pem(pem).map_err(|e| {
+                Error::config(format!(
+                    "root certificate {} is not a PEM certificate: {e}",
+                    i + 1
+                ))
+            })?;
+            builder.add_root_certificate(cert);
+        }
+        builder.danger_accept_invalid_hostnames(
+            self.accept_hostname_mismatch || self.accept_invalid_certs,
+        );
+        builder.danger_accept_invalid_certs(self.accept_invalid_certs);
+        builder
+            .build()
+            .map_err(|e| Error::config(format!("TLS could not be set up: {e}")))
+    }
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("extra_roots", &self.roots_pem.len())
+            .field("accept_hostname_mismatch", &self.accept_hostname_mismatch)
+            .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
+            .finish()
+    }
+}
+
+/// The TLS handshake on a socket whose reads time out, retried until `deadline`.
+///
+/// native-tls reports a read timeout mid-handshake as `WouldBlock`; tungstenite's own
+/// connector panics on that, which is why the handshake is done here.
+pub(crate) fn handshake(
+    connector: &TlsConnector,
+    host: &str,
+    tcp: TcpStream,
+    deadline: Instant,
+    limit: std::time::Duration,
+) -> Result<TlsStream<TcpStream>, Error> {
+    let timeout = || Error::Timeout {
+        phase: Phase::TlsHandshake,
+        after: limit,
+    };
+    let set_timeouts = |tcp: &TcpStream| -> Result<(), Error> {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(timeout)?;
+        tcp.set_read_timeout(Some(left))?;
+        tcp.set_write_timeout(Some(left))?;
+        Ok(())
+    };
+    set_timeouts(&tcp)?;
+    let mut attempt = connector.connect(host, tcp);
+    loop {
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(HandshakeError::Failure(e)) => {
+                return Err(Error::Tls {
+                    message: e.to_string(),
+                });
+            }
+            Err(HandshakeError::WouldBlock(mid)) => {
+                set_timeouts(mid.get_ref())?;
+                attempt = mid.handshake();
+            }
+        }
+    }
+}
