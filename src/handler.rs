@@ -1,0 +1,160 @@
+//! Where a listener's events go: closures, or a channel, through one trait.
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use crate::{Alert, Error};
+
+/// Everything a listener reports, in the order it happened.
+///
+/// Closures see these split across `callback`, `callback_error` and `on_state`; a channel
+/// receives them as they are.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A notification from the server.
+    Alert(Alert),
+    /// Something went wrong; see [`Error`] for what the listener does next.
+    Error(Error),
+    /// The connection changed state.
+    State(ConnectionState),
+}
+
+/// Where the connection is, so that an app can resync over HTTP after a gap (the server
+/// does not replay what was sent while nobody listened).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Opening a connection. `attempt` counts from 1 and restarts after a connection that
+    /// delivered something.
+    Connecting {
+        /// Which attempt this is since the last good connection.
+        attempt: u32,
+    },
+    /// Connected and listening. Anything sent from now on arrives.
+    Connected,
+    /// The connection ended, or an attempt to open one failed. Notifications sent from now
+    /// until the next [`Connected`](ConnectionState::Connected) are lost: resync then.
+    Disconnected {
+        /// Why. The same error also reaches `callback_error`.
+        error: Error,
+        /// How long the listener waits before the next attempt; `None` when it will not try
+        /// again (the listener ends next).
+        retry_in: Option<Duration>,
+    },
+    /// The listener ended; nothing follows.
+    Stopped,
+}
+
+impl fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionState::Connecting { attempt } => write!(f, "connecting (attempt {attempt})"),
+            ConnectionState::Connected => f.write_str("connected"),
+            ConnectionState::Disconnected {
+                error,
+                retry_in: Some(d),
+            } => write!(f, "disconnected ({error}); retrying in {d:.1?}"),
+            ConnectionState::Disconnected {
+                error,
+                retry_in: None,
+            } => write!(f, "disconnected ({error}); not retrying"),
+            ConnectionState::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
+/// Receives a listener's events on the listener's thread.
+///
+/// Implemented for closures taking an [`Event`], for [`std::sync::mpsc::Sender<Event>`] and
+/// for [`crossbeam_channel::Sender<Event>`]; pass any of them to
+/// [`Builder::handler`](crate::Builder::handler). Returning [`ControlFlow::Break`] ends the
+/// listener (the channel senders do that when the receiver is gone).
+pub trait EventHandler: Send + 'static {
+    /// Handles one event. Keep it short: the listener reads nothing while it runs.
+    fn handle_event(&mut self, event: Event) -> ControlFlow<()>;
+}
+
+impl<F> EventHandler for F
+where
+    F: FnMut(Event) + Send + 'static,
+{
+    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+        self(event);
+        ControlFlow::Continue(())
+    }
+}
+
+impl EventHandler for std::sync::mpsc::Sender<Event> {
+    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+        match self.send(event) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    }
+}
+
+/// With a bounded channel that is full, the listener waits for room, or for
+/// [`StopHandle::stop`](crate::StopHandle::stop), whichever comes first: stopping never waits
+/// for the app to drain the channel.
+impl EventHandler for crossbeam_channel::Sender<Event> {
+    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+        use crossbeam_channel::TrySendError;
+        let event = match self.try_send(event) {
+            Ok(()) => return ControlFlow::Continue(()),
+            Err(TrySendError::Disconnected(_)) => return ControlFlow::Break(()),
+            Err(TrySendError::Full(event)) => event,
+        };
+        let sent = match crate::listener::stop_signal() {
+            Some(stop) => crossbeam_channel::select! {
+                send(self, event) -> sent => sent.is_ok(),
+                recv(stop) -> _ => false,
+            },
+            None => self.send(event).is_ok(),
+        };
+        if sent {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    }
+}
+
+type Callback<T> = Box<dyn FnMut(T) + Send>;
+
+/// The closures given to the builder, as one handler.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    pub alert: Option<Callback<Alert>>,
+    pub error: Option<Callback<Error>>,
+    pub state: Option<Callback<ConnectionState>>,
+}
+
+impl Callbacks {
+    pub fn is_empty(&self) -> bool {
+        self.alert.is_none() && self.error.is_none() && self.state.is_none()
+    }
+}
+
+impl EventHandler for Callbacks {
+    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+        match event {
+            Event::Alert(alert) => {
+                if let Some(f) = &mut self.alert {
+                    f(alert)
+                }
+            }
+            // Nothing is lost silently: without a callback_error, errors go to the log.
+            Event::Error(error) => match &mut self.error {
+                Some(f) => f(error),
+                None => log::warn!("plex-alerts: {error}"),
+            },
+            Event::State(state) => match &mut self.state {
+                Some(f) => f(state),
+                None => log::debug!("plex-alerts: {state}"),
+            },
+        }
+        ControlFlow::Continue(())
+    }
+}

@@ -1,0 +1,194 @@
+//! [`PlexServer`]: python-plexapi's entry point, `PlexServer(baseurl, token)`.
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use serde::Deserialize;
+
+use crate::connection::http::{self, Body};
+use crate::connection::{self, Interrupter, Settings, Token};
+use crate::error::Phase;
+use crate::listener::{self, Builder};
+use crate::{Alert, AlertListener, Error, TlsOptions};
+
+/// Largest answer to `GET /` read.
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// A Plex Media Server that answered with the given token, as python-plexapi's
+/// `PlexServer(baseurl, token)`.
+///
+/// [`connect`](PlexServer::connect) makes a real request (`GET /` with the token), so a
+/// wrong token or an unreachable server is an error here, at once, rather than later on a
+/// listener's thread.
+///
+/// ```
+/// # fn main() -> Result<(), plex_alerts::Error> {
+/// # let mock = plex_alerts::mock::MockServer::start();
+/// # let (url, token) = (mock.url(), mock.token());
+/// use plex_alerts::PlexServer;
+///
+/// let plex = PlexServer::connect(&url, &token)?;
+/// println!("connected to {} ({})", plex.friendly_name(), plex.version());
+/// let listener = plex.start_alert_listener(
+///     |alert| println!("{}", alert.kind()),
+///     |error| eprintln!("{error}"),
+/// )?;
+/// listener.stop();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PlexServer {
+    url: String,
+    token: Token,
+    tls: TlsOptions,
+    friendly_name: String,
+    machine_identifier: String,
+    version: String,
+}
+
+impl PlexServer {
+    /// Connects to the server at `url` (its base URL) with `token`, checking both.
+    pub fn connect(url: impl AsRef<str>, token: impl Into<String>) -> Result<PlexServer, Error> {
+        PlexServer::connect_with_tls(url, token, TlsOptions::default())
+    }
+
+    /// [`connect`](PlexServer::connect), with TLS options (for `*.plex.direct` certificates
+    /// reached by IP address, or a private CA).
+    pub fn connect_with_tls(
+        url: impl AsRef<str>,
+        token: impl Into<String>,
+        tls: TlsOptions,
+    ) -> Result<PlexServer, Error> {
+        let url = url.as_ref().to_owned();
+        let token = Token(token.into());
+        let settings = listener::settings(
+            &url,
+            token.clone(),
+            false,
+            &tls,
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(10),
+            None,
+            "plex-alerts".to_owned(),
+        )?;
+        let identity = identity(&settings).map_err(|e| e.redact(&token.0))?;
+        Ok(PlexServer {
+            url,
+            token,
+            tls,
+            friendly_name: identity.friendly_name,
+            machine_identifier: identity.machine_identifier,
+            version: identity.version,
+        })
+    }
+
+    /// The server's name, as shown in Plex apps.
+    pub fn friendly_name(&self) -> &str {
+        &self.friendly_name
+    }
+
+    /// The server's unique id.
+    pub fn machine_identifier(&self) -> &str {
+        &self.machine_identifier
+    }
+
+    /// The server's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// A listener builder for this server, with its URL, token and TLS options set.
+    pub fn alert_listener(&self) -> Builder {
+        AlertListener::builder(&self.url)
+            .token(self.token.0.clone())
+            .tls(self.tls.clone())
+    }
+
+    /// Starts a listener with the two callbacks, as python-plexapi's
+    /// `PlexServer.startAlertListener(callback, callback_error)`.
+    pub fn start_alert_listener(
+        &self,
+        callback: impl FnMut(Alert) + Send + 'static,
+        callback_error: impl FnMut(Error) + Send + 'static,
+    ) -> Result<AlertListener, Error> {
+        self.alert_listener()
+            .callback(callback)
+            .callback_error(callback_error)
+            .start()
+    }
+}
+
+impl fmt::Debug for PlexServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlexServer")
+            .field("url", &self.url)
+            .field("token", &self.token)
+            .field("friendly_name", &self.friendly_name)
+            .field("machine_identifier", &self.machine_identifier)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Identity {
+    friendly_name: String,
+    machine_identifier: String,
+    version: String,
+}
+
+/// `GET /` with the token, as JSON.
+fn identity(settings: &Settings) -> Result<Identity, Error> {
+    let mut stream = connection::open(
+        settings,
+        &Interrupter::default(),
+        Arc::new(AtomicU64::new(0)),
+    )?;
+    let target = settings.request_target("/", &settings.filters);
+    let mut headers = vec![
+        ("Accept", "application/json".to_owned()),
+        ("Connection", "close".to_owned()),
+    ];
+    headers.extend(settings.plex_headers());
+    stream
+        .tcp()
+        .set_write_timeout(Some(settings.handshake_timeout))?;
+    http::write_get(
+        &mut stream,
+        &target,
+        &settings.endpoint.host_header(),
+        &headers,
+    )?;
+    let (head, leftover) = http::read_head(&mut stream, settings.handshake_timeout)?;
+    head.expect_status(200, &target)?;
+    stream.set_read_timeout(settings.handshake_timeout)?;
+    let mut body = Vec::new();
+    Body::new(stream, &head, leftover)?
+        .take(MAX_BODY)
+        .read_to_end(&mut body)
+        .map_err(|e| match connection::is_timeout(&e) {
+            true => Error::Timeout {
+                phase: Phase::Read,
+                after: settings.handshake_timeout,
+            },
+            false => e.into(),
+        })?;
+    #[derive(Deserialize)]
+    struct Root {
+        #[serde(rename = "MediaContainer")]
+        container: Identity,
+    }
+    let text = String::from_utf8_lossy(&body);
+    serde_json::from_str::<Root>(&text)
+        .map(|root| root.container)
+        .map_err(|e| {
+            Error::decode(
+                format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
+                &text,
+            )
+        })
+}
