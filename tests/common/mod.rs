@@ -1,0 +1,115 @@
+//! Shared by the integration tests: fixtures, and a listener whose events land on a channel.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use plex_alerts::mock::MockServer;
+use plex_alerts::{Alert, AlertListener, Builder, ConnectionState, Error, Event, Transport};
+
+/// Generous: only turns a hang into a failure.
+pub const HANG_GUARD: Duration = Duration::from_secs(20);
+
+pub const BOTH: [Transport; 2] = [Transport::WebSocket, Transport::EventSource];
+
+pub fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The 17 captured WebSocket frames.
+pub fn captured_frames() -> Vec<String> {
+    fixture("captured-websocket-frames.jsonl")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The captured frames, then the shape-only ones: one of every known type.
+pub fn all_fixture_frames() -> Vec<String> {
+    let mut frames = captured_frames();
+    frames.extend(
+        fixture("shape-only-frames.jsonl")
+            .lines()
+            .map(str::to_owned),
+    );
+    frames
+}
+
+/// A `playing` frame numbered `seq` (in viewOffset), the size of a real one.
+pub fn numbered_frame(seq: u64) -> String {
+    format!(
+        r#"{{"NotificationContainer":{{"type":"playing","size":1,"PlaySessionStateNotification":[{{"sessionKey":"23","clientIdentifier":"88b4f7f6-7554-4338-8982-a044a3a7d010","guid":"","ratingKey":"147967","url":"","key":"/library/metadata/147967","viewOffset":{seq},"playQueueItemID":576940,"playQueueID":14462,"state":"playing"}}]}}}}"#
+    )
+}
+
+/// Reads `viewOffset` back from an alert made from [`numbered_frame`].
+pub fn seq_of(alert: &Alert) -> u64 {
+    alert.raw()["PlaySessionStateNotification"][0]["viewOffset"]
+        .as_u64()
+        .expect("a numbered frame")
+}
+
+/// A builder for `server` with its token and a fast reconnect, feeding a channel.
+pub fn builder(server: &MockServer, transport: Transport) -> (Builder, Receiver<Event>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let builder = AlertListener::builder(server.url())
+        .token(server.token())
+        .transport(transport)
+        .reconnect(plex_alerts::Reconnect::exponential(
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+        ))
+        .handler(tx);
+    (builder, rx)
+}
+
+/// Starts a listener on `server` and waits until it is connected.
+pub fn connected(server: &MockServer, transport: Transport) -> (AlertListener, Receiver<Event>) {
+    let (builder, rx) = builder(server, transport);
+    let before = server.handshakes();
+    let listener = builder.start().expect("start");
+    assert!(
+        server.wait_for_handshakes(before + 1, HANG_GUARD),
+        "no handshake"
+    );
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    (listener, rx)
+}
+
+/// The next event that is not a state change.
+pub fn next_non_state(rx: &Receiver<Event>) -> Event {
+    loop {
+        match rx.recv_timeout(HANG_GUARD).expect("an event in time") {
+            Event::State(_) => continue,
+            other => return other,
+        }
+    }
+}
+
+pub fn next_alert(rx: &Receiver<Event>) -> Alert {
+    match next_non_state(rx) {
+        Event::Alert(a) => a,
+        other => panic!("expected an alert, got {other:?}"),
+    }
+}
+
+pub fn next_error(rx: &Receiver<Event>) -> Error {
+    match next_non_state(rx) {
+        Event::Error(e) => e,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// Waits for a state change that matches, skipping anything else; returns it.
+pub fn wait_state(
+    rx: &Receiver<Event>,
+    want: impl Fn(&ConnectionState) -> bool,
+) -> ConnectionState {
+    loop {
+        match rx.recv_timeout(HANG_GUARD).expect("the state in time") {
+            Event::State(s) if want(&s) => return s,
+            _ => continue,
+        }
+    }
+}
