@@ -268,3 +268,25 @@ impl From<io::Error> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_from_the_server_have_the_token_blanked() {
+        let e = Error::decode("bad", "echo of s3cr3t here").redact("s3cr3t");
+        assert!(!format!("{e} {e:?}").contains("s3cr3t"));
+        let e = Error::protocol("s3cr3t").redact("s3cr3t");
+        assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn excerpts_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(500);
+        let e = excerpt(&long);
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt("short"), "short");
+    }
+}

@@ -191,9 +191,11 @@ impl MockBuilder {
             fault: Mutex::new(Fault::None),
             answer_pings: AtomicBool::new(true),
             clients: Mutex::new(Vec::new()),
+            silent: Mutex::new(Vec::new()),
             changed: Condvar::new(),
             requests: Mutex::new(Vec::new()),
             handshakes: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             accepting: AtomicBool::new(false),
         });
@@ -231,9 +233,12 @@ struct Inner {
     fault: Mutex<Fault>,
     answer_pings: AtomicBool,
     clients: Mutex<Vec<Client>>,
+    /// Connections held open by `Fault::Silent`, so that a reset or drop ends them too.
+    silent: Mutex<Vec<TcpStream>>,
     changed: Condvar,
     requests: Mutex<Vec<RecordedRequest>>,
     handshakes: AtomicU64,
+    accepted: AtomicU64,
     next_id: AtomicU64,
     /// Cleared to end the accept loop (then woken by a connection to itself).
     accepting: AtomicBool,
@@ -397,6 +402,17 @@ impl MockServer {
         })
     }
 
+    /// TCP connections accepted since the server started, whatever happened next.
+    pub fn connections(&self) -> u64 {
+        self.inner.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` TCP connections have been accepted in all; false on timeout.
+    /// With [`Fault::Silent`], the client is then stuck in its TLS or HTTP handshake.
+    pub fn wait_for_connections(&self, n: u64, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| inner.accepted.load(Ordering::SeqCst) >= n)
+    }
+
     /// Waits until at least `n` requests have been received in all (any path, any answer).
     pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
         self.wait(timeout, |inner| lock(&inner.requests).len() >= n)
@@ -452,6 +468,9 @@ impl MockServer {
     pub fn reset_all(&self) {
         for client in lock(&self.inner.clients).iter() {
             reset(&client.socket);
+        }
+        for socket in lock(&self.inner.silent).drain(..) {
+            reset(&socket);
         }
     }
 
@@ -520,13 +539,14 @@ impl Inner {
 
     fn connection(self: Arc<Self>, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_all();
         let fault = lock(&self.fault).clone();
         if fault == Fault::Silent {
-            // Hold the connection open, reading nothing, until the peer or a reset ends it.
-            let mut buf = [0u8; 1];
-            let _ = tcp.set_read_timeout(Some(Duration::from_secs(600)));
-            let _ = tcp.peek(&mut buf);
-            let _ = (&tcp).read(&mut buf);
+            // Swallow whatever arrives, answer nothing, until the peer or the server ends it.
+            self.track_silent(&tcp);
+            let mut buf = [0u8; 1024];
+            while let Ok(1..) = (&tcp).read(&mut buf) {}
             return;
         }
         let control = match tcp.try_clone() {
@@ -675,6 +695,12 @@ impl Inner {
         lock(&self.clients).retain(|c| c.id != id);
         self.changed.notify_all();
         Ok(())
+    }
+
+    fn track_silent(&self, tcp: &TcpStream) {
+        if let Ok(clone) = tcp.try_clone() {
+            lock(&self.silent).push(clone);
+        }
     }
 
     fn machine_identifier(&self) -> String {
@@ -1094,4 +1120,51 @@ fn respond(stream: &mut MockStream, status: u16, content_type: &str, body: &str)
         body.len()
     )?;
     stream.flush()
+}
+
+/// An address whose TCP connects hang: a listener that never accepts, its backlog
+/// filled, so the kernel drops new SYNs (Linux behaviour; other systems may refuse them
+/// instead). For testing what a client does while it connects.
+pub struct StalledListener {
+    addr: SocketAddr,
+    _listener: Socket,
+    _fillers: Vec<Socket>,
+}
+
+impl StalledListener {
+    /// Binds 127.0.0.1 and fills the backlog.
+    pub fn start() -> io::Result<StalledListener> {
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+        listener.listen(0)?;
+        let addr = listener
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("not an IP socket"))?;
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+            s.set_nonblocking(true)?;
+            let _ = s.connect(&addr.into());
+            fillers.push(s);
+        }
+        Ok(StalledListener {
+            addr,
+            _listener: listener,
+            _fillers: fillers,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl fmt::Debug for StalledListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StalledListener")
+            .field("addr", &self.addr)
+            .finish()
+    }
 }

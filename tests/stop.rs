@@ -1,0 +1,195 @@
+//! stop() returns promptly whatever the listener is doing, from any thread, and a dropped
+//! listener stops too. Durations are printed; the only bound asserted is the hang guard.
+
+mod common;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use plex_alerts::mock::{Fault, MockServer, StalledListener};
+use plex_alerts::{AlertListener, ConnectionState, Event, Reconnect, StopHandle, Transport};
+
+fn timed_stop(what: &str, listener: AlertListener) -> Duration {
+    let started = Instant::now();
+    listener.stop();
+    let took = started.elapsed();
+    println!("stop {what}: {took:?}");
+    assert!(took < HANG_GUARD, "stop {what} hung for {took:?}");
+    took
+}
+
+#[test]
+fn stop_is_prompt_while_reading_from_a_peer_that_sends_nothing_and_never_answers() {
+    let server = MockServer::start();
+    server.set_fault(Fault::Unresponsive);
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        timed_stop(&format!("{transport:?} reading a silent peer"), listener);
+        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+    }
+}
+
+#[test]
+fn stop_is_prompt_during_a_stalled_http_handshake() {
+    let server = MockServer::start();
+    server.set_fault(Fault::Silent);
+    for transport in BOTH {
+        let (builder, _rx) = builder(&server, transport);
+        let before = server.connections();
+        let listener = builder
+            .handshake_timeout(Duration::from_secs(60))
+            .start()
+            .unwrap();
+        assert!(server.wait_for_connections(before + 1, HANG_GUARD));
+        timed_stop(&format!("{transport:?} in the handshake"), listener);
+    }
+}
+
+#[test]
+fn stop_is_prompt_while_the_tcp_connect_hangs() {
+    let stalled = StalledListener::start().unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(stalled.url())
+        .connect_timeout(Duration::from_secs(60))
+        .handler(tx)
+        .start()
+        .unwrap();
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }));
+    timed_stop("while connecting", listener);
+    // Nothing but state changes: the interrupted connect is not reported as an error.
+    let errors = rx
+        .try_iter()
+        .filter(|e| matches!(e, Event::Error(_)))
+        .count();
+    assert_eq!(errors, 0);
+}
+
+#[test]
+fn stop_is_prompt_during_a_backoff_wait() {
+    let server = MockServer::start();
+    server.set_fault(Fault::Status(503));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(server.url())
+        .token(server.token())
+        .reconnect(Reconnect::exponential(
+            Duration::from_secs(300),
+            Duration::from_secs(300),
+        ))
+        .handler(tx)
+        .start()
+        .unwrap();
+    let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+    let ConnectionState::Disconnected {
+        retry_in: Some(_), ..
+    } = state
+    else {
+        panic!("503 is retried: {state:?}")
+    };
+    timed_stop("during backoff", listener);
+}
+
+#[test]
+fn stop_from_inside_the_callback_ends_the_listener_without_deadlock() {
+    let server = MockServer::start();
+    let handle: Arc<OnceLock<StopHandle>> = Arc::default();
+    let in_callback = Arc::clone(&handle);
+    let (seen_tx, seen_rx) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(server.url())
+        .token(server.token())
+        .callback(move |alert| {
+            in_callback.get().expect("handle set").stop();
+            seen_tx.send(seq_of(&alert)).unwrap();
+        })
+        .start()
+        .unwrap();
+    handle.set(listener.stop_handle()).ok().unwrap();
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(1));
+    assert_eq!(seen_rx.recv_timeout(HANG_GUARD).unwrap(), 1);
+    listener.join();
+    assert!(!handle.get().unwrap().is_running());
+}
+
+#[test]
+fn stop_on_the_listener_itself_from_inside_its_callback_does_not_self_join() {
+    let server = MockServer::start();
+    let slot: Arc<Mutex<Option<AlertListener>>> = Arc::default();
+    let in_callback = Arc::clone(&slot);
+    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(server.url())
+        .token(server.token())
+        .callback(move |_| {
+            if let Some(listener) = in_callback.lock().unwrap().take() {
+                listener.stop();
+                done_tx.send(()).unwrap();
+            }
+        })
+        .start()
+        .unwrap();
+    let handle = listener.stop_handle();
+    *slot.lock().unwrap() = Some(listener);
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(1));
+    done_rx
+        .recv_timeout(HANG_GUARD)
+        .expect("stop() returned inside the callback");
+    assert!(server.wait_for_no_clients(HANG_GUARD));
+    let _ = handle;
+}
+
+#[test]
+fn stop_handle_works_from_another_thread() {
+    let server = MockServer::start();
+    server.set_fault(Fault::Unresponsive);
+    let (listener, rx) = connected(&server, Transport::WebSocket);
+    let handle = listener.stop_handle();
+    std::thread::spawn(move || handle.stop()).join().unwrap();
+    wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+    listener.join();
+}
+
+#[test]
+fn dropping_the_listener_stops_it() {
+    let server = MockServer::start();
+    server.set_fault(Fault::Unresponsive);
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        let handle = listener.stop_handle();
+        let started = Instant::now();
+        drop(listener);
+        println!("drop {transport:?}: {:?}", started.elapsed());
+        assert!(!handle.is_running(), "drop waits for the thread");
+        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+        assert!(server.wait_for_no_clients(HANG_GUARD));
+    }
+}
+
+#[test]
+fn join_waits_for_a_listener_that_ends_by_itself() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.reconnect(Reconnect::never()).start().unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        assert!(listener.is_running());
+        server.close_all();
+        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+        assert!(
+            matches!(state, ConnectionState::Disconnected { retry_in: None, .. }),
+            "{state:?}"
+        );
+        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+        listener.join();
+    }
+}
+
+#[test]
+fn is_running_turns_false_after_stop() {
+    let server = MockServer::start();
+    let (listener, _rx) = connected(&server, Transport::WebSocket);
+    let handle = listener.stop_handle();
+    assert!(listener.is_running() && handle.is_running());
+    listener.stop();
+    assert!(!handle.is_running());
+}

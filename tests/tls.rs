@@ -1,0 +1,203 @@
+//! Real TLS against the mock: verification on by default, each TLS option, and a stalled
+//! handshake that times out instead of panicking.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use plex_alerts::mock::{Fault, MockServer};
+use plex_alerts::{ConnectionState, Error, Event, PlexServer, Reconnect, TlsOptions, Transport};
+
+fn tls_server(cert: &str) -> MockServer {
+    MockServer::builder()
+        .tls(
+            fixture(&format!("tls/{cert}.pem")),
+            fixture(&format!("tls/{cert}.key")),
+        )
+        .start()
+        .unwrap()
+}
+
+fn trusting_test_ca() -> TlsOptions {
+    TlsOptions::new().add_root_certificate_pem(fixture("tls/ca.pem"))
+}
+
+/// Starts a listener with these TLS options; Ok once an alert made it through, or the
+/// first error.
+fn try_tls(server: &MockServer, transport: Transport, tls: TlsOptions) -> Result<(), Error> {
+    let (builder, rx) = builder(server, transport);
+    let listener = builder
+        .tls(tls)
+        .reconnect(Reconnect::never())
+        .start()
+        .unwrap();
+    let result = loop {
+        match rx.recv_timeout(HANG_GUARD).expect("an event") {
+            Event::State(ConnectionState::Connected) => {
+                server.send(&numbered_frame(7));
+            }
+            Event::Alert(alert) => {
+                assert_eq!(seq_of(&alert), 7);
+                break Ok(());
+            }
+            Event::Error(e) => break Err(e),
+            _ => {}
+        }
+    };
+    listener.stop();
+    result
+}
+
+#[test]
+fn https_with_verification_on_works_when_the_ca_is_trusted() {
+    let server = tls_server("server");
+    assert!(server.url().starts_with("https://127.0.0.1:"));
+    for transport in BOTH {
+        try_tls(&server, transport, trusting_test_ca())
+            .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+    }
+}
+
+#[test]
+fn wss_urls_are_accepted_too() {
+    let server = tls_server("server");
+    let (builder, rx) = builder(&server, Transport::WebSocket);
+    let url = server.url().replace("https://", "wss://");
+    let listener = plex_alerts::AlertListener::builder(url)
+        .token(server.token())
+        .tls(trusting_test_ca())
+        .handler(move |e| drop(e))
+        .start()
+        .unwrap();
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    listener.stop();
+    drop((builder, rx));
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_by_default() {
+    let server = tls_server("server");
+    for transport in BOTH {
+        let e = try_tls(&server, transport, TlsOptions::new()).unwrap_err();
+        assert!(matches!(e, Error::Tls { .. }), "{transport:?}: {e:?}");
+        assert_eq!(server.handshakes(), 0);
+    }
+}
+
+#[test]
+fn a_plex_direct_certificate_reached_by_ip_needs_accept_hostname_mismatch() {
+    let server = tls_server("plex-direct");
+    for transport in BOTH {
+        let e = try_tls(&server, transport, trusting_test_ca()).unwrap_err();
+        assert!(matches!(e, Error::Tls { .. }), "{transport:?}: {e:?}");
+        try_tls(
+            &server,
+            transport,
+            trusting_test_ca().accept_hostname_mismatch(true),
+        )
+        .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+    }
+}
+
+#[test]
+fn accept_hostname_mismatch_still_requires_a_trusted_chain() {
+    let server = tls_server("self-signed");
+    let e = try_tls(
+        &server,
+        Transport::WebSocket,
+        trusting_test_ca().accept_hostname_mismatch(true),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e:?}");
+}
+
+#[test]
+fn danger_accept_invalid_certs_accepts_a_self_signed_certificate() {
+    let server = tls_server("self-signed");
+    for transport in BOTH {
+        let e = try_tls(&server, transport, trusting_test_ca()).unwrap_err();
+        assert!(matches!(e, Error::Tls { .. }), "{e:?}");
+        try_tls(
+            &server,
+            transport,
+            TlsOptions::new().danger_accept_invalid_certs(true),
+        )
+        .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+    }
+}
+
+#[test]
+fn plex_server_connects_over_https_with_tls_options() {
+    let server = tls_server("plex-direct");
+    assert!(matches!(
+        PlexServer::connect(server.url(), server.token()),
+        Err(Error::Tls { .. })
+    ));
+    let plex = PlexServer::connect_with_tls(
+        server.url(),
+        server.token(),
+        trusting_test_ca().accept_hostname_mismatch(true),
+    )
+    .unwrap();
+    assert_eq!(plex.friendly_name(), "plex-alerts mock");
+    // The listener it starts inherits the TLS options.
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = plex
+        .start_alert_listener(move |a| tx.send(a).unwrap(), |_| {})
+        .unwrap();
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(3));
+    assert_eq!(seq_of(&rx.recv_timeout(HANG_GUARD).unwrap()), 3);
+    listener.stop();
+}
+
+#[test]
+fn a_stalled_tls_handshake_times_out_with_an_error_not_a_panic() {
+    let server = tls_server("server");
+    server.set_fault(Fault::Silent);
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder
+            .tls(trusting_test_ca())
+            .handshake_timeout(Duration::from_millis(300))
+            .reconnect(Reconnect::never())
+            .start()
+            .unwrap();
+        let e = next_error(&rx);
+        assert!(
+            matches!(
+                e,
+                Error::Timeout {
+                    phase: plex_alerts::Phase::TlsHandshake,
+                    ..
+                }
+            ),
+            "{transport:?}: {e:?}"
+        );
+        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+        listener.join();
+    }
+}
+
+#[test]
+fn stop_during_a_stalled_tls_handshake_is_prompt() {
+    let server = tls_server("server");
+    server.set_fault(Fault::Silent);
+    for transport in BOTH {
+        let (builder, _rx) = builder(&server, transport);
+        let listener = builder
+            .tls(trusting_test_ca())
+            .handshake_timeout(Duration::from_secs(60))
+            .start()
+            .unwrap();
+        let before = server.connections();
+        assert!(server.wait_for_connections(before + 1, HANG_GUARD));
+        // Accepted, and the server answers nothing: the listener is in its TLS handshake.
+        let started = Instant::now();
+        listener.stop();
+        let took = started.elapsed();
+        println!("{transport:?}: stop during a stalled TLS handshake took {took:?}");
+        assert!(took < HANG_GUARD);
+    }
+}
