@@ -17,6 +17,7 @@ mod reconnect;
 mod server;
 #[doc(hidden)]
 pub mod sse;
+mod summary;
 mod tls;
 
 pub use alert::Alert;
