@@ -122,6 +122,13 @@ pub(crate) fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded,
     {
         return from_container(inner.get());
     }
+    // The event-stream default type: the event had no `event:` line, so no Plex type.
+    if event_type == "message" {
+        return Err(Error::decode(
+            "an event without a notification type (no `event:` line)",
+            data,
+        ));
+    }
     let child = child_key(event_type);
     let mut container = String::with_capacity(data.len() + event_type.len() + 32);
     container.push_str(r#"{"type":"#);
@@ -437,5 +444,11 @@ mod tests {
             );
         }
         assert!(from_event_stream("playing", "not json").is_err());
+        assert!(from_event_stream("message", r#"{"hello":1}"#).is_err());
+        let wrapped = r#"{"NotificationContainer":{"type":"reachability","size":1,"ReachabilityNotification":[{"reachability":true}]}}"#;
+        assert_eq!(
+            from_event_stream("message", wrapped).unwrap().alert.kind(),
+            "reachability"
+        );
     }
 }

@@ -98,8 +98,9 @@ pub enum Error {
     /// A message was larger than [`Builder::max_message_size`](crate::Builder::max_message_size).
     /// It was skipped; the listener goes on.
     MessageTooLarge {
-        /// Its size in bytes (for an event stream, the size reached when it was cut off).
-        size: usize,
+        /// Its size in bytes, when known: an event stream's event is dropped as soon as it
+        /// passes the limit, without reading it to its end.
+        size: Option<usize>,
         /// The configured limit.
         limit: usize,
     },
@@ -173,10 +174,16 @@ impl fmt::Display for Error {
             Error::Decode { message, excerpt } => {
                 write!(f, "could not decode a notification: {message}: {excerpt:?}")
             }
-            Error::MessageTooLarge { size, limit } => write!(
+            Error::MessageTooLarge {
+                size: Some(size),
+                limit,
+            } => write!(
                 f,
                 "skipped a message of {size} bytes, over the {limit}-byte limit"
             ),
+            Error::MessageTooLarge { size: None, limit } => {
+                write!(f, "skipped a message over the {limit}-byte limit")
+            }
             Error::HeartbeatTimeout { silent_for } => {
                 write!(f, "no sign of life from the server for {silent_for:?}")
             }

@@ -1,6 +1,245 @@
 //! Hear a Plex Media Server's real-time notifications from a synchronous program.
+//!
+//! A Plex Media Server tells its clients what happens as it happens: playback starting,
+//! pausing and stopping, library items added and deleted, scans and their progress,
+//! transcodes, changed settings. This crate's [`AlertListener`] listens on a thread of its
+//! own, hands every notification to your closures (or your channel) as an [`Alert`],
+//! reconnects when the network drops, and stops at once when you ask.
+//!
+//! # Quick start
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let server = plex_alerts::mock::MockServer::start();
+//! # let (url, token) = (server.url(), server.token()); // "http://192.168.1.5:32400", your X-Plex-Token
+//! use plex_alerts::{AlertListener, Notification};
+//!
+//! let listener = AlertListener::builder(&url)
+//!     .token(&token)
+//!     .callback(|alert| match alert.notification() {
+//!         Notification::Playing(sessions) => {
+//!             for s in sessions {
+//!                 println!("{:?} {:?} at {:?} ms", s.rating_key, s.playback_state(), s.view_offset);
+//!             }
+//!         }
+//!         _ => println!("{alert}"), // one readable line for any alert
+//!     })
+//!     .callback_error(|error| eprintln!("{error}"))
+//!     .start()?;
+//! // ... your program goes on; the callbacks run on the listener's thread ...
+//! listener.stop(); // returns once the thread has ended
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`PlexServer::connect`] checks the URL and the token with a real request first, as
+//! python-plexapi's `PlexServer(baseurl, token)` does, and starts listeners with them.
+//!
+//! # Alerts
+//!
+//! An [`Alert`] is one notification: its type ([`Alert::kind`]: `playing`, `timeline`,
+//! `activity`, ...), a typed view of every element the server sent
+//! ([`Alert::notification`], a [`Notification`]), and the raw JSON ([`Alert::raw`]: the
+//! object python-plexapi hands its callback, with every field the server sent).
+//!
+//! Servers differ: the same field arrives as a number from one and a string from another,
+//! optional fields come and go, new types appear. So every typed field is optional,
+//! identifiers are strings whatever the server sent, numbers written as strings are read
+//! as numbers, unknown fields stay in the raw JSON, and a type this crate has no view for
+//! arrives as [`Notification::Other`] with its raw JSON: nothing is dropped.
+//!
+//! # Closures or a channel
+//!
+//! [`Builder::callback`], [`Builder::callback_error`] and [`Builder::on_state`] take
+//! closures, called on the listener's thread. Or give [`Builder::handler`] a channel
+//! sender, and receive every [`Event`] where you like, for instance in a
+//! `crossbeam_channel::select!` beside your own channels:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = plex_alerts::mock::MockServer::start();
+//! # let (url, token) = (server.url(), server.token());
+//! use plex_alerts::{AlertListener, Event};
+//! use crossbeam_channel::select;
+//!
+//! let (events_tx, events) = crossbeam_channel::unbounded();
+//! let (shutdown_tx, shutdown) = crossbeam_channel::bounded::<()>(1);
+//! let listener = AlertListener::builder(&url).token(&token).handler(events_tx).start()?;
+//! # shutdown_tx.send(())?;
+//! loop {
+//!     select! {
+//!         recv(events) -> event => match event? {
+//!             Event::Alert(alert) => println!("{alert}"),
+//!             Event::Error(error) => eprintln!("{error}"),
+//!             Event::State(state) => println!("[{state}]"),
+//!             _ => {}
+//!         },
+//!         recv(shutdown) -> _ => break,
+//!     }
+//! }
+//! listener.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Both go through one trait, [`EventHandler`], implemented for closures taking an
+//! [`Event`], `std::sync::mpsc::Sender<Event>` and `crossbeam_channel::Sender<Event>`.
+//! When the receiver is dropped, the listener ends. With a bounded channel that is full,
+//! the listener waits for room (backpressure), but never past [`StopHandle::stop`].
+//!
+//! # Stopping
+//!
+//! [`AlertListener::stop`] stops for good and returns once the listener's thread has
+//! ended. It interrupts whatever the thread is doing (connecting, a TLS or HTTP handshake,
+//! a read from a server that sends nothing, a wait before reconnecting) by shutting the
+//! socket down, so it does not wait for the next message or a timeout; only a callback that
+//! is running is waited for. [`AlertListener::stop_handle`] gives a [`StopHandle`] that
+//! stops from any thread, including from inside a callback. Dropping an [`AlertListener`]
+//! stops it the same way. A listener that ends by itself (see below) can be waited for with
+//! [`AlertListener::join`].
+//!
+//! # Transports
+//!
+//! Plex offers the same notifications two ways, and an [`Alert`] is the same whichever
+//! carried it:
+//!
+//! - [`Transport::WebSocket`] (the default): `GET /:/websockets/notifications`, one JSON
+//!   text frame per notification.
+//! - [`Transport::EventSource`]: `GET /:/eventsource/notifications`, a plain HTTP
+//!   `text/event-stream` response: for proxies that do not pass WebSocket upgrades.
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let server = plex_alerts::mock::MockServer::start();
+//! # let (url, token) = (server.url(), server.token());
+//! use plex_alerts::{AlertListener, Transport};
+//!
+//! let listener = AlertListener::builder(&url)
+//!     .token(&token)
+//!     .transport(Transport::EventSource)
+//!     .callback(|alert| println!("{alert}"))
+//!     .start()?;
+//! # listener.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Filters
+//!
+//! [`Filters`] ask the server for some types only; it filters before sending. The server's
+//! default is every type but `log`.
+//!
+//! ```
+//! use plex_alerts::Filters;
+//!
+//! let playback_and_library = Filters::only(["playing", "timeline"]);
+//! let everything_but_activity = Filters::except(["activity", "log"]);
+//! let everything = Filters::all(); // `log` included
+//! ```
+//!
+//! # TLS and plex.direct certificates
+//!
+//! `https://` (or `wss://`) URLs use the system's TLS (native-tls) with the system's root
+//! certificates, and verification on. A Plex server presents a certificate for
+//! `*.<hash>.plex.direct`: reached by that name, nothing needs setting; reached by IP
+//! address or `localhost`, the name does not match and the connection fails, unless you
+//! allow it with [`TlsOptions::accept_hostname_mismatch`] (the chain is still verified).
+//! [`TlsOptions::add_root_certificate_pem`] trusts a private CA;
+//! [`TlsOptions::danger_accept_invalid_certs`] turns verification off, for tests only.
+//!
+//! ```
+//! use plex_alerts::{AlertListener, TlsOptions};
+//!
+//! let builder = AlertListener::builder("https://192.168.1.5:32400")
+//!     .tls(TlsOptions::new().accept_hostname_mismatch(true));
+//! ```
+//!
+//! # Reconnecting, and what was missed
+//!
+//! The listener reconnects when a connection drops or an attempt fails, waiting a random
+//! time up to a cap that starts at 1 s and doubles to 60 s ([`Reconnect`]). A wrong or
+//! expired token and a missing endpoint are not retried: they are reported and the
+//! listener ends. [`Reconnect::never`] ends it after the first disconnect instead, as
+//! python-plexapi does.
+//!
+//! The server does not replay notifications sent while nobody listened. Every state change
+//! reaches [`Builder::on_state`] (or the channel as [`Event::State`]): after a
+//! [`ConnectionState::Disconnected`], resync what you track over HTTP (`/status/sessions`,
+//! `/activities`) once [`ConnectionState::Connected`] arrives.
+//!
+//! A connection that goes silent is found out by the [`Heartbeat`]: over WebSocket the
+//! listener sends a Ping after 15 s without a message and gives up 15 s later without an
+//! answer; an event stream, which the server pings every 10 s, is given up after 30 s of
+//! silence.
+//!
+//! # Errors
+//!
+//! Everything that goes wrong while listening reaches `callback_error` (or the channel as
+//! [`Event::Error`]) as an [`Error`], whose text says what happened and whose docs say what
+//! the listener does next. In short:
+//!
+//! | error | what the listener does | what you can do |
+//! |---|---|---|
+//! | [`Error::Unauthorized`] (401, 498) | ends | get a valid token |
+//! | [`Error::HttpStatus`] 404 | ends | check the URL points at a Plex server |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected`] |
+//! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
+//! | [`Error::Decode`], [`Error::MessageTooLarge`] | skips that message, goes on | nothing; report odd servers |
+//! | [`Error::CallbackPanicked`] | goes on | fix the callback |
+//!
+//! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
+//! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are
+//! logged with the [`log`](https://docs.rs/log) crate at warn level.
+//!
+//! The token never appears in a log line, an error's text or a `Debug` print. It is sent
+//! as the `X-Plex-Token` header; [`Builder::token_in_query`] moves it to the URL for
+//! proxies that strip headers (those proxies may then log it).
+//!
+//! # Coming from python-plexapi
+//!
+//! | python-plexapi | plex-alerts |
+//! |---|---|
+//! | `plex = PlexServer(baseurl, token)` | `let plex = PlexServer::connect(url, token)?;` |
+//! | `plex.startAlertListener(callback, callback_error)` | `plex.start_alert_listener(callback, callback_error)?` |
+//! | `AlertListener(server, callback, callback_error)`, `.start()` | `AlertListener::builder(url).token(t).callback(..).callback_error(..).start()?` |
+//! | `data['type']` in the callback | [`alert.kind()`](Alert::kind) |
+//! | `data` (the dict under `NotificationContainer`) | [`alert.raw()`](Alert::raw), or the typed [`alert.notification()`](Alert::notification) |
+//! | `listener.stop()` | [`listener.stop()`](AlertListener::stop), which returns once the thread ended |
+//! | `listener.is_alive()` | [`listener.is_running()`](AlertListener::is_running) |
+//! | `listener.join()` | [`listener.join()`](AlertListener::join) |
+//! | the thread ends on the first error | reconnects; [`Reconnect::never`] for the old behaviour |
+//!
+//! # Testing your own code
+//!
+//! With the `mock` feature, [`mock::MockServer`] is a Plex notification server on
+//! 127.0.0.1 that your tests can push notifications through, with the token check, filters
+//! and faults (resets, silence, status codes, restarts) of a real one. The crate's own
+//! tests and examples use it.
+//!
+//! ```toml
+//! [dev-dependencies]
+//! plex-alerts = { version = "0.1", features = ["mock"] }
+//! ```
+//!
+//! # Known problems
+//!
+//! - **Stopping on Windows**: shutting a socket down does not wake a read blocked in
+//!   another thread there, so the listener reads with a 500 ms timeout on Windows and
+//!   `stop()` may take that long. On Linux and macOS the read is woken at once and an idle
+//!   listener wakes only for its heartbeat.
+//! - **Name resolution** blocks and can't be interrupted: a `stop()` during a slow DNS
+//!   lookup waits for it (use an IP address to avoid it).
+//! - **plex.direct certificates** fail hostname verification when the server is reached by
+//!   IP address: see [TLS](#tls-and-plexdirect-certificates).
+//! - **No replay**: what the server sends while the listener is disconnected is lost; see
+//!   [Reconnecting](#reconnecting-and-what-was-missed).
+//!
+//! # Features
+//!
+//! - `mock`: [`mock::MockServer`], for tests and demos. Off by default.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alert;
 mod connection;
@@ -30,3 +269,8 @@ pub use notification::*;
 pub use reconnect::{Heartbeat, Reconnect};
 pub use server::PlexServer;
 pub use tls::TlsOptions;
+
+/// The README's examples, compiled as doctests so that they keep working.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -89,9 +89,9 @@ impl EventSourceConnection {
                         Ok(decoded) => Received::Alert(decoded),
                         Err(e) => Received::Problem(e),
                     },
-                    Err(SseError::LineTooLong { limit } | SseError::EventTooLarge { limit }) => {
+                    Err(SseError::LineTooLong { .. } | SseError::EventTooLarge { .. }) => {
                         Received::Problem(Error::MessageTooLarge {
-                            size: limit.max(self.max_message_size) + 1,
+                            size: None,
                             limit: self.max_message_size,
                         })
                     }

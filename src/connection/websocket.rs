@@ -96,12 +96,12 @@ impl WebSocketConnection {
                 return Ok(Received::Idle);
             }
             // The whole frame was consumed before these were found: the stream is in sync.
-            Err(E::Utf8(_)) => {
+            Err(E::Utf8(lossy)) => {
                 self.alive();
-                return Ok(Received::Problem(Error::Decode {
-                    message: "a text frame that is not valid UTF-8".to_owned(),
-                    excerpt: String::new(),
-                }));
+                return Ok(Received::Problem(Error::decode(
+                    "a text frame that is not valid UTF-8",
+                    &lossy,
+                )));
             }
             Err(E::Capacity(e)) => {
                 return Err(Error::protocol(format!(
@@ -125,7 +125,7 @@ impl WebSocketConnection {
         Ok(match message {
             Message::Text(text) if text.len() > self.max_message_size => {
                 Received::Problem(Error::MessageTooLarge {
-                    size: text.len(),
+                    size: Some(text.len()),
                     limit: self.max_message_size,
                 })
             }
