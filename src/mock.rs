@@ -634,7 +634,7 @@ impl Inner {
         let Some(endpoint) = endpoint else {
             return respond(&mut stream, 404, "text/plain", "404 Not Found");
         };
-        match endpoint {
+        let head = match endpoint {
             Endpoint::WebSocket => {
                 let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
                 if !request
@@ -650,10 +650,9 @@ impl Inner {
                     );
                 }
                 let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-                write!(
-                    stream,
+                format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-                )?;
+                )
             }
             Endpoint::EventSource => {
                 let framing = if self.chunked {
@@ -661,13 +660,12 @@ impl Inner {
                 } else {
                     "Connection: close"
                 };
-                write!(
-                    stream,
+                format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n{framing}\r\n\r\n"
-                )?;
+                )
             }
-        }
-        stream.flush()?;
+        };
+        // Registered before the answer, so that a client that saw it can be sent to.
         let filters = Filters::from_query_value(request.query("filters"));
         let (tx, rx) = crossbeam_channel::unbounded();
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
@@ -680,6 +678,15 @@ impl Inner {
         });
         self.handshakes.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_all();
+        if stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.flush())
+            .is_err()
+        {
+            lock(&self.clients).retain(|c| c.id != id);
+            self.changed.notify_all();
+            return Ok(());
+        }
         let session = Session {
             inner: Arc::clone(self),
             endpoint,

@@ -1,0 +1,220 @@
+//! Events delivered to a channel given as the handler: std's mpsc, crossbeam's in a
+//! `select!` loop, a full bounded channel that must not hold up `stop()`, and a dropped
+//! receiver that ends the listener.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use crossbeam_channel::select;
+use plex_alerts::mock::MockServer;
+use plex_alerts::{AlertListener, ConnectionState, Event};
+
+/// Calls `stop()` on a helper thread and returns how long it took; a `stop()` that hangs
+/// fails the test after [`HANG_GUARD`] instead of hanging it.
+fn timed_stop(listener: AlertListener, what: &str) -> Duration {
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        listener.stop();
+        let _ = done_tx.send(started.elapsed());
+    });
+    let took = done_rx
+        .recv_timeout(HANG_GUARD)
+        .unwrap_or_else(|_| panic!("{what}: stop() did not return within {HANG_GUARD:?}"));
+    println!("{what}: stop() took {took:?}");
+    took
+}
+
+#[test]
+fn std_mpsc_sender_receives_states_and_alerts_and_stopped_comes_last() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (tx, rx) = mpsc::channel::<Event>();
+        let listener = AlertListener::builder(server.url())
+            .token(server.token())
+            .transport(transport)
+            .handler(tx)
+            .start()
+            .expect("start");
+
+        match rx.recv_timeout(HANG_GUARD).expect("a first event") {
+            Event::State(ConnectionState::Connecting { attempt }) => {
+                assert_eq!(attempt, 1, "{transport:?}")
+            }
+            other => panic!("{transport:?}: expected Connecting first, got {other:?}"),
+        }
+        match rx.recv_timeout(HANG_GUARD).expect("a second event") {
+            Event::State(ConnectionState::Connected) => {}
+            other => panic!("{transport:?}: expected Connected second, got {other:?}"),
+        }
+
+        // The mock registers a client only after it has answered the handshake.
+        assert!(
+            server.wait_for_clients(1, HANG_GUARD),
+            "{transport:?}: the server has no client"
+        );
+        assert_eq!(server.send(&numbered_frame(42)), 1, "{transport:?}");
+        match rx.recv_timeout(HANG_GUARD).expect("the alert") {
+            Event::Alert(alert) => {
+                assert_eq!(alert.kind(), "playing");
+                assert_eq!(seq_of(&alert), 42);
+            }
+            other => panic!("{transport:?}: expected the alert, got {other:?}"),
+        }
+
+        listener.stop();
+        // The thread has ended: everything it sent is already in the channel.
+        let rest: Vec<Event> = rx.try_iter().collect();
+        assert!(
+            matches!(rest.last(), Some(Event::State(ConnectionState::Stopped))),
+            "{transport:?}: the last event must be Stopped: {rest:?}"
+        );
+        assert_eq!(
+            rest.iter()
+                .filter(|e| matches!(e, Event::State(ConnectionState::Stopped)))
+                .count(),
+            1,
+            "{transport:?}: Stopped once: {rest:?}"
+        );
+        assert!(
+            matches!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected)),
+            "{transport:?}: the listener let go of the sender"
+        );
+    }
+}
+
+#[test]
+fn crossbeam_select_over_alerts_and_an_app_shutdown_channel_works() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (listener, alerts) = connected(&server, transport);
+        let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(1);
+        for i in 0..3 {
+            assert_eq!(server.send(&numbered_frame(i)), 1, "{transport:?}");
+        }
+
+        let mut received = Vec::new();
+        let mut shut_down = false;
+        // Bounded: 3 alerts, a few state events, the shutdown.
+        for _ in 0..100 {
+            select! {
+                recv(alerts) -> event => match event.expect("the listener is running") {
+                    Event::Alert(alert) => {
+                        received.push(seq_of(&alert));
+                        if received.len() == 3 {
+                            // As a Ctrl-C handler of the app would.
+                            shutdown_tx.send(()).unwrap();
+                        }
+                    }
+                    Event::Error(error) => panic!("{transport:?}: unexpected error {error}"),
+                    Event::State(_) => {}
+                    other => panic!("{transport:?}: unexpected event {other:?}"),
+                },
+                recv(shutdown_rx) -> _ => {
+                    shut_down = true;
+                    break;
+                }
+                default(HANG_GUARD) => panic!("{transport:?}: nothing arrived; got {received:?}"),
+            }
+        }
+        assert!(
+            shut_down,
+            "{transport:?}: the loop did not see the shutdown"
+        );
+        assert_eq!(received, [0, 1, 2], "{transport:?}");
+
+        let took = timed_stop(listener, &format!("{transport:?} after the select loop"));
+        assert!(took < HANG_GUARD, "{transport:?}: stop() took {took:?}");
+    }
+}
+
+#[test]
+fn stop_returns_promptly_when_a_bounded_channel_is_full_and_not_drained() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
+        let listener = AlertListener::builder(server.url())
+            .token(server.token())
+            .transport(transport)
+            .handler(tx)
+            .start()
+            .expect("start");
+        // Drain only the connection's state changes, so that the channel is empty when
+        // the alerts come.
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        assert!(
+            server.wait_for_clients(1, HANG_GUARD),
+            "{transport:?}: not connected"
+        );
+
+        for i in 0..20 {
+            assert_eq!(server.send(&numbered_frame(i)), 1, "{transport:?}");
+        }
+        // The app stops draining. The first alert fills the channel; wait until the
+        // listener has read the second, i.e. is blocked handing it over. (No event marks
+        // that moment: yield, bounded by the hang guard.)
+        let deadline = Instant::now() + HANG_GUARD;
+        while listener.stats().alerts < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "{transport:?}: the listener read {} alerts",
+                listener.stats().alerts
+            );
+            std::thread::yield_now();
+        }
+        assert!(rx.is_full(), "{transport:?}");
+
+        let took = timed_stop(
+            listener,
+            &format!("{transport:?} with a full bounded(1) channel"),
+        );
+        assert!(
+            took < HANG_GUARD,
+            "{transport:?}: stop() waited for the app to drain ({took:?})"
+        );
+
+        let left: Vec<Event> = rx.try_iter().collect();
+        let alerts = left.iter().filter(|e| matches!(e, Event::Alert(_))).count();
+        assert!(
+            alerts <= 1,
+            "{transport:?}: {alerts} alerts in a bounded(1) channel: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn dropping_the_receiver_ends_the_listener() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (listener, rx) = connected(&server, transport);
+        server.send(&numbered_frame(0));
+        assert_eq!(seq_of(&next_alert(&rx)), 0, "{transport:?}");
+
+        drop(rx);
+        assert_eq!(server.send(&numbered_frame(1)), 1, "{transport:?}");
+
+        // The listener hangs up on the server...
+        assert!(
+            server.wait_for_no_clients(HANG_GUARD),
+            "{transport:?}: the listener stayed connected after the receiver was dropped"
+        );
+        // ...and its thread ends (join on a helper thread, so a hang fails the test).
+        let handle = listener.stop_handle();
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+        std::thread::spawn(move || {
+            listener.join();
+            let _ = done_tx.send(());
+        });
+        assert!(
+            done_rx.recv_timeout(HANG_GUARD).is_ok(),
+            "{transport:?}: the listener thread did not end (is_running = {})",
+            handle.is_running()
+        );
+        assert!(!handle.is_running(), "{transport:?}");
+        // Nothing reconnects: the server sees no new handshake.
+        assert_eq!(server.handshakes(), 1, "{transport:?}");
+    }
+}

@@ -1,0 +1,403 @@
+//! What the listener's request looks like on the wire (path, token, `X-Plex-*` headers,
+//! `filters`), that the server's filtering is honoured end to end, and that `start()`
+//! refuses unusable options before anything reaches the network.
+
+mod common;
+
+use common::*;
+use crossbeam_channel::Receiver;
+use plex_alerts::mock::{MockServer, RecordedRequest};
+use plex_alerts::{
+    AlertListener, Builder, ConnectionState, Error, Event, Filters, TlsOptions, Transport,
+};
+use std::time::Duration;
+
+const TIMELINE: &str = r#"{"NotificationContainer":{"type":"timeline","size":1,"TimelineEntry":[{"identifier":"com.plexapp.plugins.library","sectionID":"1","itemID":"513","type":1,"state":5,"updatedAt":1700000000}]}}"#;
+const LOG: &str = r#"{"NotificationContainer":{"type":"log","size":1,"LogSentNotification":[{"level":3,"thread":"0x7f","time":"Jan 01, 2024 00:00:00.000","message":"hello from the log"}]}}"#;
+
+fn path_of(transport: Transport) -> &'static str {
+    match transport {
+        Transport::WebSocket => "/:/websockets/notifications",
+        Transport::EventSource => "/:/eventsource/notifications",
+        other => panic!("unexpected transport {other:?}"),
+    }
+}
+
+/// Starts a listener configured by `configure`, waits until it is connected, and returns
+/// the one request the server received.
+fn connect_with(
+    server: &MockServer,
+    transport: Transport,
+    configure: impl FnOnce(Builder) -> Builder,
+) -> (RecordedRequest, AlertListener, Receiver<Event>) {
+    let (builder, rx) = builder(server, transport);
+    let listener = configure(builder).start().expect("start");
+    assert!(
+        server.wait_for_handshakes(1, HANG_GUARD),
+        "{transport:?}: no handshake"
+    );
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "{transport:?}: exactly one request: {requests:#?}"
+    );
+    (requests.into_iter().next().unwrap(), listener, rx)
+}
+
+/// The alerts left on the channel (after the listener stopped).
+fn leftover_alert_kinds(rx: &Receiver<Event>) -> Vec<String> {
+    rx.try_iter()
+        .filter_map(|e| match e {
+            Event::Alert(a) => Some(a.kind().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn token_is_sent_in_a_header_and_never_in_the_url_by_default() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let token = server.token();
+        let (request, listener, _rx) = connect_with(&server, transport, |b| b);
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, path_of(transport), "{transport:?}");
+        assert_eq!(
+            request.header("X-Plex-Token"),
+            Some(token.as_str()),
+            "{transport:?}"
+        );
+        assert_eq!(request.query("X-Plex-Token"), None, "{transport:?}");
+        assert!(
+            request
+                .query
+                .iter()
+                .all(|(k, v)| !k.contains(&token) && !v.contains(&token))
+                && !request.path.contains(&token),
+            "{transport:?}: the token leaked into the URL: {request:?}"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn plex_client_headers_are_sent_with_defaults() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (request, listener, _rx) = connect_with(&server, transport, |b| b);
+        let id = request
+            .header("X-Plex-Client-Identifier")
+            .unwrap_or_else(|| panic!("{transport:?}: no X-Plex-Client-Identifier"));
+        assert!(!id.trim().is_empty(), "{transport:?}: empty identifier");
+        assert_eq!(
+            request.header("X-Plex-Product"),
+            Some("plex-alerts"),
+            "{transport:?}"
+        );
+        assert_eq!(
+            request.header("X-Plex-Version"),
+            Some(env!("CARGO_PKG_VERSION")),
+            "{transport:?}"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn default_client_identifier_is_the_same_for_every_listener() {
+    let mut seen = Vec::new();
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (request, listener, _rx) = connect_with(&server, transport, |b| b);
+        seen.push(
+            request
+                .header("X-Plex-Client-Identifier")
+                .unwrap()
+                .to_owned(),
+        );
+        listener.stop();
+    }
+    assert_eq!(seen[0], seen[1], "one stable device identity: {seen:?}");
+}
+
+#[test]
+fn client_identifier_and_product_set_on_the_builder_are_sent() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (request, listener, _rx) = connect_with(&server, transport, |b| {
+            b.client_identifier("x").product("My Plex Dashboard")
+        });
+        assert_eq!(
+            request.header("X-Plex-Client-Identifier"),
+            Some("x"),
+            "{transport:?}"
+        );
+        assert_eq!(
+            request.header("X-Plex-Product"),
+            Some("My Plex Dashboard"),
+            "{transport:?}"
+        );
+        assert_eq!(
+            request.header("X-Plex-Version"),
+            Some(env!("CARGO_PKG_VERSION")),
+            "{transport:?}"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn token_in_query_sends_the_token_as_a_query_parameter_and_alerts_flow() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let token = server.token();
+        let (request, listener, rx) = connect_with(&server, transport, |b| b.token_in_query(true));
+        assert_eq!(request.path, path_of(transport), "{transport:?}");
+        assert_eq!(
+            request.query("X-Plex-Token"),
+            Some(token.as_str()),
+            "{transport:?}"
+        );
+        assert_eq!(
+            request.header("X-Plex-Token"),
+            None,
+            "{transport:?}: not also as a header"
+        );
+        assert_eq!(server.send(&numbered_frame(7)), 1, "{transport:?}");
+        let alert = next_alert(&rx);
+        assert_eq!(alert.kind(), "playing", "{transport:?}");
+        assert_eq!(seq_of(&alert), 7, "{transport:?}");
+        listener.stop();
+    }
+}
+
+#[test]
+fn filters_are_sent_as_the_filters_query_parameter() {
+    for transport in BOTH {
+        let only_expected = match transport {
+            // Documented: the event stream adds `ping` to a positive list for its watchdog.
+            Transport::EventSource => "playing,timeline,ping",
+            _ => "playing,timeline",
+        };
+        let cases: [(Filters, Option<&str>); 4] = [
+            (Filters::default(), None),
+            (Filters::all(), Some("")),
+            (Filters::only(["playing", "timeline"]), Some(only_expected)),
+            (Filters::except(["log", "activity"]), Some("-log,activity")),
+        ];
+        for (filters, expected) in cases {
+            let server = MockServer::start();
+            let what = format!("{transport:?} {filters:?}");
+            let (request, listener, _rx) = connect_with(&server, transport, |b| b.filters(filters));
+            assert_eq!(request.query("filters"), expected, "{what}");
+            assert!(
+                request.query.iter().filter(|(k, _)| k == "filters").count() <= 1,
+                "{what}: filters sent once: {:?}",
+                request.query
+            );
+            listener.stop();
+        }
+    }
+}
+
+#[test]
+fn only_filter_keeps_other_types_from_arriving() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (_request, listener, rx) = connect_with(&server, transport, |b| {
+            b.filters(Filters::only(["playing"]))
+        });
+        server.send(TIMELINE);
+        server.send(&numbered_frame(1));
+        let alert = next_alert(&rx);
+        assert_eq!(
+            alert.kind(),
+            "playing",
+            "{transport:?}: the timeline came through"
+        );
+        assert_eq!(seq_of(&alert), 1);
+        listener.stop();
+        let rest = leftover_alert_kinds(&rx);
+        assert!(rest.is_empty(), "{transport:?}: unexpected alerts {rest:?}");
+    }
+}
+
+#[test]
+fn default_filters_keep_log_notifications_away() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (_request, listener, rx) = connect_with(&server, transport, |b| b);
+        server.send(LOG);
+        server.send(&numbered_frame(2));
+        let alert = next_alert(&rx);
+        assert_eq!(
+            alert.kind(),
+            "playing",
+            "{transport:?}: the log came through"
+        );
+        assert_eq!(seq_of(&alert), 2);
+        listener.stop();
+        let rest = leftover_alert_kinds(&rx);
+        assert!(rest.is_empty(), "{transport:?}: unexpected alerts {rest:?}");
+    }
+}
+
+#[test]
+fn all_filters_let_log_notifications_through() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (_request, listener, rx) =
+            connect_with(&server, transport, |b| b.filters(Filters::all()));
+        assert_eq!(server.send(LOG), 1, "{transport:?}");
+        server.send(&numbered_frame(3));
+        let log = next_alert(&rx);
+        assert_eq!(log.kind(), "log", "{transport:?}");
+        assert_eq!(
+            log.raw()["LogSentNotification"][0]["message"],
+            "hello from the log",
+            "{transport:?}"
+        );
+        let playing = next_alert(&rx);
+        assert_eq!(seq_of(&playing), 3, "{transport:?}");
+        listener.stop();
+    }
+}
+
+/// `start()` must fail, and nothing may have reached the server.
+fn assert_rejected(server: &MockServer, what: &str, builder: Builder) -> Error {
+    let error = match builder.start() {
+        Ok(listener) => {
+            listener.stop();
+            panic!("{what}: start() accepted it");
+        }
+        Err(error) => error,
+    };
+    let requests = server.requests();
+    assert!(
+        requests.is_empty(),
+        "{what}: the server was contacted: {requests:#?}"
+    );
+    error
+}
+
+#[test]
+fn start_rejects_unusable_urls_before_connecting_without_echoing_the_token() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let with_query = format!("{}/?X-Plex-Token=secret", server.url());
+        for url in ["not a url", "ftp://x", with_query.as_str()] {
+            let what = format!("{transport:?} {url:?}");
+            let builder = AlertListener::builder(url)
+                .token(server.token())
+                .transport(transport)
+                .callback(|_| {});
+            let error = assert_rejected(&server, &what, builder);
+            assert!(
+                matches!(error, Error::InvalidUrl { .. }),
+                "{what}: {error:?}"
+            );
+            assert!(
+                !error.to_string().contains("secret") && !format!("{error:?}").contains("secret"),
+                "{what}: the error shows the token: {error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn start_rejects_an_empty_only_filter_list() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (builder, _rx) = builder(&server, transport);
+        let error = assert_rejected(
+            &server,
+            "Filters::only([])",
+            builder.filters(Filters::only(Vec::<String>::new())),
+        );
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_both_a_callback_and_a_handler() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (builder, _rx) = builder(&server, transport);
+        let error = assert_rejected(&server, "callback and handler", builder.callback(|_| {}));
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_a_listener_with_neither_callback_nor_handler() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let builder = AlertListener::builder(server.url())
+            .token(server.token())
+            .transport(transport);
+        let error = assert_rejected(&server, "no callback, no handler", builder);
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_a_zero_connect_timeout() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (builder, _rx) = builder(&server, transport);
+        let error = assert_rejected(
+            &server,
+            "zero connect_timeout",
+            builder.connect_timeout(Duration::ZERO),
+        );
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_a_tiny_max_message_size() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (builder, _rx) = builder(&server, transport);
+        let error = assert_rejected(
+            &server,
+            "max_message_size(10)",
+            builder.max_message_size(10),
+        );
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn start_rejects_an_unreadable_root_certificate() {
+    for transport in BOTH {
+        let server = MockServer::start();
+        let (builder, _rx) = builder(&server, transport);
+        let error = assert_rejected(
+            &server,
+            "root certificate \"nope\"",
+            builder.tls(TlsOptions::new().add_root_certificate_pem("nope")),
+        );
+        assert!(
+            matches!(error, Error::InvalidConfig { .. }),
+            "{transport:?}: {error:?}"
+        );
+    }
+}
