@@ -19,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => return Ok(()),
     };
     let server = MockServer::start();
-    println!("mock Plex server listening on {} ({transport:?})\n", server.url());
+    println!(
+        "mock Plex server listening on {} ({transport:?})\n",
+        server.url()
+    );
 
     let (alerts_tx, alerts) = crossbeam_channel::unbounded();
     let (connected_tx, connected) = crossbeam_channel::bounded(1);
@@ -65,7 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn parse_transport() -> Result<Option<Transport>, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => Ok(Some(Transport::WebSocket)),
         ["--transport", "websocket"] | ["--transport=websocket"] => Ok(Some(Transport::WebSocket)),
         ["--transport", "eventsource"] | ["--transport=eventsource"] => {
@@ -132,7 +140,10 @@ fn transcode(kind: &str, progress: f64, speed: f64) -> Value {
 
 fn story() -> Vec<(Option<&'static str>, Value)> {
     vec![
-        (Some("A library scan finds a new episode:"), activity("started", 0, "Scanning")),
+        (
+            Some("A library scan finds a new episode:"),
+            activity("started", 0, "Scanning"),
+        ),
         (None, activity("updated", 35, "The Arrival")),
         (None, timeline(0, "created")),
         (None, activity("updated", 80, "Matching")),
@@ -146,7 +157,10 @@ fn story() -> Vec<(Option<&'static str>, Value)> {
                 json!({"title": "Library scan complete", "description": "", "notificationName": "LIBRARY_UPDATE"}),
             ),
         ),
-        (Some("Someone watches it on the living-room TV (transcoded):"), transcode("transcodeSession.start", 0.0, 0.0)),
+        (
+            Some("Someone watches it on the living-room TV (transcoded):"),
+            transcode("transcodeSession.start", 0.0, 0.0),
+        ),
         (None, playing("playing", 0)),
         (None, transcode("transcodeSession.update", 12.5, 4.2)),
         (None, playing("playing", 10_000)),
