@@ -245,6 +245,8 @@ mod alert;
 mod connection;
 mod error;
 mod filters;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod lenient;
 mod listener;

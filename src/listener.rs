@@ -267,7 +267,12 @@ pub(crate) fn settings(
     product: String,
 ) -> Result<Settings, Error> {
     let endpoint = Endpoint::parse(url)?;
-    let connector = tls.connector()?;
+    tls.validate()?;
+    let connector = if endpoint.tls {
+        Some(tls.connector()?)
+    } else {
+        None
+    };
     if token.0.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::config(
             "the token contains spaces or control characters (it is not shown here)",
@@ -288,7 +293,7 @@ pub(crate) fn settings(
         return Err(Error::config("timeouts must not be zero"));
     }
     Ok(Settings {
-        tls: endpoint.tls.then_some(connector),
+        tls: connector,
         endpoint,
         token,
         token_in_query,

@@ -89,6 +89,24 @@ impl RecordedRequest {
     }
 }
 
+/// A WebSocket frame a client sent, unmasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientFrame {
+    /// Text.
+    Text(Vec<u8>),
+    /// Binary.
+    Binary(Vec<u8>),
+    /// Ping, with its payload.
+    Ping(Vec<u8>),
+    /// Pong, with its payload.
+    Pong(Vec<u8>),
+    /// Close, with its payload (code and reason).
+    Close(Vec<u8>),
+    /// A continuation or reserved opcode.
+    Other(u8),
+}
+
 /// How the server answers new connections, set with [`MockServer::set_fault`].
 /// Connections already open are not affected; use the methods on [`MockServer`] for them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -104,6 +122,9 @@ pub enum Fault {
     Silent,
     /// Complete the handshake, then send nothing and answer no WebSocket Ping.
     Unresponsive,
+    /// Complete the handshake, then close the connection politely at once: a server that
+    /// accepts and drops every client before sending anything.
+    CloseAfterHandshake,
 }
 
 /// Something to write to clients, unfiltered: [`MockServer::send_raw`].
@@ -116,14 +137,9 @@ pub enum Raw {
     Binary(Vec<u8>),
     /// A WebSocket text frame carrying any bytes, valid UTF-8 or not (WebSocket clients only).
     TextBytes(Vec<u8>),
-    /// A WebSocket frame announcing this text's length, but carrying only the first
-    /// `sent` bytes of it, after which the connection is reset (WebSocket clients only).
-    CutText {
-        /// The whole text the header announces.
-        text: String,
-        /// How many of its bytes are actually written.
-        sent: usize,
-    },
+    /// A WebSocket Ping frame with this payload (WebSocket clients only): a client
+    /// answers it with a Pong.
+    Ping(Vec<u8>),
     /// Bytes written as they are into the event-stream body (event-stream clients only;
     /// chunk-framed when the stream is chunked).
     EventStream(Vec<u8>),
@@ -194,6 +210,7 @@ impl MockBuilder {
             silent: Mutex::new(Vec::new()),
             changed: Condvar::new(),
             requests: Mutex::new(Vec::new()),
+            received: Mutex::new(Vec::new()),
             handshakes: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
@@ -237,6 +254,7 @@ struct Inner {
     silent: Mutex<Vec<TcpStream>>,
     changed: Condvar,
     requests: Mutex<Vec<RecordedRequest>>,
+    received: Mutex<Vec<ClientFrame>>,
     handshakes: AtomicU64,
     accepted: AtomicU64,
     next_id: AtomicU64,
@@ -340,37 +358,55 @@ impl MockServer {
 
     /// Sends anything, to every client of the kind it is for, without filtering.
     pub fn send_raw(&self, raw: Raw) -> usize {
-        let (endpoint, command, then_reset) = match raw {
+        let (endpoint, command) = match raw {
             Raw::Text(t) => (
                 Endpoint::WebSocket,
                 Command::Write(ws_frame(0x1, t.as_bytes()).into()),
-                false,
             ),
             Raw::Binary(b) => (
                 Endpoint::WebSocket,
                 Command::Write(ws_frame(0x2, &b).into()),
-                false,
             ),
             Raw::TextBytes(b) => (
                 Endpoint::WebSocket,
                 Command::Write(ws_frame(0x1, &b).into()),
-                false,
             ),
-            Raw::CutText { text, sent } => {
-                let mut frame = ws_frame(0x1, text.as_bytes());
-                let header = frame.len() - text.len();
-                frame.truncate(header + sent.min(text.len()));
-                (Endpoint::WebSocket, Command::Write(frame.into()), true)
-            }
-            Raw::EventStream(bytes) => (Endpoint::EventSource, Command::Body(bytes.into()), false),
+            Raw::Ping(b) => (
+                Endpoint::WebSocket,
+                Command::Write(ws_frame(0x9, &b).into()),
+            ),
+            Raw::EventStream(bytes) => (Endpoint::EventSource, Command::Body(bytes.into())),
         };
         let clients = lock(&self.inner.clients);
+        clients
+            .iter()
+            .filter(|c| c.endpoint == endpoint)
+            .filter(|c| c.tx.send(command.clone()).is_ok())
+            .count()
+    }
+
+    /// Sends a notification like [`send`](MockServer::send), but writes only the first
+    /// `keep` bytes of what would go on the wire (WebSocket frame header, or chunk header
+    /// and event), then resets the connection: a stream cut mid-frame.
+    pub fn send_cut(&self, frame: &str, keep: usize) -> usize {
+        let kind = notification_type(frame)
+            .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"));
+        let clients = lock(&self.inner.clients);
         let mut sent = 0;
-        for client in clients.iter().filter(|c| c.endpoint == endpoint) {
-            sent += usize::from(client.tx.send(command.clone()).is_ok());
-            if then_reset {
-                let _ = client.tx.send(Command::Reset);
-            }
+        for client in clients.iter().filter(|c| c.filters.admits(&kind)) {
+            let mut wire = match client.endpoint {
+                Endpoint::WebSocket => ws_frame(0x1, frame.as_bytes()),
+                Endpoint::EventSource => {
+                    let event = event_stream_text(frame);
+                    match self.inner.chunked {
+                        true => format!("{:x}\r\n{event}\r\n", event.len()).into_bytes(),
+                        false => event.into_bytes(),
+                    }
+                }
+            };
+            wire.truncate(keep);
+            sent += usize::from(client.tx.send(Command::Write(wire.into())).is_ok());
+            let _ = client.tx.send(Command::Reset);
         }
         sent
     }
@@ -418,6 +454,12 @@ impl MockServer {
         self.wait(timeout, |inner| lock(&inner.requests).len() >= n)
     }
 
+    /// Waits until `done` holds, re-checking whenever the server's state changes (a
+    /// client, a request, a handshake, a frame from a client); false on timeout.
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&MockServer) -> bool) -> bool {
+        self.wait(timeout, |_| done(self))
+    }
+
     fn wait(&self, timeout: Duration, done: impl Fn(&Inner) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         let mut guard = lock(&self.inner.clients);
@@ -439,6 +481,11 @@ impl MockServer {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+    }
+
+    /// Every WebSocket frame clients have sent so far, in order.
+    pub fn received_frames(&self) -> Vec<ClientFrame> {
+        lock(&self.inner.received).clone()
     }
 
     /// Every request received so far, in order.
@@ -477,9 +524,22 @@ impl MockServer {
     /// Stops listening and resets every connection, then listens again on the same port:
     /// a server restart.
     pub fn restart(&mut self) -> io::Result<()> {
+        self.stop_listening();
+        self.start_listening()
+    }
+
+    /// Stops listening (new connections are refused) and resets every connection: a
+    /// server that went down. [`start_listening`](MockServer::start_listening) brings it back.
+    pub fn stop_listening(&mut self) {
         self.shut_down();
-        let listener = bind(self.inner.addr.port())?;
-        self.accept = Some(Inner::serve(&self.inner, listener)?);
+    }
+
+    /// Listens again on the same port after [`stop_listening`](MockServer::stop_listening).
+    pub fn start_listening(&mut self) -> io::Result<()> {
+        if self.accept.is_none() {
+            let listener = bind(self.inner.addr.port())?;
+            self.accept = Some(Inner::serve(&self.inner, listener)?);
+        }
         Ok(())
     }
 
@@ -686,6 +746,9 @@ impl Inner {
             lock(&self.clients).retain(|c| c.id != id);
             self.changed.notify_all();
             return Ok(());
+        }
+        if fault == Fault::CloseAfterHandshake {
+            let _ = tx.send(Command::Close);
         }
         let session = Session {
             inner: Arc::clone(self),
@@ -935,6 +998,15 @@ impl ClientFrames {
         loop {
             let (opcode, payload, used) = parse_client_frame(&self.buf)?;
             self.buf.drain(..used);
+            lock(&inner.received).push(match opcode {
+                0x1 => ClientFrame::Text(payload.clone()),
+                0x2 => ClientFrame::Binary(payload.clone()),
+                0x8 => ClientFrame::Close(payload.clone()),
+                0x9 => ClientFrame::Ping(payload.clone()),
+                0xA => ClientFrame::Pong(payload.clone()),
+                other => ClientFrame::Other(other),
+            });
+            inner.changed.notify_all();
             match opcode {
                 0x9 if inner.answer_pings.load(Ordering::SeqCst) && !unresponsive => {
                     return Some(Reply::Pong(payload));

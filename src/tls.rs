@@ -56,16 +56,31 @@ impl TlsOptions {
         self
     }
 
+    /// Checks every option without building a connector, which loads the system's root
+    /// certificates (tens of milliseconds): plain-http listeners need none.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        self.roots().map(drop)
+    }
+
+    fn roots(&self) -> Result<Vec<native_tls::Certificate>, Error> {
+        self.roots_pem
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| {
+                native_tls::Certificate::from_pem(pem).map_err(|e| {
+                    Error::config(format!(
+                        "root certificate {} is not a PEM certificate: {e}",
+                        i + 1
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// Builds the connector, checking every option.
     pub(crate) fn connector(&self) -> Result<TlsConnector, Error> {
         let mut builder = TlsConnector::builder();
-        for (i, pem) in self.roots_pem.iter().enumerate() {
-            let cert = native_tls::Certificate::from_pem(pem).map_err(|e| {
-                Error::config(format!(
-                    "root certificate {} is not a PEM certificate: {e}",
-                    i + 1
-                ))
-            })?;
+        for cert in self.roots()? {
             builder.add_root_certificate(cert);
         }
         builder.danger_accept_invalid_hostnames(

@@ -193,3 +193,32 @@ fn is_running_turns_false_after_stop() {
     listener.stop();
     assert!(!handle.is_running());
 }
+
+#[test]
+fn stop_while_a_callback_runs_returns_once_that_callback_returns() {
+    let server = MockServer::start();
+    let (entered_tx, entered) = crossbeam_channel::bounded(1);
+    let (release_tx, release) = crossbeam_channel::bounded::<()>(1);
+    let listener = AlertListener::builder(server.url())
+        .token(server.token())
+        .callback(move |_| {
+            entered_tx.send(()).unwrap();
+            let _ = release.recv_timeout(HANG_GUARD);
+        })
+        .start()
+        .unwrap();
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(1));
+    entered.recv_timeout(HANG_GUARD).unwrap();
+    let (stopped_tx, stopped) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        listener.stop();
+        stopped_tx.send(()).unwrap();
+    });
+    // The callback is still running: stop() must be waiting for it.
+    assert!(stopped.recv_timeout(Duration::from_millis(200)).is_err());
+    release_tx.send(()).unwrap();
+    stopped
+        .recv_timeout(HANG_GUARD)
+        .expect("stop returns once the callback returned");
+}

@@ -186,12 +186,12 @@ fn stop_during_a_stalled_tls_handshake_is_prompt() {
     server.set_fault(Fault::Silent);
     for transport in BOTH {
         let (builder, _rx) = builder(&server, transport);
+        let before = server.connections();
         let listener = builder
             .tls(trusting_test_ca())
             .handshake_timeout(Duration::from_secs(60))
             .start()
             .unwrap();
-        let before = server.connections();
         assert!(server.wait_for_connections(before + 1, HANG_GUARD));
         // Accepted, and the server answers nothing: the listener is in its TLS handshake.
         let started = Instant::now();

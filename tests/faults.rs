@@ -1,0 +1,346 @@
+//! Every fault a real network throws at a listener: it is reported, the listener
+//! reconnects (or ends, for a token the server refuses), and the alerts sent after the
+//! recovery arrive. Over both transports.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use crossbeam_channel::Receiver;
+use plex_alerts::mock::{Fault, MockServer};
+use plex_alerts::{AlertListener, ConnectionState, Error, Event, Heartbeat, Reconnect, Transport};
+
+/// Waits for the listener to report `want` and then to connect again, and checks an
+/// alert sent after that arrives.
+fn recovers(
+    server: &MockServer,
+    rx: &Receiver<Event>,
+    transport: Transport,
+    want: impl Fn(&Error) -> bool,
+) {
+    let e = next_error(rx);
+    assert!(want(&e), "{transport:?}: unexpected error {e:?}");
+    let state = wait_state(rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+    let ConnectionState::Disconnected {
+        retry_in: Some(_), ..
+    } = state
+    else {
+        panic!("{transport:?}: {e} must be retried: {state:?}")
+    };
+    wait_state(rx, |s| matches!(s, ConnectionState::Connected));
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(42));
+    assert_eq!(
+        seq_of(&next_alert(rx)),
+        42,
+        "{transport:?}: the alert after recovery"
+    );
+}
+
+fn fast_heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_millis(100), Duration::from_millis(100))
+}
+
+#[test]
+fn a_polite_close_is_reported_and_the_listener_reconnects() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        server.close_all();
+        recovers(&server, &rx, transport, |e| {
+            matches!(e, Error::Closed { .. })
+        });
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_tcp_reset_is_reported_and_the_listener_reconnects() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        server.reset_all();
+        recovers(&server, &rx, transport, |e| {
+            matches!(e, Error::ConnectionLost { .. } | Error::Closed { .. })
+        });
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_stream_cut_mid_frame_is_reported_and_the_listener_reconnects() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        assert_eq!(server.send_cut(&numbered_frame(1), 40), 1);
+        recovers(&server, &rx, transport, |e| {
+            matches!(
+                e,
+                Error::ConnectionLost { .. } | Error::Closed { .. } | Error::Protocol { .. }
+            )
+        });
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_server_gone_silent_is_found_out_by_the_heartbeat() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        server.set_fault(Fault::Unresponsive);
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.heartbeat(fast_heartbeat()).start().unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        server.set_fault(Fault::None);
+        recovers(&server, &rx, transport, |e| {
+            matches!(e, Error::HeartbeatTimeout { .. })
+        });
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_server_that_stops_answering_pings_is_found_out() {
+    let server = MockServer::start();
+    let (builder, rx) = builder(&server, Transport::WebSocket);
+    let listener = builder.heartbeat(fast_heartbeat()).start().unwrap();
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    server.set_answer_pings(false);
+    let e = next_error(&rx);
+    assert!(
+        matches!(e, Error::HeartbeatTimeout { silent_for } if silent_for >= Duration::from_millis(200)),
+        "{e:?}"
+    );
+    server.set_answer_pings(true);
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    server.send(&numbered_frame(7));
+    assert_eq!(seq_of(&next_alert(&rx)), 7);
+    listener.stop();
+}
+
+#[test]
+fn a_stalled_handshake_times_out_and_is_retried() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        server.set_fault(Fault::Silent);
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder
+            .handshake_timeout(Duration::from_millis(200))
+            .start()
+            .unwrap();
+        let e = next_error(&rx);
+        assert!(
+            matches!(
+                e,
+                Error::Timeout {
+                    phase: plex_alerts::Phase::Handshake,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        server.set_fault(Fault::None);
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        assert!(server.wait_for_clients(1, HANG_GUARD));
+        server.send(&numbered_frame(3));
+        assert_eq!(seq_of(&next_alert(&rx)), 3);
+        listener.stop();
+    }
+}
+
+#[test]
+fn any_handshake_status_is_reported_and_only_server_errors_are_retried() {
+    let server = MockServer::start();
+    for (status, retried) in [
+        (500, true),
+        (502, true),
+        (503, true),
+        (429, true),
+        (400, false),
+        (401, false),
+        (403, false),
+        (404, false),
+        (498, false),
+    ] {
+        server.set_fault(Fault::Status(status));
+        let (builder, rx) = builder(&server, Transport::EventSource);
+        let listener = builder.start().unwrap();
+        let e = next_error(&rx);
+        let got = match e {
+            Error::HttpStatus { status, .. } | Error::Unauthorized { status } => status,
+            other => panic!("{status}: {other:?}"),
+        };
+        assert_eq!(got, status);
+        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+        let ConnectionState::Disconnected { retry_in, .. } = state else {
+            unreachable!()
+        };
+        assert_eq!(retry_in.is_some(), retried, "HTTP {status}");
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_server_restart_on_the_same_port_is_survived() {
+    let mut server = MockServer::start();
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        server.restart().unwrap();
+        recovers(&server, &rx, transport, |e| {
+            matches!(e, Error::ConnectionLost { .. } | Error::Closed { .. })
+        });
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_server_that_is_down_is_retried_with_growing_attempts_until_it_is_back() {
+    let mut server = MockServer::start();
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        // Proven alive, so that the backoff starts again from the first attempt.
+        server.send(&numbered_frame(1));
+        assert_eq!(seq_of(&next_alert(&rx)), 1);
+        server.stop_listening();
+        // Refused connections: the attempt count climbs while the server is down.
+        let mut attempts = Vec::new();
+        while attempts.len() < 4 {
+            if let ConnectionState::Connecting { attempt } =
+                wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }))
+            {
+                attempts.push(attempt);
+            }
+        }
+        assert_eq!(attempts, [1, 2, 3, 4], "{transport:?}");
+        server.start_listening().unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        assert!(server.wait_for_clients(1, HANG_GUARD));
+        server.send(&numbered_frame(8));
+        assert_eq!(seq_of(&next_alert(&rx)), 8);
+        listener.stop();
+    }
+}
+
+#[test]
+fn backoff_restarts_only_after_a_connection_delivered_something() {
+    // Every connection is accepted and dropped before anything arrives: connecting alone
+    // must not reset the backoff, or a flapping server would be hammered.
+    let server = MockServer::start();
+    server.set_fault(Fault::CloseAfterHandshake);
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.start().unwrap();
+        let mut attempts = Vec::new();
+        while attempts.len() < 4 {
+            if let ConnectionState::Connecting { attempt } =
+                wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }))
+            {
+                attempts.push(attempt);
+            }
+        }
+        assert_eq!(attempts, [1, 2, 3, 4], "{transport:?}");
+        listener.stop();
+    }
+    // Once something arrives on a connection, the next disconnect starts again from 1.
+    server.set_fault(Fault::None);
+    for transport in BOTH {
+        let (listener, rx) = connected(&server, transport);
+        server.send(&numbered_frame(1));
+        assert_eq!(seq_of(&next_alert(&rx)), 1);
+        server.close_all();
+        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }));
+        assert!(
+            matches!(state, ConnectionState::Connecting { attempt: 1 }),
+            "{state:?}"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn with_reconnect_never_the_first_disconnect_ends_the_listener() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.reconnect(Reconnect::never()).start().unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        let handshakes = server.handshakes();
+        server.reset_all();
+        let _ = next_error(&rx);
+        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+        assert!(matches!(
+            state,
+            ConnectionState::Disconnected { retry_in: None, .. }
+        ));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
+        listener.join();
+        assert_eq!(server.handshakes(), handshakes, "no second connection");
+    }
+}
+
+#[test]
+fn every_disconnect_reaches_callback_error_and_the_state_callback() {
+    let server = MockServer::start();
+    let (etx, errors) = crossbeam_channel::unbounded();
+    let (stx, states) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(server.url())
+        .token(server.token())
+        .reconnect(Reconnect::exponential(
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        ))
+        .callback(|_| {})
+        .callback_error(move |e| etx.send(e).unwrap())
+        .on_state(move |s| stx.send(s).unwrap())
+        .start()
+        .unwrap();
+    for round in 1..=3u64 {
+        assert!(server.wait_for_handshakes(round, HANG_GUARD));
+        server.close_all();
+        assert!(matches!(
+            errors.recv_timeout(HANG_GUARD).unwrap(),
+            Error::Closed { .. }
+        ));
+    }
+    listener.stop();
+    let states: Vec<_> = states.try_iter().collect();
+    let disconnects = states
+        .iter()
+        .filter(|s| {
+            matches!(
+                s,
+                ConnectionState::Disconnected {
+                    error: Error::Closed { .. },
+                    retry_in: Some(_)
+                }
+            )
+        })
+        .count();
+    assert!(disconnects >= 3, "{states:?}");
+    assert!(matches!(states.last(), Some(ConnectionState::Stopped)));
+}
+
+#[test]
+fn counters_follow_what_happened() {
+    let server = MockServer::start();
+    let (listener, rx) = connected(&server, Transport::WebSocket);
+    for i in 0..5 {
+        server.send(&numbered_frame(i));
+    }
+    for _ in 0..5 {
+        next_alert(&rx);
+    }
+    server.close_all();
+    let _ = next_error(&rx);
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    let stats = listener.stats();
+    assert_eq!(stats.alerts, 5);
+    assert_eq!(stats.errors, 1);
+    assert_eq!(stats.reconnects, 1);
+    assert!(stats.bytes_received > 5 * 300, "{stats:?}");
+    assert!(stats.connected);
+    assert!(stats.time_connected > Duration::ZERO);
+    listener.stop();
+}
