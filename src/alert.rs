@@ -1,18 +1,13 @@
 //! [`Alert`], and turning what the server sent into one, whichever transport carried it.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use crate::notification::{Notification, child_key};
+use crate::decode::{self, EventFast};
+use crate::notification::{Notification, intern};
 use crate::{Error, error};
 
 /// One notification from the server: its type, a typed view, and the raw JSON.
@@ -36,13 +31,37 @@ use crate::{Error, error};
 /// ```
 #[derive(Clone)]
 pub struct Alert {
-    kind: Box<str>,
+    kind: Cow<'static, str>,
     notification: Notification,
-    raw_json: Box<str>,
+    source: Source,
+    /// The container's JSON text, made from `source` on first use.
+    container: OnceLock<Box<str>>,
+    /// The container parsed, on first use.
     raw: OnceLock<Value>,
 }
 
+/// The text an alert was decoded from.
+#[derive(Clone)]
+enum Source {
+    /// A whole WebSocket frame, `{"NotificationContainer": {...}}`.
+    Frame(Box<str>),
+    /// An event's data, the inner object of the event-stream shape.
+    Event(Box<str>),
+    /// The container itself, already in `container`.
+    Container,
+}
+
 impl Alert {
+    fn new(kind: Cow<'static, str>, notification: Notification, source: Source) -> Alert {
+        Alert {
+            kind,
+            notification,
+            source,
+            container: OnceLock::new(),
+            raw: OnceLock::new(),
+        }
+    }
+
     /// The notification type as the server names it: `playing`, `timeline`, `activity`,
     /// `transcodeSession.update`, ... (python-plexapi's `data['type']`).
     pub fn kind(&self) -> &str {
@@ -62,15 +81,37 @@ impl Alert {
     /// The JSON under `NotificationContainer` (`{"type":..,"size":..,"<Child>":[..]}`),
     /// exactly what python-plexapi hands its callback, with every field the server sent.
     /// Parsed on first use.
+    ///
+    /// JSON that a [`Value`] cannot hold (a number beyond `f64`, a lone UTF-16 surrogate
+    /// escape, nesting deeper than 128 levels) gives `Value::Null`; [`raw_json`](Self::raw_json)
+    /// still has the text as sent.
     pub fn raw(&self) -> &Value {
-        self.raw
-            .get_or_init(|| serde_json::from_str(&self.raw_json).unwrap_or(Value::Null))
+        self.raw.get_or_init(|| {
+            // One parse of the source, whichever shape it came in.
+            match &self.source {
+                Source::Frame(frame) => decode::container_value(frame),
+                Source::Event(data) => decode::normalise_value(&self.kind, data),
+                Source::Container => serde_json::from_str(self.raw_json()),
+            }
+            .unwrap_or(Value::Null)
+        })
     }
 
     /// [`raw`](Self::raw) as JSON text, without parsing it: as the server sent it over
     /// WebSocket, or normalised to the same shape for an event stream.
     pub fn raw_json(&self) -> &str {
-        &self.raw_json
+        // The source was checked to be a notification when the alert was made.
+        self.container.get_or_init(|| match &self.source {
+            Source::Frame(frame) => decode::container_of(frame)
+                .ok()
+                .flatten()
+                .unwrap_or("{}")
+                .into(),
+            Source::Event(data) => decode::normalise(&self.kind, data)
+                .unwrap_or_else(|_| "{}".to_owned())
+                .into(),
+            Source::Container => "{}".into(),
+        })
     }
 }
 
@@ -78,7 +119,7 @@ impl fmt::Debug for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Alert")
             .field("kind", &self.kind)
-            .field("raw", &self.raw_json)
+            .field("raw", &self.raw_json())
             .finish()
     }
 }
@@ -100,84 +141,55 @@ pub(crate) struct Decoded {
 
 /// Decodes a WebSocket text frame: `{"NotificationContainer": {...}}`.
 pub(crate) fn from_websocket_text(text: &str) -> Result<Decoded, Error> {
-    #[derive(Deserialize)]
-    struct Frame<'a> {
-        #[serde(borrow, rename = "NotificationContainer")]
-        container: Option<&'a RawValue>,
+    if let Some(fast) = decode::websocket_fast(text) {
+        return Ok(Decoded {
+            alert: Alert::new(fast.kind, fast.notification, Source::Frame(text.into())),
+            problem: None,
+        });
     }
-    let frame: Frame = serde_json::from_str(text).map_err(|e| Error::decode(e, text))?;
-    let container = frame
-        .container
+    let container = decode::container_of(text)
+        .map_err(|e| Error::decode(e, text))?
         .ok_or_else(|| Error::decode("no NotificationContainer in the message", text))?;
-    from_container(container.get())
+    from_container(container)
 }
 
 /// Decodes an event-stream event: `event: <type>` and `data: <inner object>`, where the
 /// child is usually a single object rather than an array. Normalised to the WebSocket shape.
 pub(crate) fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded, Error> {
-    let entries: Entries = serde_json::from_str(data)
-        .map_err(|e| Error::decode(format!("event {event_type:?}: {e}"), data))?;
-    if let [(key, inner)] = entries.0.as_slice()
-        && key == "NotificationContainer"
-    {
-        return from_container(inner.get());
-    }
     // The event-stream default type: the event had no `event:` line, so no Plex type.
-    if event_type == "message" {
-        return Err(Error::decode(
+    let untyped = || {
+        Error::decode(
             "an event without a notification type (no `event:` line)",
             data,
-        ));
-    }
-    let child = child_key(event_type);
-    let mut container = String::with_capacity(data.len() + event_type.len() + 32);
-    container.push_str(r#"{"type":"#);
-    push_json_string(&mut container, event_type);
-    let mut size = 0;
-    for (i, (key, value)) in entries.0.iter().enumerate() {
-        let is_child = match child {
-            Some(child) => key == child,
-            None => i == 0,
-        };
-        if is_child {
-            size = count_children(value.get());
+        )
+    };
+    match decode::event_fast(event_type, data) {
+        Some(EventFast::Wrapped(container)) => return from_container(container),
+        Some(EventFast::Typed(_)) if event_type == "message" => return Err(untyped()),
+        Some(EventFast::Typed(notification)) => {
+            return Ok(Decoded {
+                alert: Alert::new(intern(event_type), notification, Source::Event(data.into())),
+                problem: None,
+            });
         }
+        None => {}
     }
-    container.push_str(r#","size":"#);
-    container.push_str(&size.to_string());
-    for (key, value) in &entries.0 {
-        container.push(',');
-        push_json_string(&mut container, key);
-        container.push(':');
-        let json = value.get();
-        if json.starts_with('{') {
-            container.push('[');
-            container.push_str(json);
-            container.push(']');
-        } else {
-            container.push_str(json);
-        }
-    }
-    container.push('}');
+    let container = match decode::normalise(event_type, data) {
+        Ok(_) if event_type == "message" => return Err(untyped()),
+        Ok(container) => container,
+        Err(e) => return Err(Error::decode(format!("event {event_type:?}: {e}"), data)),
+    };
     from_container(&container)
 }
 
-/// Decodes the object under `NotificationContainer`.
+/// The careful path: decodes the object under `NotificationContainer`, telling a typed
+/// view that did not fit (delivered raw, with a problem) from text that is not a
+/// notification (an error).
 fn from_container(container: &str) -> Result<Decoded, Error> {
-    #[derive(Deserialize)]
-    struct Kind<'a> {
-        #[serde(borrow, rename = "type")]
-        kind: Option<std::borrow::Cow<'a, str>>,
-    }
-    let kind = serde_json::from_str::<Kind>(container)
+    let kind = decode::kind_of(container)
         .map_err(|e| Error::decode(e, container))?
-        .kind
         .ok_or_else(|| Error::decode("the notification has no type", container))?;
-    let typed = match child_key(&kind) {
-        None => Ok(Notification::Other),
-        Some(key) => typed_view(&kind, key, container),
-    };
-    let (notification, problem) = match typed {
+    let (notification, problem) = match decode::typed_view(&kind, container) {
         Ok(n) => (n, None),
         Err(e) => (
             Notification::Other,
@@ -189,169 +201,9 @@ fn from_container(container: &str) -> Result<Decoded, Error> {
             )),
         ),
     };
-    Ok(Decoded {
-        alert: Alert {
-            kind: kind.into(),
-            notification,
-            raw_json: container.into(),
-            raw: OnceLock::new(),
-        },
-        problem,
-    })
-}
-
-fn typed_view(kind: &str, key: &str, container: &str) -> serde_json::Result<Notification> {
-    use Notification as N;
-    Ok(match kind {
-        "playing" => N::Playing(children(container, key)?),
-        "timeline" => N::Timeline(children(container, key)?),
-        "activity" => N::Activity(children(container, key)?),
-        "status" => N::Status(children(container, key)?),
-        "progress" => N::Progress(children(container, key)?),
-        "reachability" => N::Reachability(children(container, key)?),
-        "transcodeSession.start" => N::TranscodeSessionStart(children(container, key)?),
-        "transcodeSession.update" => N::TranscodeSessionUpdate(children(container, key)?),
-        "transcodeSession.end" => N::TranscodeSessionEnd(children(container, key)?),
-        "preference" => N::Preference(children(container, key)?),
-        "update.statechange" => N::UpdateStateChange(children(container, key)?),
-        "backgroundProcessingQueue" => N::BackgroundProcessingQueue(children(container, key)?),
-        "provider.content.change" => N::ProviderContentChange(children(container, key)?),
-        "log" => N::Log(children(container, key)?),
-        "account" => N::Account,
-        _ => N::Other,
-    })
-}
-
-/// The elements under `key` in the container: an array, or a single object, or none.
-fn children<T: DeserializeOwned>(container: &str, key: &str) -> serde_json::Result<Vec<T>> {
-    let mut de = serde_json::Deserializer::from_str(container);
-    let out = ChildrenOf {
-        key,
-        _t: PhantomData,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok(out)
-}
-
-struct ChildrenOf<'k, T> {
-    key: &'k str,
-    _t: PhantomData<T>,
-}
-
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for ChildrenOf<'_, T> {
-    type Value = Vec<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ChildrenOf<'_, T> {
-    type Value = Vec<T>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a notification object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::new();
-        while let Some(is_child) = map.next_key_seed(KeyIs(self.key))? {
-            if is_child {
-                out = map.next_value::<OneOrMany<T>>()?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Compares a map key with an expected one without allocating.
-struct KeyIs<'k>(&'k str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs<'_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        Ok(v == self.0)
-    }
-}
-
-/// A child array, or a single child object (the event stream's shape), or `null`.
-struct OneOrMany<T>(Vec<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of objects or one object")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(64));
-                while let Some(item) = seq.next_element()? {
-                    out.push(item);
-                }
-                Ok(OneOrMany(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Ok(OneOrMany(vec![T::deserialize(
-                    MapAccessDeserializer::new(map),
-                )?]))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(OneOrMany(Vec::new()))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-/// The members of a JSON object in order, values left as raw JSON.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Entries<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(1);
-                while let Some(key) = map.next_key::<String>()? {
-                    out.push((key, map.next_value::<&'a RawValue>()?));
-                }
-                Ok(Entries(out))
-            }
-        }
-        d.deserialize_map(V(PhantomData))
-    }
-}
-
-/// How many children a child value holds: one object, or an array's length.
-fn count_children(json: &str) -> usize {
-    if json.starts_with('[') {
-        serde_json::from_str::<Vec<IgnoredAny>>(json).map_or(0, |v| v.len())
-    } else if json.starts_with('{') {
-        1
-    } else {
-        0
-    }
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    // Serialising a &str to JSON can't fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    let alert = Alert::new(intern(&kind), notification, Source::Container);
+    let _ = alert.container.set(container.into());
+    Ok(Decoded { alert, problem })
 }
 
 /// The excerpt kept for text that is not a notification at all (binary frames).
@@ -426,6 +278,59 @@ mod tests {
             d.alert.raw()["PlaySessionStateNotification"][0]["viewOffset"],
             "soon"
         );
+    }
+
+    #[test]
+    fn a_child_before_its_type_decodes_the_same() {
+        let reordered = r#"{"NotificationContainer":{"PlaySessionStateNotification":[{"sessionKey":"2","ratingKey":"147967","viewOffset":4910,"state":"paused"}],"size":1,"type":"playing"}}"#;
+        let a = from_websocket_text(PLAYING).unwrap().alert;
+        let b = from_websocket_text(reordered).unwrap().alert;
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn event_data_wrapping_a_whole_container_is_accepted() {
+        let wrapped = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"2","ratingKey":"147967","viewOffset":4910,"state":"paused"}]}}"#;
+        let sse = from_event_stream("playing", wrapped).unwrap().alert;
+        assert_eq!(sse, from_websocket_text(PLAYING).unwrap().alert);
+    }
+
+    #[test]
+    fn raw_json_is_made_on_first_use_and_matches() {
+        let d = from_event_stream(
+            "reachability",
+            r#"{"ReachabilityNotification":{"reachability":false}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            d.alert.raw_json(),
+            r#"{"type":"reachability","size":1,"ReachabilityNotification":[{"reachability":false}]}"#
+        );
+        let ws = from_websocket_text(PLAYING).unwrap().alert;
+        assert!(PLAYING.contains(ws.raw_json()));
+    }
+
+    #[test]
+    fn raw_and_raw_json_agree_for_every_source() {
+        let alerts = [
+            from_websocket_text(PLAYING).unwrap().alert,
+            from_event_stream(
+                "timeline",
+                r#"{"TimelineEntry":[{"itemID":1},{"itemID":2}],"size":"x","type":"y"}"#,
+            )
+            .unwrap()
+            .alert,
+            from_event_stream("new.thing", r#"{"Thing":{"a":1},"Other":[1]}"#)
+                .unwrap()
+                .alert,
+            from_websocket_text(r#"{"NotificationContainer":{"size":1,"X":[{"a":1}],"type":"z"}}"#)
+                .unwrap()
+                .alert,
+        ];
+        for alert in alerts {
+            let parsed: Value = serde_json::from_str(alert.raw_json()).unwrap();
+            assert_eq!(alert.raw(), &parsed, "{}", alert.raw_json());
+        }
     }
 
     #[test]

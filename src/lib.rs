@@ -243,6 +243,7 @@
 
 mod alert;
 mod connection;
+mod decode;
 mod error;
 mod filters;
 #[doc(hidden)]

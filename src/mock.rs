@@ -127,6 +127,24 @@ pub enum Fault {
     CloseAfterHandshake,
 }
 
+/// A burst of notifications encoded for both transports: [`MockServer::prepare`].
+#[derive(Clone)]
+pub struct Prepared {
+    kind: String,
+    websocket: Arc<[u8]>,
+    event_stream: Arc<[u8]>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("kind", &self.kind)
+            .field("websocket_bytes", &self.websocket.len())
+            .field("event_stream_bytes", &self.event_stream.len())
+            .finish()
+    }
+}
+
 /// Something to write to clients, unfiltered: [`MockServer::send_raw`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -354,6 +372,49 @@ impl MockServer {
             sent += usize::from(client.tx.send(command).is_ok());
         }
         sent
+    }
+
+    /// Sends a burst encoded beforehand with [`prepare`](MockServer::prepare): one write per
+    /// client, so that the server is never what limits a client's throughput. Returns how
+    /// many clients it was sent to.
+    pub fn send_prepared(&self, burst: &Prepared) -> usize {
+        let clients = lock(&self.inner.clients);
+        let mut sent = 0;
+        for client in clients.iter().filter(|c| c.filters.admits(&burst.kind)) {
+            let command = match client.endpoint {
+                Endpoint::WebSocket => Command::Write(burst.websocket.clone()),
+                Endpoint::EventSource => Command::Body(burst.event_stream.clone()),
+            };
+            sent += usize::from(client.tx.send(command).is_ok());
+        }
+        sent
+    }
+
+    /// Encodes notifications of one type for both transports, ahead of
+    /// [`send_prepared`](MockServer::send_prepared).
+    ///
+    /// # Panics
+    /// If a frame is not a notification, or the frames are not all of one type.
+    pub fn prepare<S: AsRef<str>>(frames: &[S]) -> Prepared {
+        let mut kind = None;
+        let mut websocket = Vec::new();
+        let mut event_stream = Vec::new();
+        for frame in frames {
+            let frame = frame.as_ref();
+            let this = notification_type(frame)
+                .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"));
+            assert!(
+                kind.get_or_insert_with(|| this.clone()) == &this,
+                "a prepared burst has one type"
+            );
+            websocket.extend_from_slice(&ws_frame(0x1, frame.as_bytes()));
+            event_stream.extend_from_slice(event_stream_text(frame).as_bytes());
+        }
+        Prepared {
+            kind: kind.unwrap_or_default(),
+            websocket: websocket.into(),
+            event_stream: event_stream.into(),
+        }
     }
 
     /// Sends anything, to every client of the kind it is for, without filtering.

@@ -87,7 +87,7 @@ impl Buffers {
         // decoding exactly when its bytes are.
         match name {
             b"data" => {
-                let value = String::from_utf8_lossy(value);
+                let value = lossy(value);
                 // The joined data so far is `data` minus its trailing "\n",
                 // plus "\n" + value: exactly `data.len() + value.len()` bytes.
                 if self.data.len() + value.len() > max_event {
@@ -98,16 +98,25 @@ impl Buffers {
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&lossy(value));
             }
             b"id" if !value.contains(&0) => {
                 self.last_event_id.clear();
-                self.last_event_id.push_str(&String::from_utf8_lossy(value));
+                self.last_event_id.push_str(&lossy(value));
             }
             b"retry" => self.retry = parse_retry(value).or(self.retry),
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// `bytes` as text, invalid sequences replaced: `String::from_utf8_lossy`, with the
+/// standard library's faster validation first for the usual, valid case.
+fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

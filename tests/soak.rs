@@ -13,7 +13,7 @@
 mod common;
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 use plex_alerts::mock::MockServer;
