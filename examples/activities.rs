@@ -1,0 +1,273 @@
+//! Live progress bars for the server's activities: library scans, metadata refreshes,
+//! media analysis, preview thumbnails. The server reports them as `activity` notifications
+//! (`started`, `updated` with a progress of 0 to 100, `ended`); this shows one bar per
+//! running activity with `indicatif`.
+//!
+//! Without a URL it needs no Plex server: it starts the crate's mock server, plays three
+//! overlapping activities through it, and ends by itself. With `--url`/`--token` (or
+//! `PLEX_URL`/`PLEX_TOKEN`) it watches a real server until Ctrl-C; start a library scan
+//! there to see bars.
+//!
+//! ```text
+//! cargo run --example activities
+//! cargo run --example activities -- --url http://192.168.1.5:32400 --token <X-Plex-Token>
+//! ```
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cli::{Command, Failure};
+use crossbeam_channel::{Receiver, never, select};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use plex_alerts::mock::MockServer;
+use plex_alerts::{AlertListener, ConnectionState, Event, Notification};
+use serde_json::json;
+
+const PROGRAM: &str = "activities";
+
+fn usage() -> String {
+    format!(
+        "\
+activities: live progress bars for a Plex Media Server's activities (library scans,
+metadata refreshes, media analysis, preview thumbnails), one bar per running activity.
+
+Without a URL it needs no server: it plays a demo through a built-in mock server and ends
+by itself. With one (--url or PLEX_URL), it checks the token and watches that server until
+Ctrl-C; start a library scan there to see bars.
+
+usage: cargo run --example activities -- [--url URL] [--token TOKEN] [options]
+
+options:
+{flags}
+
+environment:
+{env}
+
+exit codes: 0 when the demo ends or after Ctrl-C; 1 if the server can't be used
+(unreachable, wrong token) or the listener ends by itself; 2 for bad usage.
+
+examples:
+  cargo run --example activities
+  cargo run --example activities -- --url http://192.168.1.5:32400 --token abc123",
+        flags = cli::CONNECTION_FLAGS,
+        env = cli::ENVIRONMENT,
+    )
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(PROGRAM),
+    }
+}
+
+fn run() -> Result<(), Failure> {
+    let options = match cli::parse(|_, _| Ok(false))? {
+        Command::Help => {
+            cli::print_help(&usage());
+            return Ok(());
+        }
+        Command::Run(options) => options,
+    };
+    let (events_tx, events) = crossbeam_channel::unbounded();
+    // The mock server lives as long as `_mock`; `script_done` fires when its script has played.
+    let (builder, _mock, mut script_done) = match &options.url {
+        Some(url) => {
+            let plex = cli::connect(url, &options)?;
+            eprintln!(
+                "watching {} ({}) at {url}",
+                plex.friendly_name(),
+                plex.version()
+            );
+            (plex.alert_listener().handler(events_tx), None, never())
+        }
+        None => {
+            let mock = Arc::new(MockServer::start());
+            eprintln!(
+                "no --url: playing a demo through a mock Plex server at {}",
+                mock.url()
+            );
+            let builder = AlertListener::builder(mock.url())
+                .token(mock.token())
+                .handler(events_tx);
+            let done = play_script(Arc::clone(&mock));
+            (builder, Some(mock), done)
+        }
+    };
+    let listener = builder
+        .transport(options.transport)
+        .filters(options.filters)
+        .start()
+        .map_err(Failure::usage)?;
+    let ctrl_c = cli::ctrl_c()?;
+
+    let bars = MultiProgress::new();
+    // Without a terminal, indicatif draws nothing: print a line per start and end instead.
+    let plain = !std::io::stderr().is_terminal();
+    let say = |line: String| match plain {
+        true => eprintln!("{line}"),
+        false => drop(bars.println(line)),
+    };
+    let style = ProgressStyle::with_template(
+        "{spinner:.green} {prefix:<38.bold} [{bar:30.cyan/blue}] {pos:>3}% {msg:.dim}",
+    )
+    .map_err(Failure::runtime)?
+    .progress_chars("=> ");
+    let mut running: HashMap<String, (ProgressBar, Instant)> = HashMap::new();
+    let mut script_over = false;
+    let mut lost = false;
+    let mut last_error = None;
+    let ended_by_itself = loop {
+        // In the demo, stop once the script has played and every bar has ended.
+        if script_over && running.is_empty() {
+            break false;
+        }
+        let event = select! {
+            recv(events) -> event => event,
+            recv(ctrl_c) -> _ => break false,
+            recv(script_done) -> _ => {
+                script_over = true;
+                script_done = never(); // a finished script's channel is always ready
+                continue;
+            }
+        };
+        match event {
+            Ok(Event::Alert(alert)) => {
+                let Notification::Activity(notifications) = alert.notification() else {
+                    continue; // not an activity: ignored
+                };
+                for n in notifications {
+                    let activity = n.activity.clone().unwrap_or_default();
+                    let Some(uuid) = n.uuid.clone().or(activity.uuid.clone()) else {
+                        continue;
+                    };
+                    let title = activity.title.unwrap_or_else(|| "(untitled)".to_owned());
+                    let subtitle = activity.subtitle.unwrap_or_default();
+                    let progress =
+                        activity.progress.unwrap_or(0.0).clamp(0.0, 100.0).round() as u64;
+                    if n.event.as_deref() == Some("ended") {
+                        if let Some((bar, since)) = running.remove(&uuid) {
+                            bar.finish_and_clear();
+                            bars.remove(&bar);
+                            say(format!("✓ {title} done in {:.1?}", since.elapsed()));
+                        }
+                        continue;
+                    }
+                    // A bar appears on `started`, or on the first `updated` of an activity
+                    // that was already running when we connected.
+                    let (bar, _) = running.entry(uuid).or_insert_with(|| {
+                        let bar = bars.add(ProgressBar::new(100).with_style(style.clone()));
+                        bar.set_prefix(title.clone());
+                        bar.enable_steady_tick(Duration::from_millis(100));
+                        let late = n.event.as_deref() != Some("started");
+                        say(format!(
+                            "▶ {title}{}",
+                            if late { " (already running)" } else { "" }
+                        ));
+                        (bar, Instant::now())
+                    });
+                    bar.set_position(progress);
+                    bar.set_message(subtitle);
+                }
+            }
+            Ok(Event::Error(error)) => {
+                say(format!("error: {error}"));
+                last_error = Some(error);
+            }
+            Ok(Event::State(ConnectionState::Disconnected { .. })) => lost = true,
+            Ok(Event::State(ConnectionState::Connected)) if lost => {
+                // An `ended` may have been missed while disconnected: drop every bar; the
+                // ones still running come back with their next update.
+                for (_, (bar, _)) in running.drain() {
+                    bar.finish_and_clear();
+                    bars.remove(&bar);
+                }
+                lost = false;
+                say("reconnected: bars come back with their next update".to_owned());
+            }
+            Ok(Event::State(ConnectionState::Stopped)) | Err(_) => break true,
+            Ok(_) => {}
+        }
+    };
+    for (_, (bar, _)) in running.drain() {
+        bar.finish_and_clear();
+    }
+    listener.stop();
+    match (ended_by_itself, last_error) {
+        (false, _) => Ok(()),
+        (true, Some(error)) => Err(Failure::runtime(format!("the listener ended: {error}"))),
+        (true, None) => Err(Failure::runtime("the listener ended")),
+    }
+}
+
+/// One activity of the demo, in ticks of 100 ms.
+struct Job {
+    uuid: &'static str,
+    kind: &'static str,
+    title: &'static str,
+    /// Shown in turn as it progresses.
+    subtitles: [&'static str; 4],
+    start: usize,
+    length: usize,
+    /// Ticks after its start when the listener first hears of it: a job that was already
+    /// running when we connected shows up with an `updated`, never a `started`.
+    heard_after: usize,
+}
+
+#[rustfmt::skip]
+const JOBS: [Job; 3] = [
+    Job { uuid: "9c1f0d2e", kind: "library.update.section", title: "Scanning Movies",
+          subtitles: ["Alien (1979)", "Blade Runner (1982)", "Dune (2021)", "Heat (1995)"],
+          start: 0, length: 40, heard_after: 0 },
+    Job { uuid: "41d7aa90", kind: "library.refresh.items", title: "Refreshing metadata",
+          subtitles: ["Matching", "Downloading artwork", "Reading chapters", "Saving"],
+          start: 8, length: 25, heard_after: 0 },
+    Job { uuid: "b2e07c55", kind: "media.generate.bif", title: "Generating video preview thumbnails",
+          subtitles: ["Oppenheimer", "Oppenheimer", "Past Lives", "Past Lives"],
+          start: 0, length: 30, heard_after: 12 },
+];
+
+/// Plays the jobs through the mock server, overlapping, each sending an update every
+/// 100 ms; the returned channel is ready once they have all ended.
+fn play_script(server: Arc<MockServer>) -> Receiver<()> {
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    thread::spawn(move || {
+        // Nothing is replayed to a late listener: wait for it to connect.
+        if !server.wait_for_clients(1, Duration::from_secs(10)) {
+            return; // dropping done_tx ends the demo too
+        }
+        let last_tick = JOBS.iter().map(|j| j.start + j.length).max().unwrap_or(0);
+        for tick in 0..=last_tick {
+            for job in &JOBS {
+                let Some(t) = tick.checked_sub(job.start) else {
+                    continue;
+                };
+                if t < job.heard_after || t > job.length {
+                    continue;
+                }
+                let event = match t {
+                    0 => "started",
+                    t if t == job.length => "ended",
+                    _ => "updated",
+                };
+                let subtitle = job.subtitles[(t * 4 / (job.length + 1)).min(3)];
+                let frame = json!({"NotificationContainer": {"type": "activity", "size": 1,
+                    "ActivityNotification": [{"event": event, "uuid": job.uuid, "Activity": {
+                        "uuid": job.uuid, "type": job.kind, "cancellable": true, "userID": 1,
+                        "title": job.title, "subtitle": subtitle, "progress": 100 * t / job.length,
+                        "Context": {"librarySectionID": "1"}}}]}});
+                server.send(&frame.to_string());
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        let _ = done_tx.send(());
+    });
+    done
+}

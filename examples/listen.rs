@@ -1,0 +1,176 @@
+//! Listens to a real Plex Media Server and prints every notification as it arrives, one
+//! line each: this crate's take on python-plexapi's `tools/plex-alertlistener.py`.
+//!
+//! It checks the URL and the token first (a wrong token or an unreachable server fails at
+//! once, exit code 1), then listens until Ctrl-C (exit code 0) or until the listener ends
+//! by itself, e.g. when the token is revoked (exit code 1). Bad flags exit with code 2.
+//!
+//! ```text
+//! cargo run --example listen -- --url http://192.168.1.5:32400 --token <X-Plex-Token>
+//! PLEX_URL=http://192.168.1.5:32400 PLEX_TOKEN=<X-Plex-Token> cargo run --example listen
+//! cargo run --example listen -- --json --filters playing | jq .PlaySessionStateNotification
+//! cargo run --example listen -- --help
+//! ```
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cli::{Command, Failure};
+use crossbeam_channel::select;
+use plex_alerts::{Alert, ConnectionState, Event};
+
+const PROGRAM: &str = "listen";
+
+fn usage() -> String {
+    format!(
+        "\
+listen: print a Plex Media Server's real-time notifications as they arrive.
+
+It first checks the URL and the token with one request, then listens (over WebSocket or
+EventSource), reconnecting by itself when the connection drops, until Ctrl-C.
+Each notification is printed on stdout as one readable line after the time of day (UTC),
+or with --json as its raw JSON, one object per line. Connection changes and errors go to
+stderr.
+
+usage: cargo run --example listen -- [--url URL] [--token TOKEN] [options]
+
+options:
+  --json                      print each notification as one line of raw JSON (the object
+                              under NotificationContainer, as python-plexapi hands it to
+                              its callback) and nothing else on stdout: for jq
+{flags}
+
+environment:
+{env}
+
+exit codes: 0 after Ctrl-C; 1 if the server can't be used (unreachable, wrong token) or
+the listener ends by itself (e.g. the token was revoked); 2 for bad usage.
+
+examples:
+  cargo run --example listen -- --url http://192.168.1.5:32400 --token abc123
+  PLEX_URL=https://192.168.1.5:32400 PLEX_TOKEN=abc123 \\
+      cargo run --example listen -- --accept-hostname-mismatch --filters playing,timeline
+  cargo run --example listen -- --json | jq -c 'select(.type == \"activity\")'",
+        flags = cli::CONNECTION_FLAGS,
+        env = cli::ENVIRONMENT,
+    )
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(PROGRAM),
+    }
+}
+
+fn run() -> Result<(), Failure> {
+    let mut json = false;
+    let options = match cli::parse(|flag, _| {
+        Ok(match flag {
+            "--json" => {
+                json = true;
+                true
+            }
+            _ => false,
+        })
+    })? {
+        Command::Help => {
+            cli::print_help(&usage());
+            return Ok(());
+        }
+        Command::Run(options) => options,
+    };
+    let Some(url) = options.url.clone() else {
+        return Err(Failure::usage("no server URL: pass --url or set PLEX_URL"));
+    };
+
+    let plex = cli::connect(&url, &options)?;
+    let (events_tx, events) = crossbeam_channel::unbounded();
+    let listener = plex
+        .alert_listener()
+        .transport(options.transport)
+        .filters(options.filters.clone())
+        .handler(events_tx)
+        .start()
+        .map_err(Failure::usage)?;
+    // Set after connecting: until then the default Ctrl-C (end the process) is what we want.
+    let ctrl_c = cli::ctrl_c()?;
+    eprintln!(
+        "listening to {} ({}) at {url}{}",
+        plex.friendly_name(),
+        plex.version(),
+        if json { "" } else { "; times are UTC" }
+    );
+
+    // The last error the listener reported: why it ended, if it ends by itself.
+    let mut last_error = None;
+    loop {
+        select! {
+            recv(ctrl_c) -> _ => {
+                eprintln!("{} stopping", now());
+                listener.stop();
+                return Ok(());
+            }
+            recv(events) -> event => match event {
+                Ok(Event::Alert(alert)) => {
+                    if print_alert(&alert, json).is_err() {
+                        // stdout is gone (`| head`, say): nobody is reading any more.
+                        listener.stop();
+                        return Ok(());
+                    }
+                }
+                Ok(Event::Error(error)) => {
+                    eprintln!("{} error: {error}", now());
+                    last_error = Some(error);
+                }
+                // The error is already printed above; say only what happens next.
+                Ok(Event::State(ConnectionState::Disconnected { retry_in: Some(d), .. })) => {
+                    eprintln!("{} [disconnected; retrying in {d:.1?}]", now());
+                }
+                Ok(Event::State(ConnectionState::Disconnected { retry_in: None, .. })) => {
+                    eprintln!("{} [disconnected; not retrying]", now());
+                }
+                Ok(Event::State(ConnectionState::Stopped)) | Err(_) => break,
+                Ok(Event::State(state)) => eprintln!("{} [{state}]", now()),
+                Ok(_) => {}
+            },
+        }
+    }
+    listener.join();
+    Err(Failure::runtime(match last_error {
+        Some(error) => format!("the listener ended: {error}"),
+        None => "the listener ended".to_owned(),
+    }))
+}
+
+fn print_alert(alert: &Alert, json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !json {
+        return writeln!(out, "{} {alert}", now());
+    }
+    let raw = alert.raw_json();
+    if raw.contains('\n') {
+        // One object per line, whatever the server's formatting.
+        writeln!(out, "{}", alert.raw())
+    } else {
+        writeln!(out, "{raw}")
+    }
+}
+
+/// The time of day, UTC, as HH:MM:SS: local time needs the time zone database, which std
+/// does not read (a crate such as `jiff` or `chrono` does).
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
