@@ -42,7 +42,10 @@ pub(crate) fn websocket_fast(frame: &str) -> Option<Fast> {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fast, A::Error> {
             let mut found = None;
             while let Some(key) = map.next_key::<&str>()? {
-                if key == "NotificationContainer" && found.is_none() {
+                if key == "NotificationContainer" {
+                    if found.is_some() {
+                        return Err(duplicate());
+                    }
                     found = Some(map.next_value_seed(ContainerSeed)?);
                 } else {
                     map.next_value::<IgnoredAny>()?;
@@ -81,8 +84,13 @@ pub(crate) fn event_fast<'a>(kind: &str, data: &'a str) -> Option<EventFast<'a>>
             let child = child_key(self.kind);
             let mut notification = None;
             let mut wrapped = None;
+            let mut members = 0;
             while let Some(key) = map.next_key::<&str>()? {
-                if Some(key) == child && notification.is_none() {
+                members += 1;
+                if Some(key) == child {
+                    if notification.is_some() {
+                        return Err(duplicate());
+                    }
                     notification = Some(map.next_value_seed(TypedSeed { kind: self.kind })?);
                 } else if key == "NotificationContainer" {
                     wrapped = Some(map.next_value::<&RawValue>()?.get());
@@ -91,13 +99,20 @@ pub(crate) fn event_fast<'a>(kind: &str, data: &'a str) -> Option<EventFast<'a>>
                 }
             }
             Ok(match (wrapped, notification) {
-                (Some(container), None) => EventFast::Wrapped(container),
+                // A whole container, alone: the WebSocket shape sent as an event.
+                (Some(container), None) if members == 1 => EventFast::Wrapped(container),
                 (_, Some(n)) => EventFast::Typed(n),
-                (None, None) => EventFast::Typed(empty(self.kind)),
+                _ => EventFast::Typed(empty(self.kind)),
             })
         }
     }
     whole(data, DataSeed { kind })
+}
+
+/// A member given twice: the careful path then reads it as the last one, as a
+/// `serde_json::Value` (and python's `json.loads`) would.
+fn duplicate<E: de::Error>() -> E {
+    E::custom("a member given twice")
 }
 
 /// Deserializes all of `text` with `seed`; None on any error (the careful path then runs).
@@ -129,7 +144,11 @@ impl<'de> Visitor<'de> for ContainerSeed {
         while let Some(key) = map.next_key::<&str>()? {
             match (key, &kind) {
                 ("type", None) => kind = Some(intern(map.next_value::<&str>()?)),
-                (key, Some(k)) if Some(key) == child_key(k) && notification.is_none() => {
+                ("type", Some(_)) => return Err(duplicate()),
+                (key, Some(k)) if Some(key) == child_key(k) => {
+                    if notification.is_some() {
+                        return Err(duplicate());
+                    }
                     notification = Some(map.next_value_seed(TypedSeed { kind: k })?);
                 }
                 // A child before the type: leave it to the careful path.
@@ -330,10 +349,11 @@ impl<V> Entries<V> {
         self.0.iter().filter(|(k, _)| k != "type" && k != "size")
     }
 
-    /// The child's value: under the known key for `kind`, or else the first member.
+    /// The child's value: under the known key for `kind` (the last, if given twice), or
+    /// else the first member.
     fn child(&self, kind: &str) -> Option<&V> {
         match child_key(kind) {
-            Some(key) => self.members().find(|(k, _)| k == key),
+            Some(key) => self.members().filter(|(k, _)| k == key).last(),
             None => self.members().next(),
         }
         .map(|(_, v)| v)
@@ -394,12 +414,12 @@ pub(crate) fn normalise_value(kind: &str, data: &str) -> serde_json::Result<Valu
 
 /// A frame's `NotificationContainer`, parsed, in one parse of the frame.
 pub(crate) fn container_value(frame: &str) -> serde_json::Result<Value> {
-    #[derive(Deserialize)]
-    struct Frame {
-        #[serde(rename = "NotificationContainer")]
-        container: Value,
-    }
-    serde_json::from_str::<Frame>(frame).map(|f| f.container)
+    let mut members: Entries<Value> = serde_json::from_str(frame)?;
+    let at = members
+        .0
+        .iter()
+        .rposition(|(k, _)| k == "NotificationContainer");
+    Ok(at.map_or(Value::Null, |i| members.0.swap_remove(i).1))
 }
 
 /// How many children a child value holds: one object, or an array's length.
@@ -413,28 +433,28 @@ fn count_children(json: &str) -> usize {
     }
 }
 
-/// The `NotificationContainer` object of a frame, as text.
+/// The `NotificationContainer` object of a frame, as text (the last, if given twice).
 pub(crate) fn container_of(frame: &str) -> serde_json::Result<Option<&str>> {
-    #[derive(Deserialize)]
-    struct Frame<'a> {
-        #[serde(borrow, rename = "NotificationContainer")]
-        container: Option<&'a RawValue>,
-    }
-    let frame: Frame = serde_json::from_str(frame)?;
-    Ok(frame.container.map(RawValue::get))
+    let members: Entries<&RawValue> = serde_json::from_str(frame)?;
+    Ok(last(&members, "NotificationContainer")
+        .copied()
+        .map(RawValue::get))
 }
 
-/// The `type` of a container object (an array is refused, though serde would read one).
+/// The `type` of a container object (the last, if given twice). An array is refused.
 pub(crate) fn kind_of(container: &str) -> serde_json::Result<Option<String>> {
-    if !container.trim_start().starts_with('{') {
-        return Err(de::Error::custom(
-            "the NotificationContainer is not an object",
-        ));
-    }
-    #[derive(Deserialize)]
-    struct Kind {
-        #[serde(rename = "type")]
-        kind: Option<String>,
-    }
-    serde_json::from_str::<Kind>(container).map(|k| k.kind)
+    let members: Entries<&RawValue> = serde_json::from_str(container)?;
+    last(&members, "type")
+        .map(|raw| serde_json::from_str(raw.get()))
+        .transpose()
+}
+
+/// The value of the last member named `key`: duplicates resolve as in a `Value`.
+fn last<'a, V>(members: &'a Entries<V>, key: &str) -> Option<&'a V> {
+    members
+        .0
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }

@@ -146,7 +146,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidUrl { reason } => write!(f, "invalid server URL: {reason}"),
-            Error::InvalidConfig { reason } => write!(f, "invalid listener option: {reason}"),
+            Error::InvalidConfig { reason } => write!(f, "invalid option: {reason}"),
             Error::Connect { target, source } => {
                 write!(f, "could not connect to {target}: {source}")
             }

@@ -136,6 +136,25 @@ impl Filters {
     }
 }
 
+/// Parses the server's own syntax, checked: `playing,timeline` (only those),
+/// `-log,activity` (all but those), `` (empty: all). For command-line flags.
+///
+/// ```
+/// use plex_alerts::Filters;
+///
+/// let f: Filters = "-log,activity".parse().unwrap();
+/// assert_eq!(f, Filters::except(["log", "activity"]));
+/// assert!(",".parse::<Filters>().is_err()); // names no type
+/// ```
+impl std::str::FromStr for Filters {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Filters, Error> {
+        let filters = Filters::from_query_value(Some(s.trim()));
+        filters.validate()?;
+        Ok(filters)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

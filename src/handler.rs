@@ -36,6 +36,9 @@ pub enum ConnectionState {
     Connected,
     /// The connection ended, or an attempt to open one failed. Notifications sent from now
     /// until the next [`Connected`](ConnectionState::Connected) are lost: resync then.
+    ///
+    /// The same error reached `callback_error` (as [`Event::Error`]) just before this state,
+    /// so its `Display` leaves the error out.
     Disconnected {
         /// Why. The same error also reaches `callback_error`.
         error: Error,
@@ -52,14 +55,13 @@ impl fmt::Display for ConnectionState {
         match self {
             ConnectionState::Connecting { attempt } => write!(f, "connecting (attempt {attempt})"),
             ConnectionState::Connected => f.write_str("connected"),
+            // The error is left out: it reached callback_error (Event::Error) just before.
             ConnectionState::Disconnected {
-                error,
-                retry_in: Some(d),
-            } => write!(f, "disconnected ({error}); retrying in {d:.1?}"),
-            ConnectionState::Disconnected {
-                error,
-                retry_in: None,
-            } => write!(f, "disconnected ({error}); not retrying"),
+                retry_in: Some(d), ..
+            } => write!(f, "disconnected; retrying in {d:.1?}"),
+            ConnectionState::Disconnected { retry_in: None, .. } => {
+                f.write_str("disconnected; not retrying")
+            }
             ConnectionState::Stopped => f.write_str("stopped"),
         }
     }

@@ -232,6 +232,7 @@ impl Builder {
             stop_tx: Mutex::new(Some(stop_tx)),
             running: AtomicBool::new(true),
             counters: Counters::default(),
+            ended_by: Mutex::new(None),
         });
         let worker = Worker {
             settings,
@@ -241,6 +242,7 @@ impl Builder {
             handler,
             shared: Arc::clone(&shared),
             stop_rx,
+            last_error: None,
         };
         let thread = thread::Builder::new()
             .name(self.thread_name)
@@ -384,10 +386,12 @@ impl AlertListener {
         self.join_thread();
     }
 
-    /// Waits for a listener that ends by itself: with [`Reconnect::never`] after a
-    /// disconnect, or after an error that is not retried.
-    pub fn join(mut self) {
+    /// Waits for a listener that ends by itself, and returns why: the error it did not
+    /// retry (a wrong token, a missing endpoint), or, with [`Reconnect::never`], the
+    /// disconnect that ended it. `None` when it was stopped, or its handler went away.
+    pub fn join(mut self) -> Option<Error> {
         self.join_thread();
+        connection::lock(&self.handle.shared.ended_by).take()
     }
 
     /// A handle that stops this listener from any thread, including from inside a callback.
@@ -520,6 +524,8 @@ struct Shared {
     stop_tx: Mutex<Option<Sender<()>>>,
     running: AtomicBool,
     counters: Counters,
+    /// Why the listener ended by itself, for [`AlertListener::join`].
+    ended_by: Mutex<Option<Error>>,
 }
 
 thread_local! {
@@ -540,6 +546,7 @@ struct Worker {
     handler: Box<dyn EventHandler>,
     shared: Arc<Shared>,
     stop_rx: Receiver<()>,
+    last_error: Option<Error>,
 }
 
 enum Conn {
@@ -611,6 +618,7 @@ impl Worker {
                 None
             };
             let error = error.redact(&self.settings.token.0);
+            self.last_error = Some(error.clone());
             if self.report(error.clone()).is_break()
                 || self
                     .emit(Event::State(ConnectionState::Disconnected {
@@ -621,7 +629,10 @@ impl Worker {
             {
                 break;
             }
-            let Some(delay) = retry_in else { break };
+            let Some(delay) = retry_in else {
+                *connection::lock(&self.shared.ended_by) = self.last_error.take();
+                break;
+            };
             // Wakes at once when stop drops the sender.
             if self.stop_rx.recv_timeout(delay) != Err(crossbeam_channel::RecvTimeoutError::Timeout)
             {

@@ -3,7 +3,8 @@
 //!
 //! It speaks both notification endpoints as a real Plex Media Server does: the token check
 //! (401 without the right `X-Plex-Token`, as header or query parameter), the `filters`
-//! parameter, pings on the event stream, and `GET /` and `/identity`. It lets a test push
+//! parameter, pings on the event stream, and `GET /`, `/identity`, and (empty)
+//! `/status/sessions` and `/activities` for resyncing. It lets a test push
 //! any notification, or any bytes at all, to the connected listeners, records what they
 //! sent, and injects the faults of a real network (resets, silence, status codes,
 //! restarts).
@@ -735,6 +736,22 @@ impl Inner {
                     )
                 };
                 return respond(&mut stream, 200, content_type, &body);
+            }
+            // What apps resync with after a gap: nothing is playing or running here.
+            ("/status/sessions" | "/activities", _) if authorized => {
+                let json = request.header("Accept").is_some_and(|a| a.contains("json"));
+                let (content_type, body) = if json {
+                    ("application/json", r#"{"MediaContainer":{"size":0}}"#)
+                } else {
+                    (
+                        "text/xml;charset=utf-8",
+                        r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0"></MediaContainer>"#,
+                    )
+                };
+                return respond(&mut stream, 200, content_type, body);
+            }
+            ("/status/sessions" | "/activities", _) => {
+                return respond(&mut stream, 401, "text/html", "401 Unauthorized");
             }
             (_, None) if path != "/" => {
                 return respond(&mut stream, 404, "text/plain", "404 Not Found");

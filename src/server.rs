@@ -13,8 +13,8 @@ use crate::error::Phase;
 use crate::listener::{self, Builder};
 use crate::{Alert, AlertListener, Error, TlsOptions};
 
-/// Largest answer to `GET /` read.
-const MAX_BODY: u64 = 1024 * 1024;
+/// Largest answer read by [`PlexServer::get_json`]: library listings can be large.
+const MAX_BODY: u64 = 64 * 1024 * 1024;
 
 /// A Plex Media Server that answered with the given token, as python-plexapi's
 /// `PlexServer(baseurl, token)`.
@@ -44,6 +44,7 @@ pub struct PlexServer {
     url: String,
     token: Token,
     tls: TlsOptions,
+    settings: Settings,
     friendly_name: String,
     machine_identifier: String,
     version: String,
@@ -79,6 +80,7 @@ impl PlexServer {
             url,
             token,
             tls,
+            settings,
             friendly_name: identity.friendly_name,
             machine_identifier: identity.machine_identifier,
             version: identity.version,
@@ -98,6 +100,29 @@ impl PlexServer {
     /// The server's version.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// `GET path` with the token, the answer parsed as JSON: for what the notifications
+    /// do not replay. After a gap (a [`ConnectionState::Disconnected`](crate::ConnectionState)
+    /// followed by `Connected`), an app resyncs with `/status/sessions` (playback) and
+    /// `/activities` (scans and other jobs).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+    /// let root = plex.get_json("/")?;
+    /// assert!(root["MediaContainer"]["friendlyName"].is_string());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, Error> {
+        if !path.starts_with('/') || path.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::config(format!(
+                "{path:?} is not a path on the server (it starts with /, without spaces)"
+            )));
+        }
+        get_json(&self.settings, path).map_err(|e| e.redact(&self.token.0))
     }
 
     /// A listener builder for this server, with its URL, token and TLS options set.
@@ -141,14 +166,30 @@ struct Identity {
     version: String,
 }
 
-/// `GET /` with the token, as JSON.
+/// `GET /` with the token: the server's name, id and version.
 fn identity(settings: &Settings) -> Result<Identity, Error> {
+    #[derive(Deserialize)]
+    struct Root {
+        #[serde(rename = "MediaContainer")]
+        container: Identity,
+    }
+    let root = get_json(settings, "/")?;
+    Root::deserialize(&root).map(|r| r.container).map_err(|e| {
+        Error::decode(
+            format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
+            &root.to_string(),
+        )
+    })
+}
+
+/// One GET with the token, its body parsed as JSON.
+fn get_json(settings: &Settings, path: &str) -> Result<serde_json::Value, Error> {
     let mut stream = connection::open(
         settings,
         &Interrupter::default(),
         Arc::new(AtomicU64::new(0)),
     )?;
-    let target = settings.request_target("/", &settings.filters);
+    let target = settings.request_target(path, &settings.filters);
     let mut headers = vec![
         ("Accept", "application/json".to_owned()),
         ("Connection", "close".to_owned()),
@@ -177,18 +218,10 @@ fn identity(settings: &Settings) -> Result<Identity, Error> {
             },
             false => e.into(),
         })?;
-    #[derive(Deserialize)]
-    struct Root {
-        #[serde(rename = "MediaContainer")]
-        container: Identity,
-    }
-    let text = String::from_utf8_lossy(&body);
-    serde_json::from_str::<Root>(&text)
-        .map(|root| root.container)
-        .map_err(|e| {
-            Error::decode(
-                format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
-                &text,
-            )
-        })
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::decode(
+            format!("the answer to GET {path} is not JSON: {e}"),
+            &String::from_utf8_lossy(&body),
+        )
+    })
 }

@@ -159,3 +159,72 @@ fn start_alert_listener_mirrors_python_plexapi() {
     );
     listener.stop();
 }
+
+#[test]
+fn get_json_fetches_what_an_app_resyncs_with() {
+    let server = MockServer::start();
+    let plex = PlexServer::connect(server.url(), server.token()).unwrap();
+    for path in ["/status/sessions", "/activities"] {
+        let answer = plex.get_json(path).unwrap();
+        assert_eq!(answer["MediaContainer"]["size"], 0, "{path}");
+        let request = server.requests().pop().unwrap();
+        assert_eq!(request.path, path);
+        assert_eq!(
+            request.header("X-Plex-Token"),
+            Some(server.token().as_str())
+        );
+    }
+    assert!(matches!(
+        plex.get_json("/no/such/thing"),
+        Err(Error::HttpStatus { status: 404, .. })
+    ));
+    assert!(matches!(
+        plex.get_json("status"),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        plex.get_json("/a b"),
+        Err(Error::InvalidConfig { .. })
+    ));
+}
+
+#[test]
+fn join_says_why_a_listener_ended_by_itself() {
+    let server = MockServer::start();
+    let (builder, _rx) = builder(&server, plex_alerts::Transport::WebSocket);
+    let listener = builder.token("wrong").start().unwrap();
+    let reason = listener.join();
+    assert!(
+        matches!(reason, Some(Error::Unauthorized { status: 401 })),
+        "{reason:?}"
+    );
+    // Stopped on request: no reason.
+    let (listener, _rx) = connected(&server, plex_alerts::Transport::WebSocket);
+    let handle = listener.stop_handle();
+    handle.stop();
+    assert!(listener.join().is_none());
+}
+
+#[test]
+fn transports_and_filters_parse_from_text() {
+    use plex_alerts::{Filters, Transport};
+    assert_eq!(
+        "websocket".parse::<Transport>().unwrap(),
+        Transport::WebSocket
+    );
+    assert_eq!(
+        "EventSource".parse::<Transport>().unwrap(),
+        Transport::EventSource
+    );
+    assert_eq!("sse".parse::<Transport>().unwrap(), Transport::EventSource);
+    assert!(matches!(
+        "carrier-pigeon".parse::<Transport>(),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert_eq!(
+        "playing,timeline".parse::<Filters>().unwrap(),
+        Filters::only(["playing", "timeline"])
+    );
+    assert_eq!("".parse::<Filters>().unwrap(), Filters::all());
+    assert!(",".parse::<Filters>().is_err());
+}

@@ -31,6 +31,20 @@ pub enum Transport {
     EventSource,
 }
 
+/// `websocket` (or `ws`) and `eventsource` (or `sse`), in any case. For command-line flags.
+impl std::str::FromStr for Transport {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Transport, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "websocket" | "ws" => Ok(Transport::WebSocket),
+            "eventsource" | "sse" => Ok(Transport::EventSource),
+            _ => Err(Error::config(format!(
+                "unknown transport {s:?}: use websocket or eventsource"
+            ))),
+        }
+    }
+}
+
 /// The server's address, parsed from the URL the user gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
