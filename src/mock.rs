@@ -121,7 +121,8 @@ pub enum Fault {
     /// Accept the connection and never read or answer anything: no TLS handshake, no
     /// HTTP response.
     Silent,
-    /// Complete the handshake, then send nothing and answer no WebSocket Ping.
+    /// Complete the handshake, then send nothing and answer nothing: no Pong to a Ping, no
+    /// reply to a Close.
     Unresponsive,
     /// Complete the handshake, then close the connection politely at once: a server that
     /// accepts and drops every client before sending anything.
@@ -1089,7 +1090,7 @@ impl ClientFrames {
                 0x9 if inner.answer_pings.load(Ordering::SeqCst) && !unresponsive => {
                     return Some(Reply::Pong(payload));
                 }
-                0x8 => return Some(Reply::Close),
+                0x8 if !unresponsive => return Some(Reply::Close),
                 _ => continue,
             }
         }
