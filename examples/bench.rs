@@ -349,9 +349,7 @@ fn ceiling_eventsource(server: &mut Server, n: u64, handoff: bool) -> Result<f64
         }
         if let Some(kind) = line.strip_prefix("event: ") {
             ping = kind.trim_end() == "ping";
-        } else if let Some(data) = line.strip_prefix("data: ")
-            && !ping
-        {
+        } else if let (Some(data), false) = (line.strip_prefix("data: "), ping) {
             sink(serde_json::from_str(data)?);
             got += 1;
         }

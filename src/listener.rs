@@ -410,13 +410,14 @@ impl AlertListener {
     }
 
     fn join_thread(&mut self) {
-        if let Some(thread) = self.thread.take()
-            && thread::current().id() != self.thread_id
-        {
-            // The worker catches callback panics; a panic here would be a bug of ours.
-            if thread.join().is_err() {
-                log::error!("plex-alerts: the listener thread panicked");
-            }
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // On the listener's own thread (stop from inside a callback) there is nothing to wait
+        // for: the thread ends when the callback returns.
+        // The worker catches callback panics; a panic here would be a bug of ours.
+        if thread::current().id() != self.thread_id && thread.join().is_err() {
+            log::error!("plex-alerts: the listener thread panicked");
         }
     }
 }

@@ -985,9 +985,7 @@ impl Session {
             if result.is_err() {
                 return;
             }
-            if let Some(at) = next_ping
-                && Instant::now() >= at
-            {
+            if next_ping.is_some_and(|at| Instant::now() >= at) {
                 if self.write_body(out, b"event: ping\ndata: {}\n\n").is_err() {
                     return;
                 }
