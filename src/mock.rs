@@ -41,7 +41,7 @@ use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 
 use crate::Filters;
-use crate::connection::http::percent_decode;
+use crate::connection::http::{owned_headers, percent_decode};
 use crate::connection::lock;
 
 const WEBSOCKET_PATHS: [&str; 2] = ["/:/websockets/notifications", "/:/websocket/notifications"];
@@ -1241,16 +1241,7 @@ fn read_request(stream: &mut MockStream) -> io::Result<(RecordedRequest, Vec<u8>
                     method: req.method.unwrap_or("").to_owned(),
                     path: percent_decode(path),
                     query,
-                    headers: req
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_owned(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect(),
+                    headers: owned_headers(req.headers),
                 };
                 return Ok((request, buf.split_off(used)));
             }

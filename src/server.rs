@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use serde::Deserialize;
 
-use crate::connection::http::{self, Body};
+use crate::connection::http::Body;
 use crate::connection::{self, Interrupter, Settings, Token};
 use crate::error::Phase;
 use crate::listener::{self, Builder};
@@ -189,23 +189,11 @@ fn get_json(settings: &Settings, path: &str) -> Result<serde_json::Value, Error>
         &Interrupter::default(),
         Arc::new(AtomicU64::new(0)),
     )?;
-    let target = settings.request_target(path, &settings.filters);
-    let mut headers = vec![
+    let headers = [
         ("Accept", "application/json".to_owned()),
         ("Connection", "close".to_owned()),
     ];
-    headers.extend(settings.plex_headers());
-    stream
-        .tcp()
-        .set_write_timeout(Some(settings.handshake_timeout))?;
-    http::write_get(
-        &mut stream,
-        &target,
-        &settings.endpoint.host_header(),
-        &headers,
-    )?;
-    let (head, leftover) = http::read_head(&mut stream, settings.handshake_timeout)?;
-    head.expect_status(200, &target)?;
+    let (head, leftover) = settings.get(&mut stream, path, &settings.filters, &headers, 200)?;
     stream.set_read_timeout(settings.handshake_timeout)?;
     let mut body = Vec::new();
     Body::new(stream, &head, leftover)?

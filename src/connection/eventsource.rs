@@ -8,7 +8,7 @@ use crate::alert;
 use crate::error::Error;
 use crate::sse::{self, SseError};
 
-use super::http::{self, Body};
+use super::http::Body;
 use super::{Heartbeat, Received, Settings, Stream, is_timeout};
 
 pub(crate) const PATH: &str = "/:/eventsource/notifications";
@@ -33,23 +33,11 @@ pub(crate) fn request(
 ) -> Result<EventSourceConnection, Error> {
     // The watchdog needs the server's pings; a positive filter list might exclude them.
     let filters = settings.filters.also_admitting("ping");
-    let target = settings.request_target(PATH, &filters);
-    let mut headers = vec![
+    let headers = [
         ("Accept", "text/event-stream".to_owned()),
         ("Cache-Control", "no-cache".to_owned()),
     ];
-    headers.extend(settings.plex_headers());
-    stream
-        .tcp()
-        .set_write_timeout(Some(settings.handshake_timeout))?;
-    http::write_get(
-        &mut stream,
-        &target,
-        &settings.endpoint.host_header(),
-        &headers,
-    )?;
-    let (head, leftover) = http::read_head(&mut stream, settings.handshake_timeout)?;
-    head.expect_status(200, &target)?;
+    let (head, leftover) = settings.get(&mut stream, PATH, &filters, &headers, 200)?;
     let content_type = head.header("Content-Type").unwrap_or("");
     if !content_type
         .trim_start()

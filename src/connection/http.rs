@@ -121,17 +121,21 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Error> {
     }
     Ok(Head {
         status: response.code.unwrap_or(0),
-        headers: response
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name.to_owned(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
-            .collect(),
+        headers: owned_headers(response.headers),
     })
+}
+
+/// Parsed headers as owned (name, value) pairs, values decoded leniently.
+pub(crate) fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -163,6 +163,29 @@ impl Settings {
         target
     }
 
+    /// Sends `GET path` with `headers` and the `X-Plex-*` ones, and reads the answer's head
+    /// within the handshake timeout. An answer other than `expected` becomes the error a
+    /// user can act on (401 and 498: the token). Returns the head and the bytes read past it.
+    pub fn get(
+        &self,
+        stream: &mut Stream,
+        path: &str,
+        filters: &Filters,
+        headers: &[(&'static str, String)],
+        expected: u16,
+    ) -> Result<(http::Head, Vec<u8>), Error> {
+        let target = self.request_target(path, filters);
+        let mut all = headers.to_vec();
+        all.extend(self.plex_headers());
+        stream
+            .tcp()
+            .set_write_timeout(Some(self.handshake_timeout))?;
+        http::write_get(stream, &target, &self.endpoint.host_header(), &all)?;
+        let (head, leftover) = http::read_head(stream, self.handshake_timeout)?;
+        head.expect_status(expected, &target)?;
+        Ok((head, leftover))
+    }
+
     /// The `X-Plex-*` headers every request carries.
     pub fn plex_headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![

@@ -8,7 +8,7 @@ use tungstenite::{Message, WebSocket};
 use crate::alert;
 use crate::error::Error;
 
-use super::{Heartbeat, Received, Settings, Stream, http, is_timeout};
+use super::{Heartbeat, Received, Settings, Stream, is_timeout};
 
 /// The path every working client uses.
 pub(crate) const PATH: &str = "/:/websockets/notifications";
@@ -40,25 +40,13 @@ pub(crate) fn handshake(
     heartbeat: Heartbeat,
 ) -> Result<WebSocketConnection, Error> {
     let key = tungstenite::handshake::client::generate_key();
-    let target = settings.request_target(path, &settings.filters);
-    let mut headers = vec![
+    let headers = [
         ("Upgrade", "websocket".to_owned()),
         ("Connection", "Upgrade".to_owned()),
         ("Sec-WebSocket-Key", key.clone()),
         ("Sec-WebSocket-Version", "13".to_owned()),
     ];
-    headers.extend(settings.plex_headers());
-    stream
-        .tcp()
-        .set_write_timeout(Some(settings.handshake_timeout))?;
-    http::write_get(
-        &mut stream,
-        &target,
-        &settings.endpoint.host_header(),
-        &headers,
-    )?;
-    let (head, leftover) = http::read_head(&mut stream, settings.handshake_timeout)?;
-    head.expect_status(101, &target)?;
+    let (head, leftover) = settings.get(&mut stream, path, &settings.filters, &headers, 101)?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     if head.header("Sec-WebSocket-Accept") != Some(accept.as_str()) {
         return Err(Error::protocol(
