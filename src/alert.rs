@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::decode::{self, EventFast};
-use crate::notification::{Notification, intern};
+use crate::decode::{self, EventFast, intern};
+use crate::notification::Notification;
 use crate::{Error, error};
 
 /// One notification from the server: its type, a typed view, and the raw JSON.
@@ -174,10 +174,16 @@ pub(crate) fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded,
         }
         None => {}
     }
+    if let Some(container) = decode::wrapped(data) {
+        return from_container(container);
+    }
     let container = match decode::normalise(event_type, data) {
         Ok(_) if event_type == "message" => return Err(untyped()),
         Ok(container) => container,
-        Err(e) => return Err(Error::decode(format!("event {event_type:?}: {e}"), data)),
+        Err(e) => {
+            let event = error::excerpt(event_type);
+            return Err(Error::decode(format!("event {event:?}: {e}"), data));
+        }
     };
     from_container(&container)
 }
@@ -195,7 +201,8 @@ fn from_container(container: &str) -> Result<Decoded, Error> {
             Notification::Other,
             Some(Error::decode(
                 format!(
-                    "a {kind:?} notification did not fit its typed view ({e}); it was delivered with its raw JSON"
+                    "a {:?} notification did not fit its typed view ({e}); it was delivered with its raw JSON",
+                    error::excerpt(&kind)
                 ),
                 container,
             )),
@@ -331,6 +338,39 @@ mod tests {
             let parsed: Value = serde_json::from_str(alert.raw_json()).unwrap();
             assert_eq!(alert.raw(), &parsed, "{}", alert.raw_json());
         }
+    }
+
+    #[test]
+    fn only_the_last_copy_of_a_child_counts_on_both_paths() {
+        // The first copy does not fit its view, the last does: the last wins, as in raw().
+        let frame = r#"{"NotificationContainer":{"PlaySessionStateNotification":[{"viewOffset":"soon"}],"type":"playing","PlaySessionStateNotification":[{"viewOffset":5}]}}"#;
+        let d = from_websocket_text(frame).unwrap();
+        assert!(d.problem.is_none(), "{:?}", d.problem);
+        let Notification::Playing(s) = d.alert.notification() else {
+            panic!()
+        };
+        assert_eq!(s[0].view_offset, Some(5));
+        assert_eq!(
+            d.alert.raw()["PlaySessionStateNotification"][0]["viewOffset"],
+            5
+        );
+    }
+
+    #[test]
+    fn a_wrapped_container_is_recognised_however_its_key_is_written() {
+        let plain = r#"{"NotificationContainer":{"type":"timeline","size":1,"TimelineEntry":[{"itemID":1}]}}"#;
+        let escaped = r#"{"Notification\u0043ontainer":{"type":"timeline","size":1,"TimelineEntry":[{"itemID":1}]}}"#;
+        let a = from_event_stream("playing", plain).unwrap().alert;
+        let b = from_event_stream("playing", escaped).unwrap().alert;
+        assert_eq!(a.kind(), "timeline");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn error_texts_stay_short_whatever_the_server_sends() {
+        let long_type = "x".repeat(500_000);
+        let e = from_event_stream(&long_type, "not json").unwrap_err();
+        assert!(e.to_string().len() < 1_000, "{} bytes", e.to_string().len());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::notification::{Notification, child_key, intern};
+use crate::notification::*;
 
 /// A notification read in one pass: its type and typed view.
 pub(crate) struct Fast {
@@ -174,58 +174,68 @@ struct TypedSeed<'k> {
 impl<'de> DeserializeSeed<'de> for TypedSeed<'_> {
     type Value = Notification;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Notification, D::Error> {
-        use Notification as N;
-        fn many<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-            OneOrMany::deserialize(d).map(|m| m.0)
-        }
-        Ok(match self.kind {
-            "playing" => N::Playing(many(d)?),
-            "timeline" => N::Timeline(many(d)?),
-            "activity" => N::Activity(many(d)?),
-            "status" => N::Status(many(d)?),
-            "progress" => N::Progress(many(d)?),
-            "reachability" => N::Reachability(many(d)?),
-            "transcodeSession.start" => N::TranscodeSessionStart(many(d)?),
-            "transcodeSession.update" => N::TranscodeSessionUpdate(many(d)?),
-            "transcodeSession.end" => N::TranscodeSessionEnd(many(d)?),
-            "preference" => N::Preference(many(d)?),
-            "update.statechange" => N::UpdateStateChange(many(d)?),
-            "backgroundProcessingQueue" => N::BackgroundProcessingQueue(many(d)?),
-            "provider.content.change" => N::ProviderContentChange(many(d)?),
-            "log" => N::Log(many(d)?),
-            "account" => {
-                IgnoredAny::deserialize(d)?;
-                N::Account
-            }
-            _ => {
-                IgnoredAny::deserialize(d)?;
-                N::Other
-            }
-        })
+        typed(self.kind, d)
     }
 }
 
-/// The typed view of a notification of type `kind` whose child is absent.
-fn empty(kind: &str) -> Notification {
-    use Notification as N;
-    match kind {
-        "playing" => N::Playing(Vec::new()),
-        "timeline" => N::Timeline(Vec::new()),
-        "activity" => N::Activity(Vec::new()),
-        "status" => N::Status(Vec::new()),
-        "progress" => N::Progress(Vec::new()),
-        "reachability" => N::Reachability(Vec::new()),
-        "transcodeSession.start" => N::TranscodeSessionStart(Vec::new()),
-        "transcodeSession.update" => N::TranscodeSessionUpdate(Vec::new()),
-        "transcodeSession.end" => N::TranscodeSessionEnd(Vec::new()),
-        "preference" => N::Preference(Vec::new()),
-        "update.statechange" => N::UpdateStateChange(Vec::new()),
-        "backgroundProcessingQueue" => N::BackgroundProcessingQueue(Vec::new()),
-        "provider.content.change" => N::ProviderContentChange(Vec::new()),
-        "log" => N::Log(Vec::new()),
-        "account" => N::Account,
-        _ => N::Other,
-    }
+/// The one table of the known types: each type's name, typed view and child key. Every
+/// list the crate needs (names, child keys, decoders, empty views) is made from it, so a
+/// type cannot be known to one and missed by another.
+macro_rules! known_types {
+    ($($kind:literal => $variant:ident($view:ty) under $key:literal,)*) => {
+        /// The key of the child array for each known type.
+        pub(crate) fn child_key(kind: &str) -> Option<&'static str> {
+            match kind {
+                $($kind => Some($key),)*
+                "account" => Some("AccountUpdateNotification"),
+                _ => None,
+            }
+        }
+
+        /// A known type's name as a static string, so that its alerts do not allocate it.
+        pub(crate) fn intern(kind: &str) -> Cow<'static, str> {
+            match kind {
+                $($kind => Cow::Borrowed($kind),)*
+                "account" => Cow::Borrowed("account"),
+                other => Cow::Owned(other.to_owned()),
+            }
+        }
+
+        /// Decodes a child into the typed view for `kind`.
+        fn typed<'de, D: Deserializer<'de>>(kind: &str, d: D) -> Result<Notification, D::Error> {
+            match kind {
+                $($kind => OneOrMany::<$view>::deserialize(d).map(|m| Notification::$variant(m.0)),)*
+                "account" => IgnoredAny::deserialize(d).map(|_| Notification::Account),
+                _ => IgnoredAny::deserialize(d).map(|_| Notification::Other),
+            }
+        }
+
+        /// The typed view of a notification of type `kind` whose child is absent.
+        fn empty(kind: &str) -> Notification {
+            match kind {
+                $($kind => Notification::$variant(Vec::new()),)*
+                "account" => Notification::Account,
+                _ => Notification::Other,
+            }
+        }
+    };
+}
+
+known_types! {
+    "playing" => Playing(PlaySessionState) under "PlaySessionStateNotification",
+    "timeline" => Timeline(TimelineEntry) under "TimelineEntry",
+    "activity" => Activity(ActivityNotification) under "ActivityNotification",
+    "status" => Status(StatusNotification) under "StatusNotification",
+    "progress" => Progress(ProgressNotification) under "ProgressNotification",
+    "reachability" => Reachability(ReachabilityNotification) under "ReachabilityNotification",
+    "transcodeSession.start" => TranscodeSessionStart(TranscodeSession) under "TranscodeSession",
+    "transcodeSession.update" => TranscodeSessionUpdate(TranscodeSession) under "TranscodeSession",
+    "transcodeSession.end" => TranscodeSessionEnd(TranscodeSession) under "TranscodeSession",
+    "preference" => Preference(Setting) under "Setting",
+    "update.statechange" => UpdateStateChange(AutoUpdateNotification) under "AutoUpdateNotification",
+    "backgroundProcessingQueue" => BackgroundProcessingQueue(BackgroundProcessingQueueEvent) under "BackgroundProcessingQueueEventNotification",
+    "provider.content.change" => ProviderContentChange(MediaProviderContentNotification) under "MediaProviderContentNotification",
+    "log" => Log(LogSentNotification) under "LogSentNotification",
 }
 
 /// The careful path's typed view: the child under its key in `container`, decoded alone.
@@ -257,15 +267,22 @@ impl<'de> Visitor<'de> for ChildOf<'_> {
         f.write_str("a notification object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Notification, A::Error> {
-        let mut out = None;
+        // Only the last child given counts, as in a Value: earlier copies are not decoded.
+        let mut last: Option<&'de RawValue> = None;
         while let Some(is_child) = map.next_key_seed(KeyIs(self.key))? {
             if is_child {
-                out = Some(map.next_value_seed(TypedSeed { kind: self.kind })?);
+                last = Some(map.next_value()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(out.unwrap_or_else(|| empty(self.kind)))
+        let Some(child) = last else {
+            return Ok(empty(self.kind));
+        };
+        let mut de = serde_json::Deserializer::from_str(child.get());
+        TypedSeed { kind: self.kind }
+            .deserialize(&mut de)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -430,6 +447,15 @@ fn count_children(json: &str) -> usize {
         1
     } else {
         0
+    }
+}
+
+/// The container of event data that is nothing but `{"NotificationContainer": {...}}`.
+pub(crate) fn wrapped(data: &str) -> Option<&str> {
+    let members: Entries<&RawValue> = serde_json::from_str(data).ok()?;
+    match members.0.as_slice() {
+        [(key, container)] if key == "NotificationContainer" => Some(container.get()),
+        _ => None,
     }
 }
 

@@ -62,7 +62,8 @@ pub enum Error {
     /// The server answered with another HTTP status where a success was expected.
     ///
     /// 404 means the server has no such endpoint (an old server, or a URL pointing at
-    /// something that is not Plex); the listener ends. 5xx are retried with backoff.
+    /// something that is not Plex). 3xx (the URL points elsewhere) and 4xx end the listener;
+    /// 429 and 5xx are retried with backoff.
     HttpStatus {
         /// The status code.
         status: u16,
@@ -113,6 +114,13 @@ pub enum Error {
     /// Your callback panicked. The panic was caught and the listener went on.
     CallbackPanicked {
         /// The panic's message.
+        message: String,
+    },
+    /// A bug in this crate: something it does not expect happened on the listener's thread.
+    /// The listener ends (with [`ConnectionState::Stopped`](crate::ConnectionState::Stopped));
+    /// please report it with this message.
+    Internal {
+        /// What went wrong.
         message: String,
     },
 }
@@ -188,6 +196,10 @@ impl fmt::Display for Error {
                 write!(f, "no sign of life from the server for {silent_for:?}")
             }
             Error::CallbackPanicked { message } => write!(f, "the callback panicked: {message}"),
+            Error::Internal { message } => write!(
+                f,
+                "a bug in plex-alerts ({message}); the listener ended; please report it"
+            ),
         }
     }
 }
@@ -239,19 +251,36 @@ impl Error {
             Error::Unauthorized { .. } | Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => {
                 false
             }
-            Error::HttpStatus { status, .. } => !(400..500).contains(status) || *status == 429,
+            // 3xx: the URL points elsewhere (fix the URL); 4xx: retrying cannot help, except
+            // 429 (too many requests), which asks for exactly that, later.
+            Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             _ => true,
         }
     }
 
-    /// Blanks `secret` out of every text the server could have put into this error.
+    /// Blanks `secret` out of every text the server or a callback could have put into this
+    /// error: as is, percent-encoded, and its start where an excerpt was cut short.
     pub(crate) fn redact(mut self, secret: &str) -> Error {
         if secret.is_empty() {
             return self;
         }
+        let mut encoded = String::new();
+        crate::connection::http::percent_encode_into(&mut encoded, secret);
         let blank = |s: &mut String| {
-            if s.contains(secret) {
-                *s = s.replace(secret, "<redacted>");
+            for form in [secret, encoded.as_str()] {
+                if s.contains(form) {
+                    *s = s.replace(form, "<redacted>");
+                }
+            }
+            // An excerpt cut inside the token ends with its first characters.
+            if let Some(body) = s.strip_suffix('…') {
+                let cut = (1..secret.len())
+                    .rev()
+                    .filter(|&n| secret.is_char_boundary(n))
+                    .find(|&n| body.ends_with(&secret[..n]));
+                if let Some(n) = cut {
+                    *s = format!("{}<redacted>…", &body[..body.len() - n]);
+                }
             }
         };
         match &mut self {
@@ -259,10 +288,20 @@ impl Error {
                 blank(message);
                 blank(excerpt);
             }
-            Error::Protocol { message } | Error::Tls { message } => blank(message),
-            Error::Closed { reason } => blank(reason),
-            Error::CallbackPanicked { message } => blank(message),
-            _ => {}
+            Error::Protocol { message }
+            | Error::Tls { message }
+            | Error::CallbackPanicked { message }
+            | Error::Internal { message }
+            | Error::InvalidConfig { reason: message }
+            | Error::InvalidUrl { reason: message }
+            | Error::Closed { reason: message } => blank(message),
+            Error::HttpStatus { path, .. } => blank(path),
+            Error::Connect { target, .. } => blank(target),
+            Error::Timeout { .. }
+            | Error::Unauthorized { .. }
+            | Error::ConnectionLost { .. }
+            | Error::MessageTooLarge { .. }
+            | Error::HeartbeatTimeout { .. } => {}
         }
         self
     }
@@ -286,6 +325,20 @@ mod tests {
         assert!(!format!("{e} {e:?}").contains("s3cr3t"));
         let e = Error::protocol("s3cr3t").redact("s3cr3t");
         assert!(!e.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_token_cut_by_an_excerpt_or_percent_encoded_is_blanked_too() {
+        let secret = "SeCrEt-ToKeN-6f1d2c";
+        let text = format!("{}{secret} and more", "x".repeat(EXCERPT_CHARS - 7));
+        let e = Error::decode("bad", &text).redact(secret);
+        let Error::Decode { excerpt, .. } = &e else {
+            unreachable!()
+        };
+        assert!(!excerpt.contains("SeCrEt-"), "{excerpt}");
+        assert!(excerpt.ends_with("<redacted>…"), "{excerpt}");
+        let e = Error::protocol("a%20b").redact("a b");
+        assert!(!e.to_string().contains("a%20b"));
     }
 
     #[test]

@@ -101,8 +101,9 @@ impl Filters {
         }
     }
 
-    /// These filters with `kind` admitted too, if they are a positive list without it.
-    /// The event stream asks for `ping` this way so its watchdog keeps seeing pings.
+    /// These filters with `kind` admitted too: added to a positive list, taken out of a
+    /// negative one. The event stream asks for `ping` this way so its watchdog keeps seeing
+    /// pings.
     pub(crate) fn also_admitting(&self, kind: &str) -> Filters {
         match &self.0 {
             Kind::Only(types) if !types.iter().any(|t| t == kind) => {
@@ -110,6 +111,9 @@ impl Filters {
                 types.push(kind.to_owned());
                 Filters(Kind::Only(types))
             }
+            Kind::Except(types) if types.iter().any(|t| t == kind) => Filters(Kind::Except(
+                types.iter().filter(|t| *t != kind).cloned().collect(),
+            )),
             _ => self.clone(),
         }
     }
@@ -202,6 +206,10 @@ mod tests {
         assert_eq!(Filters::all().also_admitting("ping"), Filters::all());
         assert_eq!(
             Filters::except(["log"]).also_admitting("ping"),
+            Filters::except(["log"])
+        );
+        assert_eq!(
+            Filters::except(["ping", "log"]).also_admitting("ping"),
             Filters::except(["log"])
         );
     }

@@ -99,7 +99,8 @@ impl EventHandler for std::sync::mpsc::Sender<Event> {
 
 /// With a bounded channel that is full, the listener waits for room, or for
 /// [`StopHandle::stop`](crate::StopHandle::stop), whichever comes first: stopping never waits
-/// for the app to drain the channel.
+/// for the app to drain the channel. The event it was waiting to send, and the final
+/// [`ConnectionState::Stopped`] if there is still no room for it, are then dropped.
 impl EventHandler for crossbeam_channel::Sender<Event> {
     fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
         use crossbeam_channel::TrySendError;

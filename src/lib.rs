@@ -223,10 +223,11 @@
 //!
 //! # Known problems
 //!
-//! - **Stopping on Windows**: shutting a socket down does not wake a read blocked in
+//! - **Stopping on Windows**: shutting a socket down does not wake a call blocked in
 //!   another thread there, so the listener reads with a 500 ms timeout on Windows and
-//!   `stop()` may take that long. On Linux and macOS the read is woken at once and an idle
-//!   listener wakes only for its heartbeat.
+//!   `stop()` may take that long; while connecting or in a TLS or HTTP handshake it may take
+//!   up to the connect or handshake timeout. On Linux and macOS every blocked call is woken
+//!   at once and an idle listener wakes only for its heartbeat. (Not tested on Windows.)
 //! - **Name resolution** blocks and can't be interrupted: a `stop()` during a slow DNS
 //!   lookup waits for it (use an IP address to avoid it).
 //! - **plex.direct certificates** fail hostname verification when the server is reached by

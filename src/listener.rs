@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -147,6 +147,11 @@ impl Builder {
 
     /// Largest notification accepted, in bytes. Default 1 MiB (notifications are usually
     /// under 2 KiB). A larger one is reported as [`Error::MessageTooLarge`] and skipped.
+    ///
+    /// What a server can make the listener hold: over WebSocket a frame is read whole before
+    /// it can be skipped, so frames up to 4 times the limit are held, skipped, and the
+    /// connection goes on; a bigger one drops the connection (and it reconnects). An event
+    /// stream's event is dropped as soon as it passes the limit, without being held.
     pub fn max_message_size(mut self, bytes: usize) -> Builder {
         self.max_message_size = bytes;
         self
@@ -211,6 +216,14 @@ impl Builder {
             self.product,
         )?;
         self.filters.validate()?;
+        if self.thread_name.contains('\0') {
+            return Err(Error::config("the thread name contains a NUL character"));
+        }
+        if self.reconnect.is_enabled() && self.reconnect.initial().is_zero() {
+            return Err(Error::config(
+                "a reconnect delay of zero would hammer the server; use Reconnect::never() to not reconnect",
+            ));
+        }
         if self.max_message_size < 1024 {
             return Err(Error::config(
                 "max_message_size must be at least 1024 bytes",
@@ -242,14 +255,12 @@ impl Builder {
             handler,
             shared: Arc::clone(&shared),
             stop_rx,
-            last_error: None,
         };
         let thread = thread::Builder::new()
             .name(self.thread_name)
             .spawn(move || worker.run())
             .map_err(|e| Error::config(format!("could not start the listener thread: {e}")))?;
         Ok(AlertListener {
-            thread_id: thread.thread().id(),
             thread: Some(thread),
             handle: StopHandle { shared },
         })
@@ -324,8 +335,10 @@ fn default_client_identifier() -> String {
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a token in its query (start() would reject it): never shown.
+        let url = self.url.split(['?', '#']).next().unwrap_or_default();
         f.debug_struct("Builder")
-            .field("url", &self.url)
+            .field("url", &url)
             .field("token", &self.token)
             .field("token_in_query", &self.token_in_query)
             .field("filters", &self.filters)
@@ -365,7 +378,6 @@ impl fmt::Debug for Builder {
 pub struct AlertListener {
     handle: StopHandle,
     thread: Option<JoinHandle<()>>,
-    thread_id: ThreadId,
 }
 
 impl AlertListener {
@@ -389,6 +401,9 @@ impl AlertListener {
     /// Waits for a listener that ends by itself, and returns why: the error it did not
     /// retry (a wrong token, a missing endpoint), or, with [`Reconnect::never`], the
     /// disconnect that ended it. `None` when it was stopped, or its handler went away.
+    ///
+    /// Called on the listener's own thread (from inside a callback), it returns at once:
+    /// the thread cannot wait for itself.
     pub fn join(mut self) -> Option<Error> {
         self.join_thread();
         connection::lock(&self.handle.shared.ended_by).take()
@@ -415,8 +430,7 @@ impl AlertListener {
         };
         // On the listener's own thread (stop from inside a callback) there is nothing to wait
         // for: the thread ends when the callback returns.
-        // The worker catches callback panics; a panic here would be a bug of ours.
-        if thread::current().id() != self.thread_id && thread.join().is_err() {
+        if thread.thread().id() != thread::current().id() && thread.join().is_err() {
             log::error!("plex-alerts: the listener thread panicked");
         }
     }
@@ -547,7 +561,6 @@ struct Worker {
     handler: Box<dyn EventHandler>,
     shared: Arc<Shared>,
     stop_rx: Receiver<()>,
-    last_error: Option<Error>,
 }
 
 enum Conn {
@@ -575,6 +588,23 @@ enum Ended {
 impl Worker {
     fn run(mut self) {
         STOP_SIGNAL.with(|s| *s.borrow_mut() = Some(self.stop_rx.clone()));
+        // Whatever happens in run_loop, even a bug of ours, the listener ends properly:
+        // Stopped is delivered and is_running() turns false.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run_loop())) {
+            let error = Error::Internal {
+                message: panic_message(&*panic),
+            };
+            log::error!("plex-alerts: {error}");
+            let _ = self.report(error);
+        }
+        self.shared.interrupter.forget();
+        self.shared.counters.set_connected(false);
+        let _ = self.emit(Event::State(ConnectionState::Stopped));
+        self.shared.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Connects, listens, reconnects, until stopped or told to give up.
+    fn run_loop(&mut self) {
         let mut backoff = Backoff::new(self.reconnect);
         let mut attempt = 0;
         let mut ws_path = websocket::PATH;
@@ -619,11 +649,10 @@ impl Worker {
                 None
             };
             let error = error.redact(&self.settings.token.0);
-            self.last_error = Some(error.clone());
             if self.report(error.clone()).is_break()
                 || self
                     .emit(Event::State(ConnectionState::Disconnected {
-                        error,
+                        error: error.clone(),
                         retry_in,
                     }))
                     .is_break()
@@ -631,7 +660,7 @@ impl Worker {
                 break;
             }
             let Some(delay) = retry_in else {
-                *connection::lock(&self.shared.ended_by) = self.last_error.take();
+                *connection::lock(&self.shared.ended_by) = Some(error);
                 break;
             };
             // Wakes at once when stop drops the sender.
@@ -644,10 +673,6 @@ impl Worker {
                 .reconnects
                 .fetch_add(1, Ordering::Relaxed);
         }
-        self.shared.interrupter.forget();
-        self.shared.counters.set_connected(false);
-        let _ = self.emit(Event::State(ConnectionState::Stopped));
-        self.shared.running.store(false, Ordering::SeqCst);
     }
 
     fn stopping(&self) -> bool {
@@ -655,6 +680,10 @@ impl Worker {
     }
 
     fn connect(&self, ws_path: &mut &'static str) -> Result<Conn, Error> {
+        // A stop during the Connecting callback: do not even resolve the name.
+        if self.stopping() {
+            return Err(connection::stopped());
+        }
         let bytes = Arc::clone(&self.shared.counters.bytes);
         let open =
             || connection::open(&self.settings, &self.shared.interrupter, Arc::clone(&bytes));
@@ -715,7 +744,7 @@ impl Worker {
                         _ => flow,
                     }
                 }
-                Received::Problem(error) => self.report(error.redact(&self.settings.token.0)),
+                Received::Problem(error) => self.report(error),
                 Received::Alive | Received::Idle => ControlFlow::Continue(()),
             };
             if flow.is_break() {
@@ -729,19 +758,29 @@ impl Worker {
         self.emit(Event::Error(error))
     }
 
-    /// Hands an event to the user's code; a panic there is caught and reported.
+    /// Hands an event to the user's code; a panic there is caught and reported. Every
+    /// error leaves through here, so the token is blanked out here, once for all.
     fn emit(&mut self, event: Event) -> ControlFlow<()> {
+        let token = &self.settings.token.0;
+        let event = match event {
+            Event::Error(e) => Event::Error(e.redact(token)),
+            Event::State(ConnectionState::Disconnected { error, retry_in }) => {
+                Event::State(ConnectionState::Disconnected {
+                    error: error.redact(token),
+                    retry_in,
+                })
+            }
+            other => other,
+        };
         let was_error = matches!(event, Event::Error(_));
         let panic = match catch_unwind(AssertUnwindSafe(|| self.handler.handle_event(event))) {
             Ok(flow) => return flow,
             Err(panic) => panic,
         };
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        let error = Error::CallbackPanicked { message }.redact(&self.settings.token.0);
+        let error = Error::CallbackPanicked {
+            message: panic_message(&*panic),
+        }
+        .redact(&self.settings.token.0);
         if was_error {
             log::error!("plex-alerts: callback_error panicked: {error}");
             return ControlFlow::Continue(());
@@ -758,4 +797,13 @@ impl Worker {
             }
         }
     }
+}
+
+/// The message a panic carried, if it was text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

@@ -44,7 +44,9 @@ use crate::Filters;
 use crate::connection::http::{owned_headers, percent_decode};
 use crate::connection::lock;
 
-const WEBSOCKET_PATHS: [&str; 2] = ["/:/websockets/notifications", "/:/websocket/notifications"];
+/// The WebSocket endpoint every client uses, and the spelling of Plex's API description.
+const WEBSOCKET_PATH: &str = "/:/websockets/notifications";
+const WEBSOCKET_PATH_SINGULAR: &str = "/:/websocket/notifications";
 const EVENTSOURCE_PATH: &str = "/:/eventsource/notifications";
 /// The token of a mock server made with [`MockServer::start`].
 pub const DEFAULT_TOKEN: &str = "mock-token-0123456789";
@@ -172,6 +174,7 @@ pub struct MockBuilder {
     tls: Option<(Vec<u8>, Vec<u8>)>,
     ping_interval: Duration,
     chunked: bool,
+    singular: bool,
     port: u16,
 }
 
@@ -201,6 +204,14 @@ impl MockBuilder {
         self
     }
 
+    /// Serves WebSocket notifications on the singular `/:/websocket/notifications` of
+    /// Plex's API description only, answering 404 on the plural every client uses: a
+    /// server of the kind a client's fallback is for. Default false.
+    pub fn singular_websocket_path(mut self, singular: bool) -> MockBuilder {
+        self.singular = singular;
+        self
+    }
+
     /// Listens on this port of 127.0.0.1 (default 0: any free port).
     pub fn port(mut self, port: u16) -> MockBuilder {
         self.port = port;
@@ -224,6 +235,11 @@ impl MockBuilder {
             tls,
             ping_interval: self.ping_interval,
             chunked: self.chunked,
+            websocket_path: if self.singular {
+                WEBSOCKET_PATH_SINGULAR
+            } else {
+                WEBSOCKET_PATH
+            },
             fault: Mutex::new(Fault::None),
             answer_pings: AtomicBool::new(true),
             clients: Mutex::new(Vec::new()),
@@ -267,6 +283,7 @@ struct Inner {
     tls: Option<TlsAcceptor>,
     ping_interval: Duration,
     chunked: bool,
+    websocket_path: &'static str,
     fault: Mutex<Fault>,
     answer_pings: AtomicBool,
     clients: Mutex<Vec<Client>>,
@@ -321,6 +338,7 @@ impl MockServer {
             tls: None,
             ping_interval: Duration::from_secs(10),
             chunked: true,
+            singular: false,
             port: 0,
         }
     }
@@ -700,7 +718,7 @@ impl Inner {
         lock(&self.requests).push(request.clone());
         self.changed.notify_all();
         let path = request.path.as_str();
-        let endpoint = if WEBSOCKET_PATHS[0] == path {
+        let endpoint = if path == self.websocket_path {
             Some(Endpoint::WebSocket)
         } else if path == EVENTSOURCE_PATH {
             Some(Endpoint::EventSource)

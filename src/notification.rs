@@ -52,55 +52,6 @@ pub enum Notification {
     Other,
 }
 
-/// The known types' names as static strings, so that an alert of a known type does not
-/// allocate its name.
-pub(crate) fn intern(kind: &str) -> std::borrow::Cow<'static, str> {
-    const KNOWN: [&str; 16] = [
-        "playing",
-        "timeline",
-        "activity",
-        "status",
-        "progress",
-        "reachability",
-        "transcodeSession.start",
-        "transcodeSession.update",
-        "transcodeSession.end",
-        "preference",
-        "update.statechange",
-        "backgroundProcessingQueue",
-        "provider.content.change",
-        "log",
-        "account",
-        "ping",
-    ];
-    match KNOWN.iter().find(|k| **k == kind) {
-        Some(known) => std::borrow::Cow::Borrowed(known),
-        None => std::borrow::Cow::Owned(kind.to_owned()),
-    }
-}
-
-/// The key of the child array for each known type, and how to decode it.
-pub(crate) fn child_key(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "playing" => "PlaySessionStateNotification",
-        "timeline" => "TimelineEntry",
-        "activity" => "ActivityNotification",
-        "status" => "StatusNotification",
-        "progress" => "ProgressNotification",
-        "reachability" => "ReachabilityNotification",
-        "transcodeSession.start" | "transcodeSession.update" | "transcodeSession.end" => {
-            "TranscodeSession"
-        }
-        "preference" => "Setting",
-        "update.statechange" => "AutoUpdateNotification",
-        "backgroundProcessingQueue" => "BackgroundProcessingQueueEventNotification",
-        "provider.content.change" => "MediaProviderContentNotification",
-        "log" => "LogSentNotification",
-        "account" => "AccountUpdateNotification",
-        _ => return None,
-    })
-}
-
 /// Where a playback session is, from [`PlaySessionState::state`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -42,6 +42,11 @@ impl Reconnect {
     pub fn is_enabled(&self) -> bool {
         self.enabled
     }
+
+    /// The first cap on the wait before reconnecting.
+    pub fn initial(&self) -> Duration {
+        self.initial
+    }
 }
 
 impl Default for Reconnect {
@@ -109,6 +114,10 @@ impl Heartbeat {
     /// After `interval` without a message, a WebSocket connection sends a Ping and waits
     /// `timeout` more for any frame; an event stream (which the server pings about every
     /// 10 s) is dropped after `interval + timeout` of silence.
+    ///
+    /// Over an event stream, keep `interval + timeout` well above the server's 10 s between
+    /// pings (25 s or more), or healthy idle streams are dropped. The default (15 s + 15 s)
+    /// suits both transports.
     pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval,
@@ -127,7 +136,8 @@ impl Heartbeat {
 
     /// How long a connection may stay silent before it is presumed dead.
     pub fn dead_after(&self) -> Option<Duration> {
-        self.enabled.then(|| self.interval + self.timeout)
+        self.enabled
+            .then(|| self.interval.saturating_add(self.timeout))
     }
 
     /// Longest a read may block before the listener looks at the clock.

@@ -34,8 +34,9 @@ impl TlsOptions {
         TlsOptions::default()
     }
 
-    /// Also trusts this root certificate (PEM), for a server with a private CA. The system
-    /// roots stay trusted. An unreadable PEM is an error from `start()` / `connect()`.
+    /// Also trusts these root certificates (PEM: one, or a bundle of several), for a server
+    /// with a private CA. The system roots stay trusted. An unreadable PEM is an error from
+    /// `start()` / `connect()`.
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> TlsOptions {
         self.roots_pem.push(pem.into());
         self
@@ -62,19 +63,19 @@ impl TlsOptions {
         self.roots().map(drop)
     }
 
+    /// Every certificate of every PEM given (a bundle holds several).
     fn roots(&self) -> Result<Vec<native_tls::Certificate>, Error> {
-        self.roots_pem
-            .iter()
-            .enumerate()
-            .map(|(i, pem)| {
-                native_tls::Certificate::from_pem(pem).map_err(|e| {
-                    Error::config(format!(
-                        "root certificate {} is not a PEM certificate: {e}",
-                        i + 1
-                    ))
-                })
-            })
-            .collect()
+        let mut roots = Vec::new();
+        for (i, pem) in self.roots_pem.iter().enumerate() {
+            let bad = |why: String| Error::config(format!("root certificate file {} {why}", i + 1));
+            let certs = native_tls::Certificate::stack_from_pem(pem)
+                .map_err(|e| bad(format!("is not PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(bad("holds no certificate".to_owned()));
+            }
+            roots.extend(certs);
+        }
+        Ok(roots)
     }
 
     /// Builds the connector, checking every option.

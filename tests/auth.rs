@@ -228,3 +228,29 @@ fn transports_and_filters_parse_from_text() {
     assert_eq!("".parse::<Filters>().unwrap(), Filters::all());
     assert!(",".parse::<Filters>().is_err());
 }
+
+#[test]
+fn a_server_that_only_has_the_singular_websocket_path_is_used_after_one_404() {
+    let server = MockServer::builder()
+        .singular_websocket_path(true)
+        .start()
+        .unwrap();
+    let (listener, rx) = connected(&server, plex_alerts::Transport::WebSocket);
+    server.send(&numbered_frame(1));
+    assert_eq!(seq_of(&next_alert(&rx)), 1);
+    // After a reconnect it goes straight to the path that worked.
+    server.close_all();
+    wait_state(&rx, |s| {
+        matches!(s, plex_alerts::ConnectionState::Connected)
+    });
+    listener.stop();
+    let paths: Vec<_> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/:/websockets/notifications",
+            "/:/websocket/notifications",
+            "/:/websocket/notifications"
+        ]
+    );
+}

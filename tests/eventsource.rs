@@ -177,3 +177,21 @@ fn an_answer_that_is_not_an_event_stream_is_a_protocol_error() {
     );
     listener.join();
 }
+
+#[test]
+fn a_negative_filter_list_naming_ping_still_gets_pings() {
+    let server = MockServer::start();
+    let (builder, _rx) = builder(&server, Transport::EventSource);
+    let listener = builder
+        .filters(Filters::except(["ping", "log"]))
+        .start()
+        .unwrap();
+    assert!(server.wait_for_clients(1, HANG_GUARD));
+    listener.stop();
+    let request = server.requests().pop().unwrap();
+    assert_eq!(
+        request.query("filters"),
+        Some("-log"),
+        "ping is taken out of the list"
+    );
+}

@@ -344,3 +344,25 @@ fn counters_follow_what_happened() {
     assert!(stats.time_connected > Duration::ZERO);
     listener.stop();
 }
+
+#[test]
+fn timeouts_too_large_to_add_to_a_clock_mean_never_rather_than_a_panic() {
+    let server = MockServer::start();
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder
+            .connect_timeout(Duration::MAX)
+            .handshake_timeout(Duration::MAX)
+            .heartbeat(Heartbeat::new(Duration::from_millis(100), Duration::MAX))
+            .start()
+            .unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        assert!(server.wait_for_clients(1, HANG_GUARD));
+        server.send(&numbered_frame(5));
+        assert_eq!(seq_of(&next_alert(&rx)), 5);
+        // An idle read or two, with the huge heartbeat timeout in play.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(listener.is_running(), "{transport:?}");
+        listener.stop();
+    }
+}

@@ -401,3 +401,60 @@ fn start_rejects_an_unreadable_root_certificate() {
         );
     }
 }
+
+#[test]
+fn start_rejects_a_zero_reconnect_delay_and_a_nul_in_the_thread_name() {
+    let server = MockServer::start();
+    let zero = AlertListener::builder(server.url())
+        .reconnect(plex_alerts::Reconnect::exponential(
+            Duration::ZERO,
+            Duration::from_secs(1),
+        ))
+        .callback(|_| {})
+        .start();
+    assert!(matches!(zero, Err(Error::InvalidConfig { .. })));
+    let nul = AlertListener::builder(server.url())
+        .thread_name("a\0b")
+        .callback(|_| {})
+        .start();
+    assert!(matches!(nul, Err(Error::InvalidConfig { .. })));
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn a_websocket_upgrade_that_switches_on_an_extension_is_refused() {
+    use std::io::{Read, Write};
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", raw.local_addr().unwrap());
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = AlertListener::builder(url)
+        .reconnect(plex_alerts::Reconnect::never())
+        .handler(tx)
+        .start()
+        .unwrap();
+    let (mut conn, _) = raw.accept().unwrap();
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.ends_with(b"\r\n\r\n") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0);
+        request.extend_from_slice(&buf[..n]);
+    }
+    let request = String::from_utf8(request).unwrap();
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    write!(
+        conn,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+    .unwrap();
+    let error = next_error(&rx);
+    assert!(
+        matches!(&error, Error::Protocol { message } if message.contains("Sec-WebSocket-Extensions")),
+        "{error:?}"
+    );
+    listener.join();
+}

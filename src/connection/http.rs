@@ -76,7 +76,7 @@ impl Head {
 
 /// Reads a response head within `limit`; returns it and the bytes read past it.
 pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Error> {
-    let deadline = Instant::now() + limit;
+    let deadline = super::deadline_after(limit);
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {

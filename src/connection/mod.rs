@@ -240,7 +240,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn stopped() -> Error {
+pub(crate) fn stopped() -> Error {
     Error::Closed {
         reason: "the listener was stopped".to_owned(),
     }
@@ -297,6 +297,14 @@ impl Write for Stream {
     }
 }
 
+/// `timeout` from now; a timeout too large to represent means practically never.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// Whether an I/O error is a read timeout (Unix says WouldBlock, Windows TimedOut).
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
@@ -316,30 +324,42 @@ pub(crate) fn open(
         target: endpoint.target(),
         source: Arc::new(e),
     };
+    if interrupter.is_interrupted() {
+        return Err(stopped());
+    }
     // Name resolution blocks and can't be interrupted; it is bounded by the system resolver.
     let addrs: Vec<SocketAddr> = (endpoint.bare_host(), endpoint.port)
         .to_socket_addrs()
         .map_err(connect_error)?
         .collect();
-    let deadline = Instant::now() + settings.connect_timeout;
+    let deadline = deadline_after(settings.connect_timeout);
     let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
     let mut tcp = None;
-    for addr in addrs {
+    for (i, addr) in addrs.iter().enumerate() {
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             break;
         };
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(connect_error)?;
+        // Each address gets its share of what is left, so that one that never answers
+        // (a broken IPv6 route) does not keep the next from being tried.
+        let share = left / u32::try_from(addrs.len() - i).unwrap_or(u32::MAX);
+        let socket = Socket::new(
+            Domain::for_address(*addr),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )
+        .map_err(connect_error)?;
         interrupter.watch(&socket)?;
-        match socket.connect_timeout(&addr.into(), left) {
+        let connected =
+            socket.connect_timeout(&(*addr).into(), share.max(Duration::from_millis(1)));
+        if interrupter.is_interrupted() {
+            return Err(stopped());
+        }
+        match connected {
             Ok(()) => {
                 tcp = Some(TcpStream::from(socket));
                 break;
             }
             Err(e) => last_error = e,
-        }
-        if interrupter.is_interrupted() {
-            return Err(stopped());
         }
     }
     let tcp = match tcp {
@@ -359,7 +379,7 @@ pub(crate) fn open(
             connector,
             endpoint.bare_host(),
             tcp,
-            Instant::now() + settings.handshake_timeout,
+            deadline_after(settings.handshake_timeout),
             settings.handshake_timeout,
         )?)),
     };

@@ -53,6 +53,23 @@ pub(crate) fn handshake(
             "the server's WebSocket upgrade did not answer our key",
         ));
     }
+    if !head
+        .header("Upgrade")
+        .is_some_and(|u| u.trim().eq_ignore_ascii_case("websocket"))
+    {
+        return Err(Error::protocol(
+            "the server's 101 answer is not a WebSocket upgrade",
+        ));
+    }
+    // We ask for neither: a server that switches one on anyway would make every frame
+    // unreadable (tungstenite does not decompress), so say so now.
+    for header in ["Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"] {
+        if head.header(header).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(Error::protocol(format!(
+                "the server's WebSocket upgrade set {header}, which was not asked for"
+            )));
+        }
+    }
     let limit = settings.max_message_size;
     let hard_limit = limit.saturating_mul(SKIPPABLE_FACTOR);
     let config = WebSocketConfig::default()
