@@ -1,7 +1,7 @@
 //! `GET /:/eventsource/notifications`: a `text/event-stream` response, one event per
 //! notification, and a `ping` event about every 10 s.
 
-use std::io::Read;
+use std::io::BufRead;
 use std::time::Instant;
 
 use crate::alert;
@@ -13,13 +13,9 @@ use super::{Heartbeat, Received, Settings, Stream, is_timeout};
 
 pub(crate) const PATH: &str = "/:/eventsource/notifications";
 
-/// Bytes asked of the socket per read.
-const READ_BUFFER: usize = 8 * 1024;
-
 pub(crate) struct EventSourceConnection {
     body: Body<Stream>,
     parser: sse::Parser,
-    buf: Box<[u8]>,
     heartbeat: Heartbeat,
     max_message_size: usize,
     last_seen: Instant,
@@ -58,7 +54,6 @@ pub(crate) fn request(
             max_line: limit.saturating_add(64),
             max_event: limit,
         }),
-        buf: vec![0; READ_BUFFER].into_boxed_slice(),
         heartbeat,
         max_message_size: limit,
         last_seen: Instant::now(),
@@ -85,15 +80,17 @@ impl EventSourceConnection {
                     }
                 });
             }
-            match self.body.read(&mut self.buf) {
-                Ok(0) => {
+            match self.body.fill_buf() {
+                Ok([]) => {
                     return Err(Error::Closed {
                         reason: "the event stream ended".to_owned(),
                     });
                 }
-                Ok(n) => {
+                Ok(bytes) => {
                     self.last_seen = Instant::now();
-                    self.parser.push(&self.buf[..n]);
+                    self.parser.push(bytes);
+                    let n = bytes.len();
+                    self.body.consume(n);
                 }
                 Err(e) if is_timeout(&e) => return self.idle(),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {

@@ -4,7 +4,7 @@
 //! clients log request targets at trace level) and every read stays interruptible and
 //! under the listener's timeouts.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::Error;
@@ -143,11 +143,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A response body, de-chunked, read through a buffer that starts with the bytes read
-/// past the head.
+/// past the head. A `BufRead`, so that a reader can take what arrived without a copy.
 pub(crate) struct Body<R> {
     inner: R,
+    /// Allocated once; `pos..end` holds what was read and not yet consumed.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     framing: Framing,
 }
 
@@ -167,6 +169,9 @@ enum Framing {
 /// Longest chunk-size line accepted (a hex size and extensions).
 const MAX_CHUNK_LINE: usize = 1024;
 
+/// Bytes asked of the stream per read: a few notifications' worth.
+const READ_SIZE: usize = 8 * 1024;
+
 impl<R: Read> Body<R> {
     pub fn new(inner: R, head: &Head, leftover: Vec<u8>) -> Result<Body<R>, Error> {
         let framing = if head.has_token("Transfer-Encoding", "chunked") {
@@ -180,10 +185,14 @@ impl<R: Read> Body<R> {
         } else {
             Framing::Close
         };
+        let end = leftover.len();
+        let mut buf = leftover;
+        buf.resize(end.max(READ_SIZE), 0);
         Ok(Body {
             inner,
-            buf: leftover,
+            buf,
             pos: 0,
+            end,
             framing,
         })
     }
@@ -192,32 +201,23 @@ impl<R: Read> Body<R> {
         &self.inner
     }
 
-    /// Refills the buffer; Ok(false) at end of stream.
+    /// Reads more after what is buffered; Ok(false) at end of stream.
     fn fill(&mut self) -> io::Result<bool> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        } else if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-        let start = self.buf.len();
-        self.buf.resize(start + 8 * 1024, 0);
-        let n = match self.inner.read(&mut self.buf[start..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(start);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(start + n);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        let n = self.inner.read(&mut self.buf[self.end..])?;
+        self.end += n;
         Ok(n > 0)
     }
 
     /// A CRLF- (or LF-) terminated line from the buffer, without its end.
     fn line(&mut self) -> io::Result<Option<std::ops::Range<usize>>> {
         loop {
-            if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
+            if let Some(i) = self.buf[self.pos..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
                 let start = self.pos;
                 let mut end = start + i;
                 self.pos = end + 1;
@@ -226,7 +226,7 @@ impl<R: Read> Body<R> {
                 }
                 return Ok(Some(start..end));
             }
-            if self.buf.len() - self.pos > MAX_CHUNK_LINE {
+            if self.end - self.pos > MAX_CHUNK_LINE {
                 return Err(invalid("a chunk-size line is too long"));
             }
             if !self.fill()? {
@@ -235,19 +235,9 @@ impl<R: Read> Body<R> {
         }
     }
 
-    fn copy_out(&mut self, out: &mut [u8], limit: u64) -> io::Result<usize> {
-        if self.pos == self.buf.len() && !self.fill()? {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the stream ended inside the body",
-            ));
-        }
-        let n = (self.buf.len() - self.pos)
-            .min(out.len())
-            .min(usize::try_from(limit).unwrap_or(usize::MAX));
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+    /// Makes sure some bytes are buffered; false at end of stream.
+    fn buffered(&mut self) -> io::Result<bool> {
+        Ok(self.pos < self.end || self.fill()?)
     }
 }
 
@@ -255,32 +245,32 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
-impl<R: Read> Read for Body<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
-            return Ok(0);
-        }
-        loop {
+fn ended(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, message.to_owned())
+}
+
+impl<R: Read> BufRead for Body<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let available = loop {
             match self.framing {
-                Framing::Done => return Ok(0),
+                Framing::Done => break 0,
                 Framing::Close => {
-                    if self.pos == self.buf.len() && !self.fill()? {
-                        return Ok(0);
-                    }
-                    return self.copy_out(out, u64::MAX);
+                    break if self.buffered()? {
+                        self.end - self.pos
+                    } else {
+                        0
+                    };
                 }
                 Framing::Length(0) => self.framing = Framing::Done,
-                Framing::Length(left) => {
-                    let n = self.copy_out(out, left)?;
-                    self.framing = Framing::Length(left - n as u64);
-                    return Ok(n);
+                Framing::Length(left) | Framing::ChunkData(left) => {
+                    if !self.buffered()? {
+                        return Err(ended("the stream ended inside the body"));
+                    }
+                    break (self.end - self.pos).min(usize::try_from(left).unwrap_or(usize::MAX));
                 }
                 Framing::ChunkSize => {
                     let Some(range) = self.line()? else {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the stream ended between chunks",
-                        ));
+                        return Err(ended("the stream ended between chunks"));
                     };
                     let line = &self.buf[range];
                     let hex = line.split(|&b| b == b';').next().unwrap_or(b"");
@@ -293,28 +283,35 @@ impl<R: Read> Read for Body<R> {
                         Framing::ChunkData(size)
                     };
                 }
-                Framing::ChunkData(left) => {
-                    let n = self.copy_out(out, left)?;
-                    let left = left - n as u64;
-                    self.framing = if left == 0 {
-                        Framing::ChunkEnd
-                    } else {
-                        Framing::ChunkData(left)
-                    };
-                    return Ok(n);
-                }
                 Framing::ChunkEnd => match self.line()? {
                     Some(range) if range.is_empty() => self.framing = Framing::ChunkSize,
                     Some(_) => return Err(invalid("a chunk longer than its size")),
-                    None => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the stream ended inside a chunk",
-                        ));
-                    }
+                    None => return Err(ended("the stream ended inside a chunk")),
                 },
             }
-        }
+        };
+        Ok(&self.buf[self.pos..self.pos + available])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        let n = n as u64;
+        self.framing = match self.framing {
+            Framing::Length(left) => Framing::Length(left - n),
+            Framing::ChunkData(left) if left == n => Framing::ChunkEnd,
+            Framing::ChunkData(left) => Framing::ChunkData(left - n),
+            other => other,
+        };
+    }
+}
+
+impl<R: Read> Read for Body<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
