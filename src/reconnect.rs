@@ -142,16 +142,10 @@ impl Heartbeat {
 
     /// Longest a read may block before the listener looks at the clock.
     pub(crate) fn read_timeout(&self) -> Duration {
-        let t = if self.enabled {
+        if self.enabled {
             self.interval
         } else {
             Duration::from_secs(3600)
-        };
-        // Windows does not wake a blocked read when the socket is shut down: bound it.
-        if cfg!(windows) {
-            t.min(Duration::from_millis(500))
-        } else {
-            t
         }
     }
 }

@@ -265,7 +265,15 @@ impl Stream {
         }
     }
 
+    /// Every read timeout of an open connection is set here. On Windows, where shutting
+    /// the socket down does not wake a blocked read, it is capped so that stop() is
+    /// noticed within half a second.
     pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        let timeout = if cfg!(windows) {
+            timeout.min(Duration::from_millis(500))
+        } else {
+            timeout
+        };
         self.tcp()
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
     }

@@ -188,11 +188,6 @@ impl WebSocketConnection {
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) {
-        let timeout = if cfg!(windows) {
-            timeout.min(self.heartbeat.read_timeout())
-        } else {
-            timeout
-        };
         if timeout != self.read_timeout && self.ws.get_ref().set_read_timeout(timeout).is_ok() {
             self.read_timeout = timeout;
         }
