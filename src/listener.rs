@@ -13,15 +13,10 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::connection::eventsource::{self, EventSourceConnection};
 use crate::connection::websocket::{self, WebSocketConnection};
-use crate::connection::{self, Endpoint, Interrupter, Received, Settings, Token, Transport};
+use crate::connection::{self, Interrupter, Received, Settings, Token, Transport};
 use crate::handler::Callbacks;
 use crate::reconnect::{Backoff, Heartbeat, Reconnect};
 use crate::{Alert, ConnectionState, Error, Event, EventHandler, Filters, TlsOptions};
-
-/// Default limit on one notification's size.
-pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Configures and starts an [`AlertListener`]. Made by [`AlertListener::builder`].
 ///
@@ -57,14 +52,14 @@ impl Builder {
             handler: None,
             filters: Filters::default(),
             transport: Transport::default(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            connect_timeout: connection::DEFAULT_CONNECT_TIMEOUT,
+            handshake_timeout: connection::DEFAULT_HANDSHAKE_TIMEOUT,
             tls: TlsOptions::default(),
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_message_size: connection::DEFAULT_MAX_MESSAGE_SIZE,
             heartbeat: Heartbeat::default(),
             reconnect: Reconnect::default(),
             client_identifier: None,
-            product: "plex-alerts".to_owned(),
+            product: connection::DEFAULT_PRODUCT.to_owned(),
             thread_name: "plex-alerts".to_owned(),
         }
     }
@@ -205,17 +200,17 @@ impl Builder {
                 ));
             }
         };
-        let settings = settings(
-            &self.url,
-            self.token,
-            self.token_in_query,
-            &self.tls,
-            self.connect_timeout,
-            self.handshake_timeout,
-            self.client_identifier,
-            self.product,
-        )?;
-        self.filters.validate()?;
+        let mut settings = Settings::new(&self.url, self.token, &self.tls)?;
+        settings.token_in_query = self.token_in_query;
+        if let Some(id) = self.client_identifier {
+            settings.client_identifier = id;
+        }
+        settings.product = self.product;
+        settings.filters = self.filters;
+        settings.connect_timeout = self.connect_timeout;
+        settings.handshake_timeout = self.handshake_timeout;
+        settings.max_message_size = self.max_message_size;
+        settings.check()?;
         if self.thread_name.contains('\0') {
             return Err(Error::config("the thread name contains a NUL character"));
         }
@@ -224,21 +219,11 @@ impl Builder {
                 "a reconnect delay of zero would hammer the server; use Reconnect::never() to not reconnect",
             ));
         }
-        if self.max_message_size < 1024 {
-            return Err(Error::config(
-                "max_message_size must be at least 1024 bytes",
-            ));
-        }
         if self.heartbeat.enabled
             && (self.heartbeat.interval.is_zero() || self.heartbeat.timeout.is_zero())
         {
             return Err(Error::config("heartbeat durations must not be zero"));
         }
-        let settings = Settings {
-            filters: self.filters,
-            max_message_size: self.max_message_size,
-            ..settings
-        };
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             interrupter: Interrupter::default(),
@@ -265,72 +250,6 @@ impl Builder {
             handle: StopHandle { shared },
         })
     }
-}
-
-/// Checks the connection options shared by the listener and [`PlexServer`](crate::PlexServer).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn settings(
-    url: &str,
-    token: Token,
-    token_in_query: bool,
-    tls: &TlsOptions,
-    connect_timeout: Duration,
-    handshake_timeout: Duration,
-    client_identifier: Option<String>,
-    product: String,
-) -> Result<Settings, Error> {
-    let endpoint = Endpoint::parse(url)?;
-    tls.validate()?;
-    let connector = if endpoint.tls {
-        Some(tls.connector()?)
-    } else {
-        None
-    };
-    if token.0.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(Error::config(
-            "the token contains spaces or control characters (it is not shown here)",
-        ));
-    }
-    let client_identifier = client_identifier.unwrap_or_else(default_client_identifier);
-    for (what, value) in [
-        ("client identifier", &client_identifier),
-        ("product", &product),
-    ] {
-        if value.chars().any(char::is_control) {
-            return Err(Error::config(format!(
-                "the {what} contains control characters"
-            )));
-        }
-    }
-    if connect_timeout.is_zero() || handshake_timeout.is_zero() {
-        return Err(Error::config("timeouts must not be zero"));
-    }
-    Ok(Settings {
-        tls: connector,
-        endpoint,
-        token,
-        token_in_query,
-        client_identifier,
-        product,
-        filters: Filters::default(),
-        connect_timeout,
-        handshake_timeout,
-        max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-    })
-}
-
-/// A stable identifier for this machine, so the server sees one device across runs.
-fn default_client_identifier() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_default();
-    // FNV-1a: stable across Rust versions, unlike std's hasher.
-    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("plex-alerts-{hash:016x}")
 }
 
 impl fmt::Debug for Builder {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::connection::http::Body;
 use crate::connection::{self, Interrupter, Settings, Token};
 use crate::error::Phase;
-use crate::listener::{self, Builder};
+use crate::listener::Builder;
 use crate::{Alert, AlertListener, Error, TlsOptions};
 
 /// Largest answer read by [`PlexServer::get_json`]: library listings can be large.
@@ -65,16 +65,7 @@ impl PlexServer {
     ) -> Result<PlexServer, Error> {
         let url = url.as_ref().to_owned();
         let token = Token(token.into());
-        let settings = listener::settings(
-            &url,
-            token.clone(),
-            false,
-            &tls,
-            std::time::Duration::from_secs(10),
-            std::time::Duration::from_secs(10),
-            None,
-            "plex-alerts".to_owned(),
-        )?;
+        let settings = Settings::new(&url, token.clone(), &tls)?;
         let identity = identity(&settings).map_err(|e| e.redact(&token.0))?;
         Ok(PlexServer {
             url,

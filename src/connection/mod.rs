@@ -17,7 +17,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::alert::Decoded;
 use crate::error::Phase;
 pub(crate) use crate::reconnect::Heartbeat;
-use crate::{Error, Filters};
+use crate::{Error, Filters, TlsOptions};
 
 /// Which of the server's two notification endpoints to use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -143,7 +143,65 @@ pub(crate) struct Settings {
     pub max_message_size: usize,
 }
 
+/// Defaults of the options a builder can change.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+pub(crate) const DEFAULT_PRODUCT: &str = "plex-alerts";
+
 impl Settings {
+    /// The server, the token and TLS, checked; every other option at its default.
+    pub fn new(url: &str, token: Token, tls: &TlsOptions) -> Result<Settings, Error> {
+        let endpoint = Endpoint::parse(url)?;
+        tls.validate()?;
+        // Building a connector loads the system's roots: only for https.
+        let connector = if endpoint.tls {
+            Some(tls.connector()?)
+        } else {
+            None
+        };
+        if token.0.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::config(
+                "the token contains spaces or control characters (it is not shown here)",
+            ));
+        }
+        Ok(Settings {
+            tls: connector,
+            endpoint,
+            token,
+            token_in_query: false,
+            client_identifier: default_client_identifier(),
+            product: DEFAULT_PRODUCT.to_owned(),
+            filters: Filters::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        })
+    }
+
+    /// Checks the options a builder may have changed after [`Settings::new`].
+    pub fn check(&self) -> Result<(), Error> {
+        for (what, value) in [
+            ("client identifier", &self.client_identifier),
+            ("product", &self.product),
+        ] {
+            if value.chars().any(char::is_control) {
+                return Err(Error::config(format!(
+                    "the {what} contains control characters"
+                )));
+            }
+        }
+        if self.connect_timeout.is_zero() || self.handshake_timeout.is_zero() {
+            return Err(Error::config("timeouts must not be zero"));
+        }
+        if self.max_message_size < 1024 {
+            return Err(Error::config(
+                "max_message_size must be at least 1024 bytes",
+            ));
+        }
+        self.filters.validate()
+    }
+
     /// The request line's target: path and query, with the token in it only if asked.
     pub fn request_target(&self, path: &str, filters: &Filters) -> String {
         let mut target = format!("{}{}", self.endpoint.base_path, path);
@@ -405,6 +463,20 @@ pub(crate) enum Received {
     Problem(Error),
     /// A read timed out with nothing to report: a chance to check for a stop.
     Idle,
+}
+
+/// A stable identifier for this machine, so the server sees one device across runs.
+fn default_client_identifier() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    // FNV-1a: stable across Rust versions, unlike std's hasher.
+    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("plex-alerts-{hash:016x}")
 }
 
 #[cfg(test)]
