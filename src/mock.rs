@@ -372,24 +372,37 @@ impl MockServer {
     /// # Panics
     /// If `frame` is not a notification in that shape.
     pub fn send(&self, frame: &str) -> usize {
-        let kind = notification_type(frame)
-            .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"));
-        let clients = lock(&self.inner.clients);
+        let kind = notification_type(frame);
+        // Each encoding is made once, and only if a client needs it.
         let mut ws: Option<Arc<[u8]>> = None;
         let mut sse: Option<Arc<[u8]>> = None;
+        self.broadcast(&kind, false, |endpoint| match endpoint {
+            Endpoint::WebSocket => Command::Write(
+                ws.get_or_insert_with(|| ws_frame(0x1, frame.as_bytes()).into())
+                    .clone(),
+            ),
+            Endpoint::EventSource => Command::Body(
+                sse.get_or_insert_with(|| event_stream_text(frame).into_bytes().into())
+                    .clone(),
+            ),
+        })
+    }
+
+    /// Queues, for every client whose filters admit `kind`, the command `for_endpoint` gives
+    /// for its endpoint, and a reset after it if asked. Returns how many clients got it.
+    fn broadcast(
+        &self,
+        kind: &str,
+        reset_after: bool,
+        mut for_endpoint: impl FnMut(Endpoint) -> Command,
+    ) -> usize {
+        let clients = lock(&self.inner.clients);
         let mut sent = 0;
-        for client in clients.iter().filter(|c| c.filters.admits(&kind)) {
-            let command = match client.endpoint {
-                Endpoint::WebSocket => Command::Write(
-                    ws.get_or_insert_with(|| ws_frame(0x1, frame.as_bytes()).into())
-                        .clone(),
-                ),
-                Endpoint::EventSource => Command::Body(
-                    sse.get_or_insert_with(|| event_stream_text(frame).into_bytes().into())
-                        .clone(),
-                ),
-            };
-            sent += usize::from(client.tx.send(command).is_ok());
+        for client in clients.iter().filter(|c| c.filters.admits(kind)) {
+            sent += usize::from(client.tx.send(for_endpoint(client.endpoint)).is_ok());
+            if reset_after {
+                let _ = client.tx.send(Command::Reset);
+            }
         }
         sent
     }
@@ -398,16 +411,10 @@ impl MockServer {
     /// client, so that the server is never what limits a client's throughput. Returns how
     /// many clients it was sent to.
     pub fn send_prepared(&self, burst: &Prepared) -> usize {
-        let clients = lock(&self.inner.clients);
-        let mut sent = 0;
-        for client in clients.iter().filter(|c| c.filters.admits(&burst.kind)) {
-            let command = match client.endpoint {
-                Endpoint::WebSocket => Command::Write(burst.websocket.clone()),
-                Endpoint::EventSource => Command::Body(burst.event_stream.clone()),
-            };
-            sent += usize::from(client.tx.send(command).is_ok());
-        }
-        sent
+        self.broadcast(&burst.kind, false, |endpoint| match endpoint {
+            Endpoint::WebSocket => Command::Write(burst.websocket.clone()),
+            Endpoint::EventSource => Command::Body(burst.event_stream.clone()),
+        })
     }
 
     /// Encodes notifications of one type for both transports, ahead of
@@ -421,8 +428,7 @@ impl MockServer {
         let mut event_stream = Vec::new();
         for frame in frames {
             let frame = frame.as_ref();
-            let this = notification_type(frame)
-                .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"));
+            let this = notification_type(frame);
             assert!(
                 kind.get_or_insert_with(|| this.clone()) == &this,
                 "a prepared burst has one type"
@@ -470,12 +476,9 @@ impl MockServer {
     /// `keep` bytes of what would go on the wire (WebSocket frame header, or chunk header
     /// and event), then resets the connection: a stream cut mid-frame.
     pub fn send_cut(&self, frame: &str, keep: usize) -> usize {
-        let kind = notification_type(frame)
-            .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"));
-        let clients = lock(&self.inner.clients);
-        let mut sent = 0;
-        for client in clients.iter().filter(|c| c.filters.admits(&kind)) {
-            let mut wire = match client.endpoint {
+        let kind = notification_type(frame);
+        self.broadcast(&kind, true, |endpoint| {
+            let mut wire = match endpoint {
                 Endpoint::WebSocket => ws_frame(0x1, frame.as_bytes()),
                 Endpoint::EventSource => {
                     let event = event_stream_text(frame);
@@ -486,10 +489,8 @@ impl MockServer {
                 }
             };
             wire.truncate(keep);
-            sent += usize::from(client.tx.send(Command::Write(wire.into())).is_ok());
-            let _ = client.tx.send(Command::Reset);
-        }
-        sent
+            Command::Write(wire.into())
+        })
     }
 
     /// Clients connected now (handshake done, connection not yet closed).
@@ -1166,16 +1167,16 @@ fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// The `type` of a NotificationContainer frame.
-fn notification_type(frame: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(frame).ok()?;
-    Some(
-        value
-            .get("NotificationContainer")?
-            .get("type")?
-            .as_str()?
-            .to_owned(),
-    )
+/// The `type` of a NotificationContainer frame, read as the listener reads it.
+///
+/// # Panics
+/// If `frame` is not a notification: the mock's callers pass their own frames.
+fn notification_type(frame: &str) -> String {
+    crate::decode::container_of(frame)
+        .ok()
+        .flatten()
+        .and_then(|container| crate::decode::kind_of(container).ok().flatten())
+        .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"))
 }
 
 /// A WebSocket frame's notification in the event-stream shape: `event: <type>` and the
