@@ -567,7 +567,6 @@ impl Worker {
             } else {
                 None
             };
-            let error = error.redact(&self.settings.token.0);
             if self.report(error.clone()).is_break()
                 || self
                     .emit(Event::State(ConnectionState::Disconnected {
@@ -579,7 +578,9 @@ impl Worker {
                 break;
             }
             let Some(delay) = retry_in else {
-                *connection::lock(&self.shared.ended_by) = Some(error);
+                // join() is the one way out for an error besides emit(): redact here too.
+                *connection::lock(&self.shared.ended_by) =
+                    Some(error.redact(&self.settings.token.0));
                 break;
             };
             // Wakes at once when stop drops the sender.
