@@ -110,6 +110,19 @@ impl Session {
         }
     }
 
+    /// Sends `raw` between two good alerts; checks it gives exactly one `Error::Decode`.
+    fn decode_error_between_good_alerts(&self, raw: Raw) -> Error {
+        let t = self.transport;
+        let error = self.one_error_between_good_alerts(|server| {
+            assert_eq!(server.send_raw(raw), 1, "{t:?}: one client");
+        });
+        assert!(
+            matches!(error, Error::Decode { .. }),
+            "{t:?}: expected Error::Decode, got {error:?}"
+        );
+        error
+    }
+
     fn stop(self) {
         self.listener.stop();
     }
@@ -199,18 +212,11 @@ for_both_transports!(
     json_that_is_not_a_notification_is_a_decode_error_and_listening_goes_on,
     |transport| {
         let s = session(transport, None);
-        let error = s.one_error_between_good_alerts(|server| {
-            let sent = match transport {
-                Transport::WebSocket => server.send_raw(Raw::Text(r#"{"hello":1}"#.to_owned())),
-                // No notification type (no `event:` field) and no notification shape.
-                _ => server.send_raw(event_stream("data: {\"hello\":1}\n\n")),
-            };
-            assert_eq!(sent, 1);
+        s.decode_error_between_good_alerts(match transport {
+            Transport::WebSocket => Raw::Text(r#"{"hello":1}"#.to_owned()),
+            // No notification type (no `event:` field) and no notification shape.
+            _ => event_stream("data: {\"hello\":1}\n\n"),
         });
-        assert!(
-            matches!(error, Error::Decode { .. }),
-            "{transport:?}: expected Error::Decode, got {error:?}"
-        );
         s.stop();
     }
 );
@@ -219,16 +225,7 @@ for_both_transports!(
 #[test]
 fn event_stream_data_that_is_not_an_object_is_a_decode_error_and_listening_goes_on() {
     let s = session(Transport::EventSource, None);
-    let error = s.one_error_between_good_alerts(|server| {
-        assert_eq!(
-            server.send_raw(event_stream("event: playing\ndata: [\"hello\",1]\n\n")),
-            1
-        );
-    });
-    assert!(
-        matches!(error, Error::Decode { .. }),
-        "expected Error::Decode, got {error:?}"
-    );
+    s.decode_error_between_good_alerts(event_stream("event: playing\ndata: [\"hello\",1]\n\n"));
     s.stop();
 }
 
@@ -292,32 +289,14 @@ for_both_transports!(
 #[test]
 fn a_binary_websocket_frame_is_a_decode_error_and_listening_goes_on() {
     let s = session(Transport::WebSocket, None);
-    let error = s.one_error_between_good_alerts(|server| {
-        assert_eq!(
-            server.send_raw(Raw::Binary(b"\x00\x01binary\xff".to_vec())),
-            1
-        );
-    });
-    assert!(
-        matches!(error, Error::Decode { .. }),
-        "expected Error::Decode, got {error:?}"
-    );
+    s.decode_error_between_good_alerts(Raw::Binary(b"\x00\x01binary\xff".to_vec()));
     s.stop();
 }
 
 #[test]
 fn a_websocket_text_frame_with_invalid_utf8_is_a_decode_error_and_listening_goes_on() {
     let s = session(Transport::WebSocket, None);
-    let error = s.one_error_between_good_alerts(|server| {
-        assert_eq!(
-            server.send_raw(Raw::TextBytes(vec![0x7b, 0xff, 0xfe, 0x7d])),
-            1
-        );
-    });
-    assert!(
-        matches!(error, Error::Decode { .. }),
-        "expected Error::Decode, got {error:?}"
-    );
+    s.decode_error_between_good_alerts(Raw::TextBytes(vec![0x7b, 0xff, 0xfe, 0x7d]));
     s.stop();
 }
 

@@ -28,14 +28,7 @@ fn recovers(
     else {
         panic!("{transport:?}: {e} must be retried: {state:?}")
     };
-    wait_state(rx, |s| matches!(s, ConnectionState::Connected));
-    assert!(server.wait_for_clients(1, HANG_GUARD));
-    server.send(&numbered_frame(42));
-    assert_eq!(
-        seq_of(&next_alert(rx)),
-        42,
-        "{transport:?}: the alert after recovery"
-    );
+    delivers_once_connected(server, rx, 42);
 }
 
 fn fast_heartbeat() -> Heartbeat {
@@ -113,10 +106,7 @@ fn a_server_that_stops_answering_pings_is_found_out() {
         "{e:?}"
     );
     server.set_answer_pings(true);
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
-    assert!(server.wait_for_clients(1, HANG_GUARD));
-    server.send(&numbered_frame(7));
-    assert_eq!(seq_of(&next_alert(&rx)), 7);
+    delivers_once_connected(&server, &rx, 7);
     listener.stop();
 }
 
@@ -142,10 +132,7 @@ fn a_stalled_handshake_times_out_and_is_retried() {
             "{e:?}"
         );
         server.set_fault(Fault::None);
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
-        assert!(server.wait_for_clients(1, HANG_GUARD));
-        server.send(&numbered_frame(3));
-        assert_eq!(seq_of(&next_alert(&rx)), 3);
+        delivers_once_connected(&server, &rx, 3);
         listener.stop();
     }
 }
@@ -205,20 +192,9 @@ fn a_server_that_is_down_is_retried_with_growing_attempts_until_it_is_back() {
         assert_eq!(seq_of(&next_alert(&rx)), 1);
         server.stop_listening();
         // Refused connections: the attempt count climbs while the server is down.
-        let mut attempts = Vec::new();
-        while attempts.len() < 4 {
-            if let ConnectionState::Connecting { attempt } =
-                wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }))
-            {
-                attempts.push(attempt);
-            }
-        }
-        assert_eq!(attempts, [1, 2, 3, 4], "{transport:?}");
+        assert_eq!(next_attempts(&rx, 4), [1, 2, 3, 4], "{transport:?}");
         server.start_listening().unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
-        assert!(server.wait_for_clients(1, HANG_GUARD));
-        server.send(&numbered_frame(8));
-        assert_eq!(seq_of(&next_alert(&rx)), 8);
+        delivers_once_connected(&server, &rx, 8);
         listener.stop();
     }
 }
@@ -232,15 +208,7 @@ fn backoff_restarts_only_after_a_connection_delivered_something() {
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
         let listener = builder.start().unwrap();
-        let mut attempts = Vec::new();
-        while attempts.len() < 4 {
-            if let ConnectionState::Connecting { attempt } =
-                wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }))
-            {
-                attempts.push(attempt);
-            }
-        }
-        assert_eq!(attempts, [1, 2, 3, 4], "{transport:?}");
+        assert_eq!(next_attempts(&rx, 4), [1, 2, 3, 4], "{transport:?}");
         listener.stop();
     }
     // Once something arrives on a connection, the next disconnect starts again from 1.
@@ -356,10 +324,7 @@ fn timeouts_too_large_to_add_to_a_clock_mean_never_rather_than_a_panic() {
             .heartbeat(Heartbeat::new(Duration::from_millis(100), Duration::MAX))
             .start()
             .unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
-        assert!(server.wait_for_clients(1, HANG_GUARD));
-        server.send(&numbered_frame(5));
-        assert_eq!(seq_of(&next_alert(&rx)), 5);
+        delivers_once_connected(&server, &rx, 5);
         // An idle read or two, with the huge heartbeat timeout in play.
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
         assert!(listener.is_running(), "{transport:?}");

@@ -113,3 +113,28 @@ pub fn wait_state(
         }
     }
 }
+
+/// Waits until the listener is connected (again), then checks that a numbered alert sent
+/// now arrives.
+pub fn delivers_once_connected(server: &MockServer, rx: &Receiver<Event>, seq: u64) {
+    wait_state(rx, |s| matches!(s, ConnectionState::Connected));
+    assert!(server.wait_for_clients(1, HANG_GUARD), "no client");
+    server.send(&numbered_frame(seq));
+    assert_eq!(
+        seq_of(&next_alert(rx)),
+        seq,
+        "the alert sent once connected"
+    );
+}
+
+/// The attempt numbers of the next `n` Connecting states.
+pub fn next_attempts(rx: &Receiver<Event>, n: usize) -> Vec<u32> {
+    (0..n)
+        .map(
+            |_| match wait_state(rx, |s| matches!(s, ConnectionState::Connecting { .. })) {
+                ConnectionState::Connecting { attempt } => attempt,
+                _ => unreachable!(),
+            },
+        )
+        .collect()
+}
