@@ -296,119 +296,76 @@ fn start_rejects_unusable_urls_before_connecting_without_echoing_the_token() {
     }
 }
 
-#[test]
-fn start_rejects_an_empty_only_filter_list() {
+/// `start()` refuses the builder `change` makes, on both transports, as
+/// `Error::InvalidConfig`, before any request reaches the server.
+fn rejected_as_invalid_config(what: &str, change: impl Fn(Builder) -> Builder) {
     for transport in BOTH {
         let server = MockServer::start();
-        let (builder, _rx) = builder(&server, transport);
-        let error = assert_rejected(
-            &server,
-            "Filters::only([])",
-            builder.filters(Filters::only(Vec::<String>::new())),
-        );
+        let base = AlertListener::builder(server.url())
+            .token(server.token())
+            .transport(transport);
+        let error = assert_rejected(&server, what, change(base));
         assert!(
             matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
+            "{transport:?} {what}: {error:?}"
         );
     }
+}
+
+#[test]
+fn start_rejects_an_empty_only_filter_list() {
+    rejected_as_invalid_config("Filters::only([])", |b| {
+        b.callback(|_| {})
+            .filters(Filters::only(Vec::<String>::new()))
+    });
 }
 
 #[test]
 fn start_rejects_both_a_callback_and_a_handler() {
-    for transport in BOTH {
-        let server = MockServer::start();
-        let (builder, _rx) = builder(&server, transport);
-        let error = assert_rejected(&server, "callback and handler", builder.callback(|_| {}));
-        assert!(
-            matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
-        );
-    }
+    rejected_as_invalid_config("callback and handler", |b| {
+        b.callback(|_| {}).handler(|_: plex_alerts::Event| {})
+    });
 }
 
 #[test]
 fn start_rejects_a_listener_with_neither_callback_nor_handler() {
-    for transport in BOTH {
-        let server = MockServer::start();
-        let builder = AlertListener::builder(server.url())
-            .token(server.token())
-            .transport(transport);
-        let error = assert_rejected(&server, "no callback, no handler", builder);
-        assert!(
-            matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
-        );
-    }
+    rejected_as_invalid_config("no callback, no handler", |b| b);
 }
 
 #[test]
 fn start_rejects_a_zero_connect_timeout() {
-    for transport in BOTH {
-        let server = MockServer::start();
-        let (builder, _rx) = builder(&server, transport);
-        let error = assert_rejected(
-            &server,
-            "zero connect_timeout",
-            builder.connect_timeout(Duration::ZERO),
-        );
-        assert!(
-            matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
-        );
-    }
+    rejected_as_invalid_config("zero connect_timeout", |b| {
+        b.callback(|_| {}).connect_timeout(Duration::ZERO)
+    });
 }
 
 #[test]
 fn start_rejects_a_tiny_max_message_size() {
-    for transport in BOTH {
-        let server = MockServer::start();
-        let (builder, _rx) = builder(&server, transport);
-        let error = assert_rejected(
-            &server,
-            "max_message_size(10)",
-            builder.max_message_size(10),
-        );
-        assert!(
-            matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
-        );
-    }
+    rejected_as_invalid_config("max_message_size(10)", |b| {
+        b.callback(|_| {}).max_message_size(10)
+    });
 }
 
 #[test]
 fn start_rejects_an_unreadable_root_certificate() {
-    for transport in BOTH {
-        let server = MockServer::start();
-        let (builder, _rx) = builder(&server, transport);
-        let error = assert_rejected(
-            &server,
-            "root certificate \"nope\"",
-            builder.tls(TlsOptions::new().add_root_certificate_pem("nope")),
-        );
-        assert!(
-            matches!(error, Error::InvalidConfig { .. }),
-            "{transport:?}: {error:?}"
-        );
-    }
+    rejected_as_invalid_config("root certificate \"nope\"", |b| {
+        b.callback(|_| {})
+            .tls(TlsOptions::new().add_root_certificate_pem("nope"))
+    });
 }
 
 #[test]
 fn start_rejects_a_zero_reconnect_delay_and_a_nul_in_the_thread_name() {
-    let server = MockServer::start();
-    let zero = AlertListener::builder(server.url())
-        .reconnect(plex_alerts::Reconnect::exponential(
-            Duration::ZERO,
-            Duration::from_secs(1),
-        ))
-        .callback(|_| {})
-        .start();
-    assert!(matches!(zero, Err(Error::InvalidConfig { .. })));
-    let nul = AlertListener::builder(server.url())
-        .thread_name("a\0b")
-        .callback(|_| {})
-        .start();
-    assert!(matches!(nul, Err(Error::InvalidConfig { .. })));
-    assert!(server.requests().is_empty());
+    rejected_as_invalid_config("a zero reconnect delay", |b| {
+        b.callback(|_| {})
+            .reconnect(plex_alerts::Reconnect::exponential(
+                Duration::ZERO,
+                Duration::from_secs(1),
+            ))
+    });
+    rejected_as_invalid_config("a NUL in the thread name", |b| {
+        b.callback(|_| {}).thread_name("a\0b")
+    });
 }
 
 #[test]
