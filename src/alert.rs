@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::decode::{self, EventFast, intern};
 use crate::notification::Notification;
-use crate::{Error, error};
+use crate::{Error, error, lenient};
 
 /// One notification from the server: its type, a typed view, and the raw JSON.
 ///
@@ -32,7 +32,8 @@ use crate::{Error, error};
 #[derive(Clone)]
 pub struct Alert {
     kind: Cow<'static, str>,
-    notification: Notification,
+    /// The typed view: made at once, or from `source` on first use (see [`View`]).
+    notification: OnceLock<Notification>,
     source: Source,
     /// The container's JSON text, made from `source` on first use.
     container: OnceLock<Box<str>>,
@@ -51,15 +52,40 @@ enum Source {
     Container,
 }
 
+/// When the listener makes an alert's typed view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    /// At once, on the listener's thread: the alert is read there (callbacks).
+    Now,
+    /// On first use, on the thread that reads the alert (a channel's receiver). The
+    /// listener still checks that the view fits, so a misfit is reported as it arrives,
+    /// but leaves the strings to be made, and later freed, on the receiving thread.
+    OnFirstUse,
+}
+
 impl Alert {
-    fn new(kind: Cow<'static, str>, notification: Notification, source: Source) -> Alert {
+    fn new(kind: Cow<'static, str>, notification: Option<Notification>, source: Source) -> Alert {
         Alert {
             kind,
-            notification,
+            notification: notification.map_or_else(OnceLock::new, OnceLock::from),
             source,
             container: OnceLock::new(),
             raw: OnceLock::new(),
         }
+    }
+
+    /// The typed view made from the source, which was checked to fit when the alert was
+    /// made (a source that did not is never left to this).
+    fn view(&self) -> Notification {
+        match &self.source {
+            Source::Frame(frame) => decode::websocket_fast(frame).map(|fast| fast.notification),
+            Source::Event(data) => match decode::event_fast(&self.kind, data) {
+                Some(EventFast::Typed(notification)) => Some(notification),
+                _ => None,
+            },
+            Source::Container => None,
+        }
+        .unwrap_or(Notification::Other)
     }
 
     /// The notification type as the server names it: `playing`, `timeline`, `activity`,
@@ -69,13 +95,19 @@ impl Alert {
     }
 
     /// The typed view. A type without one is [`Notification::Other`]; read [`raw`](Self::raw).
+    ///
+    /// An alert handed to a channel makes it on the first call, on the calling thread
+    /// (the listener has already checked that it fits); callbacks get it made.
     pub fn notification(&self) -> &Notification {
-        &self.notification
+        self.notification.get_or_init(|| self.view())
     }
 
     /// The typed view, by value.
-    pub fn into_notification(self) -> Notification {
-        self.notification
+    pub fn into_notification(mut self) -> Notification {
+        match self.notification.take() {
+            Some(notification) => notification,
+            None => self.view(),
+        }
     }
 
     /// The JSON under `NotificationContainer` (`{"type":..,"size":..,"<Child>":[..]}`),
@@ -127,7 +159,7 @@ impl fmt::Debug for Alert {
 impl PartialEq for Alert {
     fn eq(&self, other: &Alert) -> bool {
         self.kind == other.kind
-            && self.notification == other.notification
+            && self.notification() == other.notification()
             && self.raw() == other.raw()
     }
 }
@@ -139,11 +171,26 @@ pub(crate) struct Decoded {
     pub problem: Option<Error>,
 }
 
+/// Runs a fast path: as it is for [`View::Now`], only checking the view for
+/// [`View::OnFirstUse`]. `None` from `view` means "make it on first use".
+fn fast<T>(view: View, path: impl FnOnce() -> T) -> T {
+    match view {
+        View::Now => path(),
+        View::OnFirstUse => lenient::checking(path),
+    }
+}
+
+/// The typed view a fast path made, unless it only checked it.
+fn kept(view: View, notification: Notification) -> Option<Notification> {
+    (view == View::Now).then_some(notification)
+}
+
 /// Decodes a WebSocket text frame: `{"NotificationContainer": {...}}`.
-pub(crate) fn from_websocket_text(text: &str) -> Result<Decoded, Error> {
-    if let Some(fast) = decode::websocket_fast(text) {
+pub(crate) fn from_websocket_text(text: &str, view: View) -> Result<Decoded, Error> {
+    if let Some(f) = fast(view, || decode::websocket_fast(text)) {
+        let notification = kept(view, f.notification);
         return Ok(Decoded {
-            alert: Alert::new(fast.kind, fast.notification, Source::Frame(text.into())),
+            alert: Alert::new(f.kind, notification, Source::Frame(text.into())),
             problem: None,
         });
     }
@@ -155,7 +202,11 @@ pub(crate) fn from_websocket_text(text: &str) -> Result<Decoded, Error> {
 
 /// Decodes an event-stream event: `event: <type>` and `data: <inner object>`, where the
 /// child is usually a single object rather than an array. Normalised to the WebSocket shape.
-pub(crate) fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded, Error> {
+pub(crate) fn from_event_stream(
+    event_type: &str,
+    data: &str,
+    view: View,
+) -> Result<Decoded, Error> {
     // The event-stream default type: the event had no `event:` line, so no Plex type.
     let untyped = || {
         Error::decode(
@@ -163,10 +214,11 @@ pub(crate) fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded,
             data,
         )
     };
-    match decode::event_fast(event_type, data) {
+    match fast(view, || decode::event_fast(event_type, data)) {
         Some(EventFast::Wrapped(container)) => return from_container(container),
         Some(EventFast::Typed(_)) if event_type == "message" => return Err(untyped()),
         Some(EventFast::Typed(notification)) => {
+            let notification = kept(view, notification);
             return Ok(Decoded {
                 alert: Alert::new(intern(event_type), notification, Source::Event(data.into())),
                 problem: None,
@@ -208,7 +260,7 @@ fn from_container(container: &str) -> Result<Decoded, Error> {
             )),
         ),
     };
-    let alert = Alert::new(intern(&kind), notification, Source::Container);
+    let alert = Alert::new(intern(&kind), Some(notification), Source::Container);
     let _ = alert.container.set(container.into());
     Ok(Decoded { alert, problem })
 }
@@ -221,7 +273,17 @@ pub(crate) fn binary_excerpt(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::both_views;
     use crate::notification::PlaybackState;
+
+    // Every test decodes both ways, and checks that both give the same.
+    fn from_websocket_text(text: &str) -> Result<Decoded, Error> {
+        both_views(|view| super::from_websocket_text(text, view))
+    }
+
+    fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded, Error> {
+        both_views(|view| super::from_event_stream(event_type, data, view))
+    }
 
     const PLAYING: &str = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"2","ratingKey":"147967","viewOffset":4910,"state":"paused"}]}}"#;
 

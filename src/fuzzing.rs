@@ -3,19 +3,41 @@
 
 use serde_json::Value;
 
-use crate::alert::{self, Decoded};
-use crate::sse;
+use crate::alert::{self, Decoded, View};
+use crate::{Error, sse};
+
+/// Decodes with the typed view made at once and on first use; panics unless both give
+/// the same: the same alert (view, type and raw JSON), the same problem, the same error.
+pub(crate) fn both_views(
+    decode: impl Fn(View) -> Result<Decoded, Error>,
+) -> Result<Decoded, Error> {
+    let now = decode(View::Now);
+    let later = decode(View::OnFirstUse);
+    match (&now, &later) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.alert, b.alert, "a view made on first use differs");
+            assert_eq!(
+                a.problem.as_ref().map(Error::to_string),
+                b.problem.as_ref().map(Error::to_string),
+                "a view made on first use reports another problem"
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("one way decodes, the other does not: {now:?} / {later:?}"),
+    }
+    now
+}
 
 /// Decodes a WebSocket text frame; checks the alert if it decodes.
 pub fn websocket_text(text: &str) {
-    if let Ok(decoded) = alert::from_websocket_text(text) {
+    if let Ok(decoded) = both_views(|view| alert::from_websocket_text(text, view)) {
         check(&decoded);
     }
 }
 
 /// Decodes an event-stream event; checks the alert if it decodes.
 pub fn event(event_type: &str, data: &str) {
-    if let Ok(decoded) = alert::from_event_stream(event_type, data) {
+    if let Ok(decoded) = both_views(|view| alert::from_event_stream(event_type, data, view)) {
         check(&decoded);
         // A whole container sent as the data passes as sent, like a WebSocket frame.
         if is_normalised(data) {

@@ -1,9 +1,11 @@
 //! Where a listener's events go: closures, or a channel, through one trait.
 
+use std::any::TypeId;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+use crate::alert::View;
 use crate::{Alert, Error};
 
 /// Everything a listener reports, in the order it happened.
@@ -121,6 +123,21 @@ impl EventHandler for crossbeam_channel::Sender<Event> {
         } else {
             ControlFlow::Break(())
         }
+    }
+}
+
+/// When alerts given to a handler of type `H` get their typed view. A channel's alerts are
+/// read on its receiving thread: their strings are best made there (and so also freed
+/// there) rather than on the listener's thread, which would then free nothing it makes.
+pub(crate) fn view_for<H: EventHandler>() -> View {
+    let channels = [
+        TypeId::of::<crossbeam_channel::Sender<Event>>(),
+        TypeId::of::<std::sync::mpsc::Sender<Event>>(),
+    ];
+    if channels.contains(&TypeId::of::<H>()) {
+        View::OnFirstUse
+    } else {
+        View::Now
     }
 }
 

@@ -87,6 +87,12 @@
 //! When the receiver is dropped, the listener ends. With a bounded channel that is full,
 //! the listener waits for room (backpressure), but never past [`StopHandle::stop`].
 //!
+//! Alerts sent to one of these two channels get their typed view on the thread that
+//! reads it: the listener checks that the view fits (a misfit is reported as it arrives,
+//! as with callbacks) and [`Alert::notification`] makes it on its first call. Its strings
+//! are then made and freed by the same thread, which keeps the hand-off from costing the
+//! listener the receiver's memory traffic (see the README's "Performance").
+//!
 //! # Stopping
 //!
 //! [`AlertListener::stop`] stops for good and returns once the listener's thread has

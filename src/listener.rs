@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::alert::View;
 use crate::connection::eventsource::{self, EventSourceConnection};
 use crate::connection::websocket::{self, WebSocketConnection};
 use crate::connection::{self, Interrupter, Received, Settings, Token, Transport};
-use crate::handler::Callbacks;
+use crate::handler::{self, Callbacks};
 use crate::reconnect::{Backoff, Heartbeat, Reconnect};
 use crate::{Alert, ConnectionState, Error, Event, EventHandler, Filters, TlsOptions};
 
@@ -28,7 +29,7 @@ pub struct Builder {
     token: Token,
     token_in_query: bool,
     callbacks: Callbacks,
-    handler: Option<Box<dyn EventHandler>>,
+    handler: Option<(Box<dyn EventHandler>, View)>,
     filters: Filters,
     transport: Transport,
     connect_timeout: Duration,
@@ -104,8 +105,8 @@ impl Builder {
     /// [`std::sync::mpsc::Sender<Event>`], a [`crossbeam_channel::Sender<Event>`] or a
     /// closure taking an [`Event`]. Setting both this and a callback is an error from
     /// [`start`](Builder::start).
-    pub fn handler(mut self, handler: impl EventHandler) -> Builder {
-        self.handler = Some(Box::new(handler));
+    pub fn handler<H: EventHandler>(mut self, handler: H) -> Builder {
+        self.handler = Some((Box::new(handler), handler::view_for::<H>()));
         self
     }
 
@@ -186,20 +187,21 @@ impl Builder {
 
     /// Checks the URL and every option, then starts the listener's thread.
     pub fn start(self) -> Result<AlertListener, Error> {
-        let handler: Box<dyn EventHandler> = match (self.handler, self.callbacks.is_empty()) {
-            (Some(_), false) => {
-                return Err(Error::config(
-                    "set either callbacks or a handler (channel), not both",
-                ));
-            }
-            (Some(handler), true) => handler,
-            (None, false) => Box::new(self.callbacks),
-            (None, true) => {
-                return Err(Error::config(
-                    "nothing would hear the alerts: set a callback or a handler (channel)",
-                ));
-            }
-        };
+        let (handler, view): (Box<dyn EventHandler>, View) =
+            match (self.handler, self.callbacks.is_empty()) {
+                (Some(_), false) => {
+                    return Err(Error::config(
+                        "set either callbacks or a handler (channel), not both",
+                    ));
+                }
+                (Some(handler), true) => handler,
+                (None, false) => (Box::new(self.callbacks), View::Now),
+                (None, true) => {
+                    return Err(Error::config(
+                        "nothing would hear the alerts: set a callback or a handler (channel)",
+                    ));
+                }
+            };
         let mut settings = Settings::new(&self.url, self.token, &self.tls)?;
         settings.token_in_query = self.token_in_query;
         if let Some(id) = self.client_identifier {
@@ -210,6 +212,7 @@ impl Builder {
         settings.connect_timeout = self.connect_timeout;
         settings.handshake_timeout = self.handshake_timeout;
         settings.max_message_size = self.max_message_size;
+        settings.view = view;
         settings.check()?;
         if self.thread_name.contains('\0') {
             return Err(Error::config("the thread name contains a NUL character"));

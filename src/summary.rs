@@ -218,7 +218,10 @@ mod tests {
     use crate::alert::from_websocket_text;
 
     fn line(frame: &str) -> String {
-        from_websocket_text(frame).unwrap().alert.to_string()
+        from_websocket_text(frame, crate::alert::View::Now)
+            .unwrap()
+            .alert
+            .to_string()
     }
 
     #[test]

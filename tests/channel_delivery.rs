@@ -1,6 +1,6 @@
 //! Events delivered to a channel given as the handler: std's mpsc, crossbeam's in a
-//! `select!` loop, a full bounded channel that must not hold up `stop()`, and a dropped
-//! receiver that ends the listener.
+//! `select!` loop, a full bounded channel that must not hold up `stop()`, a dropped
+//! receiver that ends the listener, and the same alerts and errors a callback sees.
 
 mod common;
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use crossbeam_channel::select;
 use plex_alerts::mock::MockServer;
-use plex_alerts::{AlertListener, ConnectionState, Event};
+use plex_alerts::{Alert, AlertListener, ConnectionState, Event, Filters, Notification};
 
 /// Calls `stop()` on a helper thread and returns how long it took; a `stop()` that hangs
 /// fails the test after [`HANG_GUARD`] instead of hanging it.
@@ -216,5 +216,98 @@ fn dropping_the_receiver_ends_the_listener() {
         assert!(!handle.is_running(), "{transport:?}");
         // Nothing reconnects: the server sees no new handshake.
         assert_eq!(server.handshakes(), 1, "{transport:?}");
+    }
+}
+
+/// What a listener delivered, in order: alerts, and errors as their text.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Alert(Alert),
+    Error(String),
+}
+
+#[test]
+fn a_channel_receives_the_alerts_and_errors_a_callback_sees() {
+    // A channel's alerts get their typed view on the receiving thread (the listener only
+    // checks that it fits): the alerts, and the misfit's error, must not differ.
+    let misfit = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"7","viewOffset":"soon"}]}}"#;
+    let mut frames = all_fixture_frames();
+    frames.push(misfit.to_owned());
+    frames.push(numbered_frame(1));
+    for transport in BOTH {
+        let server = MockServer::start();
+        let start = |builder: plex_alerts::Builder| {
+            builder
+                .transport(transport)
+                .filters(Filters::all())
+                .start()
+                .expect("start")
+        };
+        let base = || AlertListener::builder(server.url()).token(server.token());
+
+        let (seen_tx, by_callback) = crossbeam_channel::unbounded();
+        let error_tx = seen_tx.clone();
+        let callbacks = start(
+            base()
+                .callback(move |a| drop(seen_tx.send(Seen::Alert(a))))
+                .callback_error(move |e| drop(error_tx.send(Seen::Error(e.to_string())))),
+        );
+        let (tx, by_crossbeam) = crossbeam_channel::unbounded();
+        let crossbeam = start(base().handler(tx));
+        let (tx, by_mpsc) = mpsc::channel();
+        let mpsc_listener = start(base().handler(tx));
+        assert!(
+            server.wait_for_clients(3, HANG_GUARD),
+            "{transport:?}: not all connected"
+        );
+        for frame in &frames {
+            assert_eq!(server.send(frame), 3, "{transport:?}");
+        }
+
+        let n = frames.len() + 1; // every frame is an alert; the misfit adds an error
+        let from_callback: Vec<Seen> = (0..n)
+            .map(|_| by_callback.recv_timeout(HANG_GUARD).expect("in time"))
+            .collect();
+        let seen = |next: &mut dyn FnMut() -> Event| -> Vec<Seen> {
+            let mut out = Vec::new();
+            while out.len() < n {
+                match next() {
+                    Event::Alert(a) => out.push(Seen::Alert(a)),
+                    Event::Error(e) => out.push(Seen::Error(e.to_string())),
+                    _ => {}
+                }
+            }
+            out
+        };
+        let from_crossbeam = seen(&mut || by_crossbeam.recv_timeout(HANG_GUARD).expect("in time"));
+        let from_mpsc = seen(&mut || by_mpsc.recv_timeout(HANG_GUARD).expect("in time"));
+
+        assert_eq!(from_crossbeam, from_callback, "{transport:?}: crossbeam");
+        assert_eq!(from_mpsc, from_callback, "{transport:?}: mpsc");
+        // And what they agree on is right: typed views, the misfit raw and then reported.
+        let misfit_at = frames.len() - 2;
+        for (i, seen) in from_crossbeam.iter().enumerate() {
+            match (i, seen) {
+                (i, Seen::Alert(a)) if i == misfit_at => {
+                    assert_eq!(a.notification(), &Notification::Other, "{transport:?}")
+                }
+                (i, Seen::Error(e)) if i == misfit_at + 1 => {
+                    assert!(
+                        e.contains("did not fit its typed view"),
+                        "{transport:?}: {e}"
+                    )
+                }
+                (_, Seen::Alert(a)) => assert_ne!(
+                    a.notification(),
+                    &Notification::Other,
+                    "{transport:?}: {}",
+                    a.raw_json()
+                ),
+                (i, other) => panic!("{transport:?}: at {i}: {other:?}"),
+            }
+        }
+        for listener in [callbacks, crossbeam, mpsc_listener] {
+            listener.stop();
+        }
     }
 }

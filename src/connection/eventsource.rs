@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use crate::alert;
+use crate::alert::{self, View};
 use crate::error::Error;
 use crate::sse::{self, SseError};
 
@@ -19,6 +19,7 @@ pub(crate) struct EventSourceConnection {
     heartbeat: Heartbeat,
     max_message_size: usize,
     last_seen: Instant,
+    view: View,
 }
 
 /// Sends the request on an open stream and checks the response head.
@@ -57,6 +58,7 @@ pub(crate) fn request(
         heartbeat,
         max_message_size: limit,
         last_seen: Instant::now(),
+        view: settings.view,
     })
 }
 
@@ -68,10 +70,12 @@ impl EventSourceConnection {
             if let Some(item) = self.parser.next_event() {
                 return Ok(match item {
                     Ok(event) if event.event_type == "ping" => Received::Alive,
-                    Ok(event) => match alert::from_event_stream(event.event_type, event.data) {
-                        Ok(decoded) => Received::Alert(decoded),
-                        Err(e) => Received::Problem(e),
-                    },
+                    Ok(event) => {
+                        match alert::from_event_stream(event.event_type, event.data, self.view) {
+                            Ok(decoded) => Received::Alert(decoded),
+                            Err(e) => Received::Problem(e),
+                        }
+                    }
                     Err(SseError::LineTooLong { .. } | SseError::EventTooLarge { .. }) => {
                         Received::Problem(Error::MessageTooLarge {
                             size: None,

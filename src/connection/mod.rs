@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use native_tls::{TlsConnector, TlsStream};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::alert::Decoded;
+use crate::alert::{Decoded, View};
 use crate::error::Phase;
 pub(crate) use crate::reconnect::Heartbeat;
 use crate::{Error, Filters, TlsOptions};
@@ -141,6 +141,8 @@ pub(crate) struct Settings {
     pub handshake_timeout: Duration,
     pub tls: Option<TlsConnector>,
     pub max_message_size: usize,
+    /// When alerts get their typed view: where they will be read decides.
+    pub view: View,
 }
 
 /// Defaults of the options a builder can change.
@@ -176,6 +178,7 @@ impl Settings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            view: View::Now,
         })
     }
 

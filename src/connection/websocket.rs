@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
-use crate::alert;
+use crate::alert::{self, View};
 use crate::error::Error;
 
 use super::{Heartbeat, Received, Settings, Stream, is_timeout};
@@ -30,6 +30,7 @@ pub(crate) struct WebSocketConnection {
     last_seen: Instant,
     ping_sent: Option<Instant>,
     read_timeout: Duration,
+    view: View,
 }
 
 /// Upgrades an open stream at `path`.
@@ -87,6 +88,7 @@ pub(crate) fn handshake(
         last_seen: Instant::now(),
         ping_sent: None,
         read_timeout,
+        view: settings.view,
     })
 }
 
@@ -134,7 +136,7 @@ impl WebSocketConnection {
                     limit: self.max_message_size,
                 })
             }
-            Message::Text(text) => match alert::from_websocket_text(&text) {
+            Message::Text(text) => match alert::from_websocket_text(&text, self.view) {
                 Ok(decoded) => Received::Alert(decoded),
                 Err(e) => Received::Problem(e),
             },
