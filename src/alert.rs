@@ -97,7 +97,7 @@ impl Alert {
     /// The typed view. A type without one is [`Notification::Other`]; read [`raw`](Self::raw).
     ///
     /// An alert handed to a channel makes it on the first call, on the calling thread
-    /// (the listener has already checked that it fits); callbacks get it made.
+    /// (the listener has already checked that it fits); a callback's alert has it made.
     pub fn notification(&self) -> &Notification {
         self.notification.get_or_init(|| self.view())
     }
@@ -171,8 +171,8 @@ pub(crate) struct Decoded {
     pub problem: Option<Error>,
 }
 
-/// Runs a fast path: as it is for [`View::Now`], only checking the view for
-/// [`View::OnFirstUse`]. `None` from `view` means "make it on first use".
+/// Runs a fast path: as it is for [`View::Now`]; for [`View::OnFirstUse`] only checking the
+/// typed view, whose text fields then come back empty (see [`kept`]).
 fn fast<T>(view: View, path: impl FnOnce() -> T) -> T {
     match view {
         View::Now => path(),
