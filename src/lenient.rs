@@ -46,7 +46,7 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
             Ok(text(|| v.to_owned()))
         }
         fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Some(v))
+            Ok(text(|| v))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
             Ok(text(|| v.to_string()))
@@ -110,7 +110,7 @@ pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     d.deserialize_any(V)
 }
 
-/// A number with a fraction: any number, or one written as text.
+/// A number with a fraction: any number, or one written as text (finite: not "NaN").
 pub(crate) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
@@ -132,9 +132,11 @@ pub(crate) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
             if t.is_empty() {
                 return Ok(None);
             }
-            t.parse::<f64>()
-                .map(Some)
-                .map_err(|_| E::custom(format!("{v:?} is not a number")))
+            // Rust reads "NaN" and "inf", which JSON has no number for: not quantities.
+            match t.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Some(f)),
+                _ => Err(E::custom(format!("{v:?} is not a number"))),
+            }
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -226,6 +228,12 @@ mod tests {
         assert!(serde_json::from_str::<T>(r#"{"i":1.5}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"b":7}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"s":{"a":1}}"#).is_err());
+        for not_finite in ["NaN", "inf", "-infinity"] {
+            let json = format!(r#"{{"f":"{not_finite}"}}"#);
+            assert!(serde_json::from_str::<T>(&json).is_err(), "{json}");
+            let json = format!(r#"{{"i":"{not_finite}"}}"#);
+            assert!(serde_json::from_str::<T>(&json).is_err(), "{json}");
+        }
     }
 
     #[test]
