@@ -77,15 +77,16 @@ impl Alert {
     /// The typed view made from the source, which was checked to fit when the alert was
     /// made (a source that did not is never left to this).
     fn view(&self) -> Notification {
-        match &self.source {
+        let view = match &self.source {
             Source::Frame(frame) => decode::websocket_fast(frame).map(|fast| fast.notification),
             Source::Event(data) => match decode::event_fast(&self.kind, data) {
                 Some(EventFast::Typed(notification)) => Some(notification),
                 _ => None,
             },
             Source::Container => None,
-        }
-        .unwrap_or(Notification::Other)
+        };
+        debug_assert!(view.is_some(), "a checked view did not decode: {self:?}");
+        view.unwrap_or(Notification::Other)
     }
 
     /// The notification type as the server names it: `playing`, `timeline`, `activity`,
@@ -96,8 +97,9 @@ impl Alert {
 
     /// The typed view. A type without one is [`Notification::Other`]; read [`raw`](Self::raw).
     ///
-    /// An alert handed to a channel makes it on the first call, on the calling thread
-    /// (the listener has already checked that it fits); a callback's alert has it made.
+    /// An alert handed to a channel usually makes it on the first call, on the calling
+    /// thread (the listener has already checked that it fits); a callback's alert has it
+    /// made.
     pub fn notification(&self) -> &Notification {
         self.notification.get_or_init(|| self.view())
     }
@@ -286,6 +288,28 @@ mod tests {
     }
 
     const PLAYING: &str = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"2","ratingKey":"147967","viewOffset":4910,"state":"paused"}]}}"#;
+
+    #[test]
+    fn a_view_on_first_use_is_only_checked_until_then() {
+        let event = r#"{"PlaySessionStateNotification":{"sessionKey":"2","viewOffset":4910}}"#;
+        for decoded in [
+            super::from_websocket_text(PLAYING, View::OnFirstUse).unwrap(),
+            super::from_event_stream("playing", event, View::OnFirstUse).unwrap(),
+        ] {
+            let alert = decoded.alert;
+            assert!(alert.notification.get().is_none(), "made before use");
+            let Notification::Playing(s) = alert.notification() else {
+                panic!("{alert:?}")
+            };
+            assert_eq!(s[0].session_key.as_deref(), Some("2"));
+            assert!(alert.notification.get().is_some(), "made once, then kept");
+        }
+        // A misfit is known when the alert is made, with its view already Other.
+        let misfit = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":{"a":1}}]}}"#;
+        let d = super::from_websocket_text(misfit, View::OnFirstUse).unwrap();
+        assert!(d.problem.is_some());
+        assert_eq!(d.alert.notification.get(), Some(&Notification::Other));
+    }
 
     #[test]
     fn websocket_frame_decodes_to_typed_view_and_keeps_raw() {

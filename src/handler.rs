@@ -178,3 +178,25 @@ impl EventHandler for Callbacks {
         ControlFlow::Continue(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_get_views_on_first_use_and_closures_at_once() {
+        assert_eq!(
+            view_for::<crossbeam_channel::Sender<Event>>(),
+            View::OnFirstUse
+        );
+        assert_eq!(
+            view_for::<std::sync::mpsc::Sender<Event>>(),
+            View::OnFirstUse
+        );
+        assert_eq!(view_for::<Callbacks>(), View::Now);
+        fn closure_view<F: FnMut(Event) + Send + 'static>(_: F) -> View {
+            view_for::<F>()
+        }
+        assert_eq!(closure_view(|_| {}), View::Now);
+    }
+}

@@ -87,9 +87,11 @@
 //! When the receiver is dropped, the listener ends. With a bounded channel that is full,
 //! the listener waits for room (backpressure), but never past [`StopHandle::stop`].
 //!
-//! Alerts sent to one of these two channels get their typed view on the thread that
-//! reads it: the listener checks that the view fits (a misfit is reported as it arrives,
-//! as with callbacks) and [`Alert::notification`] makes it on its first call. Its strings
+//! Alerts sent to one of these two channels usually get their typed view on the thread
+//! that reads it: the listener checks that the view fits (a misfit is reported as it
+//! arrives, as with callbacks) and [`Alert::notification`] makes it on its first call.
+//! (Notifications in an unusual shape, such as a child given before its type, are
+//! decoded on the listener's thread as before.) Its strings
 //! are then made and freed by the same thread, which keeps the hand-off from costing the
 //! listener the receiver's memory traffic (see the README's "Performance").
 //!

@@ -230,9 +230,14 @@ enum Seen {
 fn a_channel_receives_the_alerts_and_errors_a_callback_sees() {
     // A channel's alerts get their typed view on the receiving thread (the listener only
     // checks that it fits): the alerts, and the misfit's error, must not differ.
-    let misfit = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"7","viewOffset":"soon"}]}}"#;
+    // Misfits in a number field and in a text field (text is checked without being kept).
+    let misfits = [
+        r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"7","viewOffset":"soon"}]}}"#,
+        r#"{"NotificationContainer":{"type":"timeline","size":1,"TimelineEntry":[{"title":"x","itemID":{"id":1}}]}}"#,
+    ];
     let mut frames = all_fixture_frames();
-    frames.push(misfit.to_owned());
+    let first_misfit = frames.len();
+    frames.extend(misfits.map(str::to_owned));
     frames.push(numbered_frame(1));
     for transport in BOTH {
         let server = MockServer::start();
@@ -264,7 +269,7 @@ fn a_channel_receives_the_alerts_and_errors_a_callback_sees() {
             assert_eq!(server.send(frame), 3, "{transport:?}");
         }
 
-        let n = frames.len() + 1; // every frame is an alert; the misfit adds an error
+        let n = frames.len() + misfits.len(); // every frame is an alert; a misfit adds an error
         let from_callback: Vec<Seen> = (0..n)
             .map(|_| by_callback.recv_timeout(HANG_GUARD).expect("in time"))
             .collect();
@@ -284,26 +289,30 @@ fn a_channel_receives_the_alerts_and_errors_a_callback_sees() {
 
         assert_eq!(from_crossbeam, from_callback, "{transport:?}: crossbeam");
         assert_eq!(from_mpsc, from_callback, "{transport:?}: mpsc");
-        // And what they agree on is right: typed views, the misfit raw and then reported.
-        let misfit_at = frames.len() - 2;
+        // And what they agree on is right: typed views, each misfit raw and then reported.
+        let misfit = |i: usize| {
+            (first_misfit..first_misfit + 2 * misfits.len())
+                .contains(&i)
+                .then(|| (i - first_misfit) % 2 == 0)
+        };
         for (i, seen) in from_crossbeam.iter().enumerate() {
-            match (i, seen) {
-                (i, Seen::Alert(a)) if i == misfit_at => {
+            match (misfit(i), seen) {
+                (Some(true), Seen::Alert(a)) => {
                     assert_eq!(a.notification(), &Notification::Other, "{transport:?}")
                 }
-                (i, Seen::Error(e)) if i == misfit_at + 1 => {
+                (Some(false), Seen::Error(e)) => {
                     assert!(
                         e.contains("did not fit its typed view"),
                         "{transport:?}: {e}"
                     )
                 }
-                (_, Seen::Alert(a)) => assert_ne!(
+                (None, Seen::Alert(a)) => assert_ne!(
                     a.notification(),
                     &Notification::Other,
                     "{transport:?}: {}",
                     a.raw_json()
                 ),
-                (i, other) => panic!("{transport:?}: at {i}: {other:?}"),
+                (_, other) => panic!("{transport:?}: at {i}: {other:?}"),
             }
         }
         for listener in [callbacks, crossbeam, mpsc_listener] {
