@@ -23,13 +23,7 @@ fn a_wrong_token_is_reported_once_and_not_retried() {
             "{transport:?}: {e:?}"
         );
         assert!(e.to_string().contains("401"), "{e}");
-        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
-        assert!(matches!(
-            state,
-            ConnectionState::Disconnected { retry_in: None, .. }
-        ));
-        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        ends_for_good(listener, &rx);
         assert_eq!(
             server.requests().len(),
             requests + 1,

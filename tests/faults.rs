@@ -237,13 +237,7 @@ fn with_reconnect_never_the_first_disconnect_ends_the_listener() {
         let handshakes = server.handshakes();
         server.reset_all();
         let _ = next_error(&rx);
-        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
-        assert!(matches!(
-            state,
-            ConnectionState::Disconnected { retry_in: None, .. }
-        ));
-        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        ends_for_good(listener, &rx);
         assert_eq!(server.handshakes(), handshakes, "no second connection");
     }
 }

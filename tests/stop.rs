@@ -174,13 +174,7 @@ fn join_waits_for_a_listener_that_ends_by_itself() {
         wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
         assert!(listener.is_running());
         server.close_all();
-        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
-        assert!(
-            matches!(state, ConnectionState::Disconnected { retry_in: None, .. }),
-            "{state:?}"
-        );
-        wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        ends_for_good(listener, &rx);
     }
 }
 

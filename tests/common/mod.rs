@@ -114,6 +114,18 @@ pub fn wait_state(
     }
 }
 
+/// Waits for a listener to give up by itself: a disconnect it will not retry, then
+/// `Stopped`. Returns what `join()` says ended it.
+pub fn ends_for_good(listener: AlertListener, rx: &Receiver<Event>) -> Option<Error> {
+    let state = wait_state(rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+    assert!(
+        matches!(state, ConnectionState::Disconnected { retry_in: None, .. }),
+        "{state:?}"
+    );
+    wait_state(rx, |s| matches!(s, ConnectionState::Stopped));
+    listener.join()
+}
+
 /// Waits until the listener is connected (again), then checks that a numbered alert sent
 /// now arrives.
 pub fn delivers_once_connected(server: &MockServer, rx: &Receiver<Event>, seq: u64) {
