@@ -182,7 +182,7 @@ fn run() -> Result<(), Failure> {
                 last_error = Some(error);
             }
             Ok(Event::State(ConnectionState::Disconnected { .. })) => lost = true,
-            Ok(Event::State(ConnectionState::Connected)) if lost => {
+            Ok(Event::State(ConnectionState::Connected { .. })) if lost => {
                 // An `ended` may have been missed while disconnected: drop every bar; the
                 // ones still running come back with their next update.
                 for (_, (bar, _)) in running.drain() {

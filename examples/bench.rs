@@ -449,7 +449,7 @@ fn stop_latency(server: &mut Server, plan: &Plan) -> Result<()> {
             let l = listener(server, transport)
                 .callback(|_| {})
                 .on_state(move |s| {
-                    if matches!(s, ConnectionState::Connected) {
+                    if matches!(s, ConnectionState::Connected { .. }) {
                         let _ = tx.try_send(());
                     }
                 })
@@ -618,7 +618,7 @@ fn idle_cost(server: &mut Server, plan: &Plan) -> Result<()> {
             .thread_name(&name)
             .callback(|_| {})
             .on_state(move |s| {
-                if matches!(s, ConnectionState::Connected) {
+                if matches!(s, ConnectionState::Connected { .. }) {
                     let _ = tx.try_send(());
                 }
             })
@@ -711,7 +711,7 @@ fn compare_plexapi(server: &mut Server, python: &str, plan: &Plan) -> Result<()>
         let l = listener(server, Transport::WebSocket)
             .callback(|_| {})
             .on_state(move |s| {
-                if matches!(s, ConnectionState::Connected) {
+                if matches!(s, ConnectionState::Connected { .. }) {
                     let _ = tx.try_send(());
                 }
             })

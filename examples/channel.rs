@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         println!("[disconnected]");
                     }
                     // The server does not replay what it sent while we were away.
-                    Event::State(ConnectionState::Connected) if lost => {
+                    Event::State(ConnectionState::Connected { .. }) if lost => {
                         lost = false;
                         println!("[connected] -> resync over HTTP: /status/sessions, /activities");
                     }

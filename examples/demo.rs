@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .callback_error(|error| eprintln!("  error: {error}"))
         .on_state(move |state| {
             println!("[{state}]");
-            if matches!(state, ConnectionState::Connected) {
+            if matches!(state, ConnectionState::Connected { .. }) {
                 let _ = connected_tx.try_send(());
             }
         })

@@ -140,7 +140,7 @@ fn run() -> Result<(), Failure> {
             },
         }
     }
-    listener.join();
+    let _ = listener.join(); // its error was printed as it came
     Err(Failure::runtime(match last_error {
         Some(error) => format!("the listener ended: {error}"),
         None => "the listener ended".to_owned(),

@@ -49,8 +49,8 @@ pub enum Error {
     /// broke. For `*.plex.direct` certificates reached by IP address, see
     /// [`TlsOptions::accept_hostname_mismatch`](crate::TlsOptions::accept_hostname_mismatch).
     Tls {
-        /// What the TLS library said.
-        message: String,
+        /// What the TLS library said: the cause, also given by `source()`.
+        source: Arc<native_tls::Error>,
     },
     /// The server rejected the token: HTTP 401 (missing or wrong) or 498 (expired).
     ///
@@ -73,12 +73,16 @@ pub enum Error {
     /// The peer broke the HTTP, WebSocket or event-stream protocol.
     /// The connection is dropped; the listener reconnects.
     Protocol {
+        /// When: in the HTTP handshake, or while reading.
+        phase: Phase,
         /// What was wrong.
         message: String,
     },
-    /// An established connection failed (reset by the peer, or the network went away).
-    /// The listener reconnects.
+    /// An open connection failed (reset by the peer, or the network went away), in the
+    /// HTTP handshake or while reading. The listener reconnects.
     ConnectionLost {
+        /// When: in the TLS or HTTP handshake, or while reading.
+        phase: Phase,
         /// The operating system's error.
         source: Arc<io::Error>,
     },
@@ -135,7 +139,7 @@ pub enum Phase {
     TlsHandshake,
     /// The HTTP request and its response (the WebSocket upgrade, or the event stream's headers).
     Handshake,
-    /// Reading an HTTP response body.
+    /// Reading: notifications from an open connection, or an HTTP response's body.
     Read,
 }
 
@@ -145,7 +149,7 @@ impl fmt::Display for Phase {
             Phase::Connect => "connecting",
             Phase::TlsHandshake => "the TLS handshake",
             Phase::Handshake => "the HTTP handshake",
-            Phase::Read => "reading the response",
+            Phase::Read => "reading",
         })
     }
 }
@@ -161,7 +165,7 @@ impl fmt::Display for Error {
             Error::Timeout { phase, after } => {
                 write!(f, "timed out after {after:?} during {phase}")
             }
-            Error::Tls { message } => write!(f, "TLS failed: {message}"),
+            Error::Tls { source } => write!(f, "TLS failed: {source}"),
             Error::Unauthorized { status: 498 } => f.write_str(
                 "the server says the token has expired (HTTP 498): get a new X-Plex-Token",
             ),
@@ -176,8 +180,12 @@ impl fmt::Display for Error {
             Error::HttpStatus { status, path } => {
                 write!(f, "the server answered HTTP {status} for {path}")
             }
-            Error::Protocol { message } => write!(f, "protocol error: {message}"),
-            Error::ConnectionLost { source } => write!(f, "connection lost: {source}"),
+            Error::Protocol { phase, message } => {
+                write!(f, "protocol error during {phase}: {message}")
+            }
+            Error::ConnectionLost { phase, source } => {
+                write!(f, "connection lost during {phase}: {source}")
+            }
             Error::Closed { reason } => write!(f, "the server closed the connection: {reason}"),
             Error::Decode { message, excerpt } => {
                 write!(f, "could not decode a notification: {message}: {excerpt:?}")
@@ -207,7 +215,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Connect { source, .. } | Error::ConnectionLost { source } => Some(&**source),
+            Error::Connect { source, .. } | Error::ConnectionLost { source, .. } => Some(&**source),
+            Error::Tls { source } => Some(&**source),
             _ => None,
         }
     }
@@ -232,9 +241,18 @@ impl Error {
         }
     }
 
-    pub(crate) fn protocol(message: impl Into<String>) -> Error {
+    pub(crate) fn protocol(phase: Phase, message: impl Into<String>) -> Error {
         Error::Protocol {
+            phase,
             message: message.into(),
+        }
+    }
+
+    /// An I/O failure on an open connection, in `phase`.
+    pub(crate) fn lost(phase: Phase, source: io::Error) -> Error {
+        Error::ConnectionLost {
+            phase,
+            source: Arc::new(source),
         }
     }
 
@@ -244,9 +262,15 @@ impl Error {
         }
     }
 
-    /// Whether the listener may try again after this error. Wrong tokens and missing
-    /// endpoints are final; network trouble is not.
-    pub(crate) fn is_retryable(&self) -> bool {
+    /// Whether trying again can help. False for what only a change on your side can fix:
+    /// a wrong or expired token, a bad URL or option, an HTTP status that says the request
+    /// itself is wrong (3xx and 4xx but 429). True for network and server trouble.
+    ///
+    /// After a retryable connection error the listener reconnects with backoff (unless
+    /// [`Reconnect::never`](crate::Reconnect::never)); after one that is not, it ends.
+    /// Errors about one message ([`Error::Decode`], [`Error::MessageTooLarge`],
+    /// [`Error::CallbackPanicked`]) are retryable in this sense: the listener goes on.
+    pub fn is_retryable(&self) -> bool {
         match self {
             Error::Unauthorized { .. } | Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => {
                 false
@@ -264,8 +288,7 @@ impl Error {
         if secret.is_empty() {
             return self;
         }
-        let mut encoded = String::new();
-        crate::connection::http::percent_encode_into(&mut encoded, secret);
+        let encoded = crate::percent::encode(secret);
         let blank = |s: &mut String| {
             for form in [secret, encoded.as_str()] {
                 if s.contains(form) {
@@ -288,8 +311,7 @@ impl Error {
                 blank(message);
                 blank(excerpt);
             }
-            Error::Protocol { message }
-            | Error::Tls { message }
+            Error::Protocol { message, .. }
             | Error::CallbackPanicked { message }
             | Error::Internal { message }
             | Error::InvalidConfig { reason: message }
@@ -300,18 +322,11 @@ impl Error {
             Error::Timeout { .. }
             | Error::Unauthorized { .. }
             | Error::ConnectionLost { .. }
+            | Error::Tls { .. }
             | Error::MessageTooLarge { .. }
             | Error::HeartbeatTimeout { .. } => {}
         }
         self
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Error {
-        Error::ConnectionLost {
-            source: Arc::new(e),
-        }
     }
 }
 
@@ -323,7 +338,7 @@ mod tests {
     fn texts_from_the_server_have_the_token_blanked() {
         let e = Error::decode("bad", "echo of s3cr3t here").redact("s3cr3t");
         assert!(!format!("{e} {e:?}").contains("s3cr3t"));
-        let e = Error::protocol("s3cr3t").redact("s3cr3t");
+        let e = Error::protocol(Phase::Read, "s3cr3t").redact("s3cr3t");
         assert!(!e.to_string().contains("s3cr3t"));
     }
 
@@ -337,7 +352,7 @@ mod tests {
         };
         assert!(!excerpt.contains("SeCrEt-"), "{excerpt}");
         assert!(excerpt.ends_with("<redacted>…"), "{excerpt}");
-        let e = Error::protocol("a%20b").redact("a b");
+        let e = Error::protocol(Phase::Read, "a%20b").redact("a b");
         assert!(!e.to_string().contains("a%20b"));
     }
 

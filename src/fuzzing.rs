@@ -1,43 +1,22 @@
-//! Entry points shared by the fuzz targets in `fuzz/` and the property tests: each runs a
-//! decoder on arbitrary input and panics if an invariant breaks. Not public API.
+//! Entry points shared by the fuzz targets in `fuzz/` and the property tests (feature
+//! `fuzzing`, not for users): each runs a decoder on arbitrary input and panics if an
+//! invariant breaks.
 
 use serde_json::Value;
 
-use crate::alert::{self, Decoded, View};
-use crate::{Error, sse};
-
-/// Decodes with the typed view made at once and on first use; panics unless both give
-/// the same: the same alert (view, type and raw JSON), the same problem, the same error.
-pub(crate) fn both_views(
-    decode: impl Fn(View) -> Result<Decoded, Error>,
-) -> Result<Decoded, Error> {
-    let now = decode(View::Now);
-    let later = decode(View::OnFirstUse);
-    match (&now, &later) {
-        (Ok(a), Ok(b)) => {
-            assert_eq!(a.alert, b.alert, "a view made on first use differs");
-            assert_eq!(
-                a.problem.as_ref().map(Error::to_string),
-                b.problem.as_ref().map(Error::to_string),
-                "a view made on first use reports another problem"
-            );
-        }
-        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-        _ => panic!("one way decodes, the other does not: {now:?} / {later:?}"),
-    }
-    now
-}
+use crate::alert::{self, Decoded};
+use crate::transport::sse;
 
 /// Decodes a WebSocket text frame; checks the alert if it decodes.
 pub fn websocket_text(text: &str) {
-    if let Ok(decoded) = both_views(|view| alert::from_websocket_text(text, view)) {
+    if let Ok(decoded) = alert::frame(text) {
         check(&decoded);
     }
 }
 
 /// Decodes an event-stream event; checks the alert if it decodes.
 pub fn event(event_type: &str, data: &str) {
-    if let Ok(decoded) = both_views(|view| alert::from_event_stream(event_type, data, view)) {
+    if let Ok(decoded) = alert::event(event_type, data) {
         check(&decoded);
         // A whole container sent as the data passes as sent, like a WebSocket frame.
         if is_normalised(data) {
@@ -110,14 +89,24 @@ fn check(decoded: &Decoded) {
         }
         Err(_) => assert!(raw.is_null(), "raw() of text a Value cannot hold is Null"),
     }
-    // The one-pass decoders and the careful path agree on every alert.
-    if decoded.problem.is_none() {
-        let careful = crate::decode::typed_view(alert.kind(), alert.raw_json());
-        assert_eq!(
-            careful.as_ref().ok(),
-            Some(alert.notification()),
-            "fast and careful paths differ"
-        );
+    // The same notification sent as a WebSocket frame is the same alert: an event's
+    // normalised container decodes, through the frame path, to what the event gave.
+    if raw.is_object() {
+        let frame = format!(r#"{{"NotificationContainer":{}}}"#, alert.raw_json());
+        match alert::frame(&frame) {
+            Ok(again) => {
+                assert_eq!(
+                    &again.alert, alert,
+                    "the frame of raw_json() is another alert"
+                );
+                assert_eq!(
+                    again.problem.is_some(),
+                    decoded.problem.is_some(),
+                    "the frame of raw_json() fits its view differently"
+                );
+            }
+            Err(e) => panic!("the frame of raw_json() does not decode: {e}"),
+        }
     }
     let _ = alert.to_string();
     serde_json::to_string(alert.notification()).expect("a typed view serialises");

@@ -1,18 +1,17 @@
 //! Where a listener's events go: closures, or a channel, through one trait.
 
-use std::any::TypeId;
 use std::fmt;
 use std::ops::ControlFlow;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use crate::alert::View;
+use crate::stop::StopHandle;
 use crate::{Alert, Error};
 
 /// Everything a listener reports, in the order it happened.
 ///
-/// Closures see these split across `callback`, `callback_error` and `on_state`; a channel
-/// receives them as they are.
-#[derive(Debug)]
+/// Closures see these split across `callback`, `callback_error` and `on_state`; a
+/// [`Handler`] of `Event`s (a channel, or one closure) receives them as they are.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
     /// A notification from the server.
@@ -28,16 +27,21 @@ pub enum Event {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ConnectionState {
-    /// Opening a connection. `attempt` counts from 1 and restarts after a connection that
-    /// delivered something.
+    /// Opening a connection. `attempt` counts from 1 and starts over once a connection
+    /// has proved healthy (see [`Reconnect::healthy_after`](crate::Reconnect::healthy_after)).
     Connecting {
-        /// Which attempt this is since the last good connection.
+        /// Which attempt this is since the last healthy connection.
         attempt: u32,
     },
     /// Connected and listening. Anything sent from now on arrives.
-    Connected,
+    Connected {
+        /// `None` on the listener's first connection. After a disconnect, the outage this
+        /// connection ends: what the server sent during it was lost, so resync now
+        /// (with [`PlexServer`](crate::PlexServer): `/status/sessions`, `/activities`).
+        outage: Option<Outage>,
+    },
     /// The connection ended, or an attempt to open one failed. Notifications sent from now
-    /// until the next [`Connected`](ConnectionState::Connected) are lost: resync then.
+    /// until the next [`Connected`](ConnectionState::Connected { .. }) are lost.
     ///
     /// The same error reached `callback_error` (as [`Event::Error`]) just before this state,
     /// so its `Display` leaves the error out.
@@ -47,16 +51,40 @@ pub enum ConnectionState {
         /// How long the listener waits before the next attempt; `None` when it will not try
         /// again (the listener ends next).
         retry_in: Option<Duration>,
+        /// The outage this disconnect is part of: every failed attempt and every connection
+        /// that dropped before it proved healthy belong to the same one.
+        outage: Outage,
     },
     /// The listener ended; nothing follows.
     Stopped,
+}
+
+/// A time without a healthy connection: from the first disconnect (or, before the first
+/// connection, from the start) until a connection has stayed up long enough to count as
+/// healthy (see [`Reconnect::healthy_after`](crate::Reconnect::healthy_after)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outage {
+    /// When it began, by the system clock.
+    pub since: SystemTime,
+    /// How long it had lasted when this state was reported.
+    pub duration: Duration,
+    /// Attempts to connect since it began, this one included.
+    pub attempts: u32,
 }
 
 impl fmt::Display for ConnectionState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConnectionState::Connecting { attempt } => write!(f, "connecting (attempt {attempt})"),
-            ConnectionState::Connected => f.write_str("connected"),
+            ConnectionState::Connected { outage: None } => f.write_str("connected"),
+            ConnectionState::Connected {
+                outage: Some(outage),
+            } => write!(
+                f,
+                "connected again after {:.1?} without a connection",
+                outage.duration
+            ),
             // The error is left out: it reached callback_error (Event::Error) just before.
             ConnectionState::Disconnected {
                 retry_in: Some(d), ..
@@ -69,30 +97,34 @@ impl fmt::Display for ConnectionState {
     }
 }
 
-/// Receives a listener's events on the listener's thread.
+/// Receives what a listener produces, on the listener's thread: [`Event`]s, for
+/// [`Builder::handler`](crate::Builder::handler).
 ///
-/// Implemented for closures taking an [`Event`], for [`std::sync::mpsc::Sender<Event>`] and
-/// for [`crossbeam_channel::Sender<Event>`]; pass any of them to
-/// [`Builder::handler`](crate::Builder::handler). Returning [`ControlFlow::Break`] ends the
-/// listener (the channel senders do that when the receiver is gone).
-pub trait EventHandler: Send + 'static {
-    /// Handles one event. Keep it short: the listener reads nothing while it runs.
-    fn handle_event(&mut self, event: Event) -> ControlFlow<()>;
+/// Implemented for closures taking a `T`, for [`std::sync::mpsc::Sender<T>`] and for
+/// [`crossbeam_channel::Sender<T>`]. Returning [`ControlFlow::Break`] ends the listener
+/// (the channel senders do that when the receiver is gone).
+///
+/// A handler of your own that waits for something (room in a queue, a request of its
+/// own) waits on `stop` ([`StopHandle::wait_for_stop`], [`StopHandle::is_stopped`]), so
+/// that stopping the listener never waits for it.
+pub trait Handler<T>: Send + 'static {
+    /// Handles one item. Keep it short: the listener reads nothing while it runs.
+    fn handle(&mut self, item: T, stop: &StopHandle) -> ControlFlow<()>;
 }
 
-impl<F> EventHandler for F
+impl<T, F> Handler<T> for F
 where
-    F: FnMut(Event) + Send + 'static,
+    F: FnMut(T) + Send + 'static,
 {
-    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
-        self(event);
+    fn handle(&mut self, item: T, _stop: &StopHandle) -> ControlFlow<()> {
+        self(item);
         ControlFlow::Continue(())
     }
 }
 
-impl EventHandler for std::sync::mpsc::Sender<Event> {
-    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
-        match self.send(event) {
+impl<T: Send + 'static> Handler<T> for std::sync::mpsc::Sender<T> {
+    fn handle(&mut self, item: T, _stop: &StopHandle) -> ControlFlow<()> {
+        match self.send(item) {
             Ok(()) => ControlFlow::Continue(()),
             Err(_) => ControlFlow::Break(()),
         }
@@ -100,44 +132,26 @@ impl EventHandler for std::sync::mpsc::Sender<Event> {
 }
 
 /// With a bounded channel that is full, the listener waits for room, or for
-/// [`StopHandle::stop`](crate::StopHandle::stop), whichever comes first: stopping never waits
-/// for the app to drain the channel. The event it was waiting to send, and the final
+/// [`StopHandle::stop`], whichever comes first: stopping never waits for the app to drain
+/// the channel. The item it was waiting to send, and the final
 /// [`ConnectionState::Stopped`] if there is still no room for it, are then dropped.
-impl EventHandler for crossbeam_channel::Sender<Event> {
-    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+impl<T: Send + 'static> Handler<T> for crossbeam_channel::Sender<T> {
+    fn handle(&mut self, item: T, stop: &StopHandle) -> ControlFlow<()> {
         use crossbeam_channel::TrySendError;
-        let event = match self.try_send(event) {
+        let item = match self.try_send(item) {
             Ok(()) => return ControlFlow::Continue(()),
             Err(TrySendError::Disconnected(_)) => return ControlFlow::Break(()),
-            Err(TrySendError::Full(event)) => event,
+            Err(TrySendError::Full(item)) => item,
         };
-        let sent = match crate::listener::stop_signal() {
-            Some(stop) => crossbeam_channel::select! {
-                send(self, event) -> sent => sent.is_ok(),
-                recv(stop) -> _ => false,
-            },
-            None => self.send(event).is_ok(),
+        let sent = crossbeam_channel::select! {
+            send(self, item) -> sent => sent.is_ok(),
+            recv(stop.stop.woken()) -> _ => false,
         };
         if sent {
             ControlFlow::Continue(())
         } else {
             ControlFlow::Break(())
         }
-    }
-}
-
-/// When alerts given to a handler of type `H` get their typed view. A channel's alerts are
-/// read on its receiving thread: their strings are best made there (and so also freed
-/// there) rather than on the listener's thread, which would then free nothing it makes.
-pub(crate) fn view_for<H: EventHandler>() -> View {
-    let channels = [
-        TypeId::of::<crossbeam_channel::Sender<Event>>(),
-        TypeId::of::<std::sync::mpsc::Sender<Event>>(),
-    ];
-    if channels.contains(&TypeId::of::<H>()) {
-        View::OnFirstUse
-    } else {
-        View::Now
     }
 }
 
@@ -157,8 +171,8 @@ impl Callbacks {
     }
 }
 
-impl EventHandler for Callbacks {
-    fn handle_event(&mut self, event: Event) -> ControlFlow<()> {
+impl Handler<Event> for Callbacks {
+    fn handle(&mut self, event: Event, _stop: &StopHandle) -> ControlFlow<()> {
         match event {
             Event::Alert(alert) => {
                 if let Some(f) = &mut self.alert {
@@ -176,27 +190,5 @@ impl EventHandler for Callbacks {
             },
         }
         ControlFlow::Continue(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn channels_get_views_on_first_use_and_closures_at_once() {
-        assert_eq!(
-            view_for::<crossbeam_channel::Sender<Event>>(),
-            View::OnFirstUse
-        );
-        assert_eq!(
-            view_for::<std::sync::mpsc::Sender<Event>>(),
-            View::OnFirstUse
-        );
-        assert_eq!(view_for::<Callbacks>(), View::Now);
-        fn closure_view<F: FnMut(Event) + Send + 'static>(_: F) -> View {
-            view_for::<F>()
-        }
-        assert_eq!(closure_view(|_| {}), View::Now);
     }
 }

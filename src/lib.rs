@@ -173,7 +173,7 @@
 //! The server does not replay notifications sent while nobody listened. Every state change
 //! reaches [`Builder::on_state`] (or the channel as [`Event::State`]): after a
 //! [`ConnectionState::Disconnected`], resync what you track over HTTP (`/status/sessions`,
-//! `/activities`) once [`ConnectionState::Connected`] arrives.
+//! `/activities`) once [`ConnectionState::Connected { .. }`] arrives.
 //!
 //! A connection that goes silent is found out by the [`Heartbeat`]: over WebSocket the
 //! listener sends a Ping after 15 s without a message and gives up 15 s later without an
@@ -190,7 +190,7 @@
 //! |---|---|---|
 //! | [`Error::Unauthorized`] (401, 498) | ends | get a valid token |
 //! | [`Error::HttpStatus`] 404 | ends | check the URL points at a Plex server |
-//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected`] |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected { .. }`] |
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
 //! | [`Error::Decode`], [`Error::MessageTooLarge`] | skips that message, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
@@ -251,36 +251,44 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alert;
-mod connection;
-mod decode;
+mod config;
 mod error;
 mod filters;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
-mod lenient;
 mod listener;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 mod notification;
+mod percent;
 mod reconnect;
 mod server;
-#[doc(hidden)]
-pub mod sse;
-mod summary;
+mod stats;
+mod stop;
 mod tls;
+mod transport;
+mod worker;
 
 pub use alert::Alert;
-pub use connection::Transport;
 pub use error::{Error, Phase};
 pub use filters::Filters;
-pub use handler::{ConnectionState, Event, EventHandler};
-pub use listener::{AlertListener, Builder, Stats, StopHandle};
-pub use notification::*;
+pub use handler::{ConnectionState, Event, Handler, Outage};
+pub use listener::{AlertListener, Builder};
+pub use notification::{
+    Activity, ActivityNotification, AutoUpdateNotification, BackgroundProcessingQueueEvent,
+    LogSentNotification, MediaProviderContentNotification, Notification, PlaySessionState,
+    PlaybackState, ProgressNotification, ReachabilityNotification, Setting, StatusNotification,
+    TimelineEntry, TranscodeSession,
+};
 pub use reconnect::{Heartbeat, Reconnect};
 pub use server::PlexServer;
+pub use stats::Stats;
+pub use stop::StopHandle;
 pub use tls::TlsOptions;
+pub use transport::Transport;
 
 /// The README's examples, compiled as doctests so that they keep working.
 #[doc = include_str!("../README.md")]

@@ -8,8 +8,13 @@ use std::time::Duration;
 ///
 /// The default reconnects forever, waiting a random time up to a cap that starts at 1 s
 /// and doubles after each failure up to 60 s ("full jitter", so that many listeners do not
-/// hammer a restarting server in step). The cap resets once a new connection has
-/// delivered something (an alert or a ping), not merely when it connects.
+/// hammer a restarting server in step).
+///
+/// The cap starts over only once a connection has proved healthy: it stayed up for
+/// [`healthy_after`](Reconnect::healthy_after) (30 s by default). A server or proxy that
+/// accepts, sends a burst and drops the connection again is therefore reconnected ever
+/// more slowly, like one that refuses outright, and its drops count as one outage in
+/// [`ConnectionState`](crate::ConnectionState).
 ///
 /// A wrong or expired token (401, 498) and a missing endpoint (404) are never retried:
 /// the listener reports them and ends.
@@ -17,6 +22,7 @@ use std::time::Duration;
 pub struct Reconnect {
     initial: Duration,
     max: Duration,
+    healthy_after: Duration,
     enabled: bool,
 }
 
@@ -34,8 +40,17 @@ impl Reconnect {
         Reconnect {
             initial,
             max: max.max(initial),
+            healthy_after: DEFAULT_HEALTHY_AFTER,
             enabled: true,
         }
+    }
+
+    /// How long a connection must stay up to count as healthy: then the wait before the
+    /// next reconnect starts over from `initial`, and the outage it ended is over.
+    /// Default 30 s.
+    pub fn healthy_after(mut self, uptime: Duration) -> Reconnect {
+        self.healthy_after = uptime;
+        self
     }
 
     /// Whether the listener reconnects at all.
@@ -47,7 +62,19 @@ impl Reconnect {
     pub fn initial(&self) -> Duration {
         self.initial
     }
+
+    /// The largest cap on the wait before reconnecting.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// How long a connection must stay up to count as healthy.
+    pub fn healthy_uptime(&self) -> Duration {
+        self.healthy_after
+    }
 }
+
+const DEFAULT_HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
 impl Default for Reconnect {
     fn default() -> Reconnect {
@@ -105,9 +132,9 @@ impl Backoff {
 /// Heartbeat settings: when to probe a silent connection and when to give up on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Heartbeat {
-    pub(crate) interval: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) enabled: bool,
+    interval: Duration,
+    timeout: Duration,
+    enabled: bool,
 }
 
 impl Heartbeat {
@@ -134,7 +161,23 @@ impl Heartbeat {
         }
     }
 
-    /// How long a connection may stay silent before it is presumed dead.
+    /// Whether the listener watches for a dead peer at all.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// How long a connection may be silent before it is probed.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// How long a probed connection may stay silent before it is given up.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How long a connection may stay silent before it is presumed dead: `interval +
+    /// timeout`, or `None` when disabled.
     pub fn dead_after(&self) -> Option<Duration> {
         self.enabled
             .then(|| self.interval.saturating_add(self.timeout))

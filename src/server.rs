@@ -7,10 +7,12 @@ use std::sync::atomic::AtomicU64;
 
 use serde::Deserialize;
 
-use crate::connection::http::Body;
-use crate::connection::{self, Interrupter, Settings, Token};
+use crate::config::Config;
 use crate::error::Phase;
 use crate::listener::Builder;
+use crate::stop::Stop;
+use crate::transport::http::{self, Body};
+use crate::transport::{Settings, Token, net};
 use crate::{Alert, AlertListener, Error, TlsOptions};
 
 /// Largest answer read by [`PlexServer::get_json`]: library listings can be large.
@@ -64,9 +66,14 @@ impl PlexServer {
         tls: TlsOptions,
     ) -> Result<PlexServer, Error> {
         let url = url.as_ref().to_owned();
-        let token = Token(token.into());
-        let settings = Settings::new(&url, token.clone(), &tls)?;
-        let identity = identity(&settings).map_err(|e| e.redact(&token.0))?;
+        let token = Token::new(token.into());
+        let config = Config {
+            token: token.clone(),
+            tls: tls.clone(),
+            ..Config::default()
+        };
+        let settings = config.check(&url)?.settings;
+        let identity = identity(&settings).map_err(|e| token.redact(e))?;
         Ok(PlexServer {
             url,
             token,
@@ -113,13 +120,13 @@ impl PlexServer {
                 "{path:?} is not a path on the server (it starts with /, without spaces)"
             )));
         }
-        get_json(&self.settings, path).map_err(|e| e.redact(&self.token.0))
+        get_json(&self.settings, path).map_err(|e| self.token.redact(e))
     }
 
     /// A listener builder for this server, with its URL, token and TLS options set.
     pub fn alert_listener(&self) -> Builder {
         AlertListener::builder(&self.url)
-            .token(self.token.0.clone())
+            .token(self.token.expose())
             .tls(self.tls.clone())
     }
 
@@ -175,27 +182,26 @@ fn identity(settings: &Settings) -> Result<Identity, Error> {
 
 /// One GET with the token, its body parsed as JSON.
 fn get_json(settings: &Settings, path: &str) -> Result<serde_json::Value, Error> {
-    let mut stream = connection::open(
-        settings,
-        &Interrupter::default(),
-        Arc::new(AtomicU64::new(0)),
-    )?;
+    let mut stream = net::open(settings, &Stop::new(), Arc::new(AtomicU64::new(0)))?;
     let headers = [
         ("Accept", "application/json".to_owned()),
         ("Connection", "close".to_owned()),
     ];
-    let (head, leftover) = settings.get(&mut stream, path, &settings.filters, &headers, 200)?;
-    stream.set_read_timeout(settings.handshake_timeout)?;
+    let no_filters = crate::Filters::default();
+    let (head, leftover) = http::get(&mut stream, settings, path, &no_filters, &headers, 200)?;
+    stream
+        .set_read_timeout(settings.handshake_timeout)
+        .map_err(|e| Error::lost(Phase::Read, e))?;
     let mut body = Vec::new();
     Body::new(stream, &head, leftover)?
         .take(MAX_BODY)
         .read_to_end(&mut body)
-        .map_err(|e| match connection::is_timeout(&e) {
+        .map_err(|e| match net::is_timeout(&e) {
             true => Error::Timeout {
                 phase: Phase::Read,
                 after: settings.handshake_timeout,
             },
-            false => e.into(),
+            false => Error::lost(Phase::Read, e),
         })?;
     serde_json::from_slice(&body).map_err(|e| {
         Error::decode(

@@ -1,12 +1,8 @@
-//! TLS options, and the handshake under our own deadline.
+//! TLS options: how the server's certificate is checked.
 
-use std::net::TcpStream;
-use std::time::Instant;
-
-use native_tls::{HandshakeError, TlsConnector, TlsStream};
+use native_tls::TlsConnector;
 
 use crate::Error;
-use crate::error::Phase;
 
 /// How to check the server's certificate on `https://` and `wss://` URLs.
 ///
@@ -101,47 +97,5 @@ impl std::fmt::Debug for TlsOptions {
             .field("accept_hostname_mismatch", &self.accept_hostname_mismatch)
             .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
             .finish()
-    }
-}
-
-/// The TLS handshake on a socket whose reads time out, retried until `deadline`.
-///
-/// native-tls reports a read timeout mid-handshake as `WouldBlock`; tungstenite's own
-/// connector panics on that, which is why the handshake is done here.
-pub(crate) fn handshake(
-    connector: &TlsConnector,
-    host: &str,
-    tcp: TcpStream,
-    deadline: Instant,
-    limit: std::time::Duration,
-) -> Result<TlsStream<TcpStream>, Error> {
-    let timeout = || Error::Timeout {
-        phase: Phase::TlsHandshake,
-        after: limit,
-    };
-    let set_timeouts = |tcp: &TcpStream| -> Result<(), Error> {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(timeout)?;
-        tcp.set_read_timeout(Some(left))?;
-        tcp.set_write_timeout(Some(left))?;
-        Ok(())
-    };
-    set_timeouts(&tcp)?;
-    let mut attempt = connector.connect(host, tcp);
-    loop {
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(HandshakeError::Failure(e)) => {
-                return Err(Error::Tls {
-                    message: e.to_string(),
-                });
-            }
-            Err(HandshakeError::WouldBlock(mid)) => {
-                set_timeouts(mid.get_ref())?;
-                attempt = mid.handshake();
-            }
-        }
     }
 }

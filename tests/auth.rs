@@ -23,7 +23,10 @@ fn a_wrong_token_is_reported_once_and_not_retried() {
             "{transport:?}: {e:?}"
         );
         assert!(e.to_string().contains("401"), "{e}");
-        ends_for_good(listener, &rx);
+        assert!(matches!(
+            ends_for_good(listener, &rx),
+            Err(Error::Unauthorized { status: 401 })
+        ));
         assert_eq!(
             server.requests().len(),
             requests + 1,
@@ -45,7 +48,10 @@ fn a_missing_token_gets_401() {
         next_error(&rx),
         Error::Unauthorized { status: 401 }
     ));
-    listener.join();
+    assert!(matches!(
+        listener.join(),
+        Err(Error::Unauthorized { status: 401 })
+    ));
 }
 
 #[test]
@@ -59,7 +65,10 @@ fn an_expired_token_498_is_not_retried_either() {
         assert!(matches!(e, Error::Unauthorized { status: 498 }), "{e:?}");
         assert!(e.to_string().contains("expired"), "{e}");
         wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        assert!(matches!(
+            listener.join(),
+            Err(Error::Unauthorized { status: 498 })
+        ));
     }
 }
 
@@ -74,7 +83,10 @@ fn a_404_ends_the_listener_after_trying_the_singular_websocket_path_once() {
         let e = next_error(&rx);
         assert!(matches!(e, Error::HttpStatus { status: 404, .. }), "{e:?}");
         wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        assert!(matches!(
+            listener.join(),
+            Err(Error::HttpStatus { status: 404, .. })
+        ));
         let paths: Vec<_> = server.requests()[requests..]
             .iter()
             .map(|r| r.path.clone())
@@ -99,7 +111,7 @@ fn a_server_error_is_retried_until_it_recovers() {
         let e = next_error(&rx);
         assert!(matches!(e, Error::HttpStatus { status: 503, .. }), "{e:?}");
         server.set_fault(Fault::None);
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         server.send(&numbered_frame(5));
         assert_eq!(seq_of(&next_alert(&rx)), 5);
         listener.stop();
@@ -189,14 +201,14 @@ fn join_says_why_a_listener_ended_by_itself() {
     let listener = builder.token("wrong").start().unwrap();
     let reason = listener.join();
     assert!(
-        matches!(reason, Some(Error::Unauthorized { status: 401 })),
+        matches!(reason, Err(Error::Unauthorized { status: 401 })),
         "{reason:?}"
     );
     // Stopped on request: no reason.
     let (listener, _rx) = connected(&server, plex_alerts::Transport::WebSocket);
     let handle = listener.stop_handle();
     handle.stop();
-    assert!(listener.join().is_none());
+    assert!(listener.join().is_ok());
 }
 
 #[test]
@@ -235,7 +247,7 @@ fn a_server_that_only_has_the_singular_websocket_path_is_used_after_one_404() {
     // After a reconnect it goes straight to the path that worked.
     server.close_all();
     wait_state(&rx, |s| {
-        matches!(s, plex_alerts::ConnectionState::Connected)
+        matches!(s, plex_alerts::ConnectionState::Connected { .. })
     });
     listener.stop();
     let paths: Vec<_> = server.requests().iter().map(|r| r.path.clone()).collect();

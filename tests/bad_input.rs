@@ -35,7 +35,7 @@ fn session(transport: Transport, max_message_size: Option<usize>) -> Session {
     };
     let listener = builder.start().expect("start");
     assert!(server.wait_for_handshakes(1, HANG_GUARD), "no handshake");
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     let handshakes = server.handshakes();
     Session {
         server,
@@ -341,7 +341,7 @@ fn a_websocket_message_far_over_the_limit_drops_the_connection_and_the_listener_
         s.server.wait_for_handshakes(s.handshakes + 1, HANG_GUARD),
         "the listener did not reconnect"
     );
-    wait_state(&s.rx, |st| matches!(st, ConnectionState::Connected));
+    wait_state(&s.rx, |st| matches!(st, ConnectionState::Connected { .. }));
     // The old connection may not have been noticed as closed by the server yet.
     assert!(s.server.send(&numbered_frame(2)) >= 1, "a client again");
     assert_eq!(
@@ -433,7 +433,7 @@ fn an_echoed_token_is_blanked_from_error_texts() {
         let server = MockServer::builder().token(SECRET).start().unwrap();
         let (builder, rx) = builder(&server, transport);
         let listener = builder.start().unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         // Whole in the excerpt; then cut by it after its first five characters.
         let cut_pad = "x".repeat(120 - prefix.len() - 5);
         for url in [

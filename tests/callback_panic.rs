@@ -45,7 +45,7 @@ fn start_connected(server: &MockServer, builder: Builder, rx: &Receiver<Got>) ->
     assert!(server.wait_for_handshakes(1, HANG_GUARD), "no handshake");
     for _ in 0..10 {
         match rx.recv_timeout(HANG_GUARD).expect("a state in time") {
-            Got::State(ConnectionState::Connected) => return listener,
+            Got::State(ConnectionState::Connected { .. }) => return listener,
             Got::State(ConnectionState::Connecting { .. }) => {}
             other => panic!("expected the connection, got {other:?}"),
         }
@@ -232,7 +232,7 @@ fn a_handler_that_panics_on_a_state_change_still_gets_alerts() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let handler = panicking_handler(
         tx,
-        |e| matches!(e, Event::State(ConnectionState::Connected)),
+        |e| matches!(e, Event::State(ConnectionState::Connected { .. })),
         "the handler refused the connection",
     );
     let listener = bare_builder(&server).handler(handler).start().unwrap();

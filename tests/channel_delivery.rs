@@ -47,7 +47,7 @@ fn std_mpsc_sender_receives_states_and_alerts_and_stopped_comes_last() {
             other => panic!("{transport:?}: expected Connecting first, got {other:?}"),
         }
         match rx.recv_timeout(HANG_GUARD).expect("a second event") {
-            Event::State(ConnectionState::Connected) => {}
+            Event::State(ConnectionState::Connected { .. }) => {}
             other => panic!("{transport:?}: expected Connected second, got {other:?}"),
         }
 
@@ -144,7 +144,7 @@ fn stop_returns_promptly_when_a_bounded_channel_is_full_and_not_drained() {
             .expect("start");
         // Drain only the connection's state changes, so that the channel is empty when
         // the alerts come.
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         assert!(
             server.wait_for_clients(1, HANG_GUARD),
             "{transport:?}: not connected"
@@ -205,7 +205,10 @@ fn dropping_the_receiver_ends_the_listener() {
         let handle = listener.stop_handle();
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
         std::thread::spawn(move || {
-            listener.join();
+            assert!(
+                listener.join().is_ok(),
+                "a dropped receiver is not an error"
+            );
             let _ = done_tx.send(());
         });
         assert!(

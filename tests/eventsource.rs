@@ -85,7 +85,7 @@ fn pings_keep_the_stream_alive_and_never_reach_the_callback() {
         ))
         .start()
         .unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     // A full second (over three times the dead-peer limit) in which nothing may happen.
     match rx.recv_timeout(Duration::from_secs(1)) {
         Err(_) => {}
@@ -134,7 +134,7 @@ fn a_positive_filter_list_still_gets_pings_so_the_watchdog_does_not_fire() {
         ))
         .start()
         .unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     assert!(
         rx.recv_timeout(Duration::from_secs(1)).is_err(),
         "no disconnect, no event"
@@ -172,10 +172,10 @@ fn an_answer_that_is_not_an_event_stream_is_a_protocol_error() {
         }
     };
     assert!(
-        matches!(&e, Error::Protocol { message } if message.contains("text/html")),
+        matches!(&e, Error::Protocol { message, .. } if message.contains("text/html")),
         "{e:?}"
     );
-    listener.join();
+    assert!(matches!(listener.join(), Err(Error::Protocol { .. })));
 }
 
 #[test]

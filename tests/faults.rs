@@ -84,7 +84,7 @@ fn a_server_gone_silent_is_found_out_by_the_heartbeat() {
         server.set_fault(Fault::Unresponsive);
         let (builder, rx) = builder(&server, transport);
         let listener = builder.heartbeat(fast_heartbeat()).start().unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         server.set_fault(Fault::None);
         recovers(&server, &rx, transport, |e| {
             matches!(e, Error::HeartbeatTimeout { .. })
@@ -98,7 +98,7 @@ fn a_server_that_stops_answering_pings_is_found_out() {
     let server = MockServer::start();
     let (builder, rx) = builder(&server, Transport::WebSocket);
     let listener = builder.heartbeat(fast_heartbeat()).start().unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     server.set_answer_pings(false);
     let e = next_error(&rx);
     assert!(
@@ -186,10 +186,13 @@ fn a_server_restart_on_the_same_port_is_survived() {
 fn a_server_that_is_down_is_retried_with_growing_attempts_until_it_is_back() {
     let mut server = MockServer::start();
     for transport in BOTH {
-        let (listener, rx) = connected(&server, transport);
-        // Proven alive, so that the backoff starts again from the first attempt.
-        server.send(&numbered_frame(1));
-        assert_eq!(seq_of(&next_alert(&rx)), 1);
+        let (builder, rx) = builder(&server, transport);
+        // Every connection counts as healthy at once, so the count starts over after it.
+        let listener = builder
+            .reconnect(fast_reconnect().healthy_after(Duration::ZERO))
+            .start()
+            .unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         server.stop_listening();
         // Refused connections: the attempt count climbs while the server is down.
         assert_eq!(next_attempts(&rx, 4), [1, 2, 3, 4], "{transport:?}");
@@ -200,28 +203,37 @@ fn a_server_that_is_down_is_retried_with_growing_attempts_until_it_is_back() {
 }
 
 #[test]
-fn backoff_restarts_only_after_a_connection_delivered_something() {
-    // Every connection is accepted and dropped before anything arrives: connecting alone
-    // must not reset the backoff, or a flapping server would be hammered.
+fn backoff_restarts_only_after_a_connection_stayed_up_long_enough() {
+    // Every connection is accepted and dropped at once: connecting alone must not reset
+    // the backoff, or a flapping server would be hammered.
     let server = MockServer::start();
     server.set_fault(Fault::CloseAfterHandshake);
+    let healthy_after = Duration::from_millis(300);
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
-        let listener = builder.start().unwrap();
+        let listener = builder
+            .reconnect(fast_reconnect().healthy_after(healthy_after))
+            .start()
+            .unwrap();
         assert_eq!(next_attempts(&rx, 4), [1, 2, 3, 4], "{transport:?}");
         listener.stop();
     }
-    // Once something arrives on a connection, the next disconnect starts again from 1.
+    // A connection that stayed up that long starts the count again from 1.
     server.set_fault(Fault::None);
     for transport in BOTH {
-        let (listener, rx) = connected(&server, transport);
-        server.send(&numbered_frame(1));
-        assert_eq!(seq_of(&next_alert(&rx)), 1);
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder
+            .reconnect(fast_reconnect().healthy_after(healthy_after))
+            .start()
+            .unwrap();
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
+        // Nothing happens on the connection for longer than it takes to turn healthy.
+        assert!(rx.recv_timeout(healthy_after * 2).is_err(), "{transport:?}");
         server.close_all();
         let state = wait_state(&rx, |s| matches!(s, ConnectionState::Connecting { .. }));
         assert!(
             matches!(state, ConnectionState::Connecting { attempt: 1 }),
-            "{state:?}"
+            "{transport:?}: {state:?}"
         );
         listener.stop();
     }
@@ -233,11 +245,12 @@ fn with_reconnect_never_the_first_disconnect_ends_the_listener() {
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
         let listener = builder.reconnect(Reconnect::never()).start().unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         let handshakes = server.handshakes();
         server.reset_all();
-        let _ = next_error(&rx);
-        ends_for_good(listener, &rx);
+        let error = next_error(&rx);
+        let ended = ends_for_good(listener, &rx).expect_err("join says why it ended");
+        assert_eq!(ended.to_string(), error.to_string());
         assert_eq!(server.handshakes(), handshakes, "no second connection");
     }
 }
@@ -275,7 +288,8 @@ fn every_disconnect_reaches_callback_error_and_the_state_callback() {
                 s,
                 ConnectionState::Disconnected {
                     error: Error::Closed { .. },
-                    retry_in: Some(_)
+                    retry_in: Some(_),
+                    ..
                 }
             )
         })
@@ -296,7 +310,7 @@ fn counters_follow_what_happened() {
     }
     server.close_all();
     let _ = next_error(&rx);
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     let stats = listener.stats();
     assert_eq!(stats.alerts, 5);
     assert_eq!(stats.errors, 1);

@@ -36,7 +36,7 @@ fn connect_with(
         server.wait_for_handshakes(1, HANG_GUARD),
         "{transport:?}: no handshake"
     );
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     let requests = server.requests();
     assert_eq!(
         requests.len(),
@@ -400,8 +400,8 @@ fn a_websocket_upgrade_that_switches_on_an_extension_is_refused() {
     .unwrap();
     let error = next_error(&rx);
     assert!(
-        matches!(&error, Error::Protocol { message } if message.contains("Sec-WebSocket-Extensions")),
+        matches!(&error, Error::Protocol { message, .. } if message.contains("Sec-WebSocket-Extensions")),
         "{error:?}"
     );
-    listener.join();
+    assert!(matches!(listener.join(), Err(Error::Protocol { .. })));
 }

@@ -28,7 +28,7 @@ fn an_idle_connection_sends_real_pings_and_nothing_else() {
         ))
         .start()
         .unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     assert!(
         server.wait_until(HANG_GUARD, |s| pings(s) >= 3),
         "pings after silence"
@@ -71,7 +71,7 @@ fn alerts_flowing_mean_no_pings_are_needed() {
         ))
         .start()
         .unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     for i in 0..50 {
         server.send(&numbered_frame(i));
         assert_eq!(seq_of(&next_alert(&rx)), i);
@@ -85,7 +85,7 @@ fn a_disabled_heartbeat_sends_nothing() {
     let server = MockServer::start();
     let (builder, rx) = builder(&server, Transport::WebSocket);
     let listener = builder.heartbeat(Heartbeat::disabled()).start().unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     // Half a second of silence, waiting on the event that must not come.
     assert!(!server.wait_until(Duration::from_millis(500), |s| {
         !s.received_frames().is_empty()

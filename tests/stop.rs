@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use plex_alerts::mock::{Fault, MockServer, StalledListener};
-use plex_alerts::{AlertListener, ConnectionState, Event, Reconnect, StopHandle, Transport};
+use plex_alerts::{AlertListener, ConnectionState, Error, Event, Reconnect, StopHandle, Transport};
 
 fn timed_stop(what: &str, listener: AlertListener) -> Duration {
     let started = Instant::now();
@@ -107,7 +107,7 @@ fn stop_from_inside_the_callback_ends_the_listener_without_deadlock() {
     assert!(server.wait_for_clients(1, HANG_GUARD));
     server.send(&numbered_frame(1));
     assert_eq!(seen_rx.recv_timeout(HANG_GUARD).unwrap(), 1);
-    listener.join();
+    assert!(listener.join().is_ok(), "a stop is not an error");
     assert!(!handle.get().unwrap().is_running());
 }
 
@@ -146,7 +146,7 @@ fn stop_handle_works_from_another_thread() {
     let handle = listener.stop_handle();
     std::thread::spawn(move || handle.stop()).join().unwrap();
     wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-    listener.join();
+    assert!(listener.join().is_ok(), "a stop is not an error");
 }
 
 #[test]
@@ -171,10 +171,13 @@ fn join_waits_for_a_listener_that_ends_by_itself() {
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
         let listener = builder.reconnect(Reconnect::never()).start().unwrap();
-        wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+        wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
         assert!(listener.is_running());
         server.close_all();
-        ends_for_good(listener, &rx);
+        assert!(matches!(
+            ends_for_good(listener, &rx),
+            Err(Error::Closed { .. })
+        ));
     }
 }
 

@@ -34,7 +34,7 @@ fn try_tls(server: &MockServer, transport: Transport, tls: TlsOptions) -> Result
         .unwrap();
     let result = loop {
         match rx.recv_timeout(HANG_GUARD).expect("an event") {
-            Event::State(ConnectionState::Connected) => {
+            Event::State(ConnectionState::Connected { .. }) => {
                 server.send(&numbered_frame(7));
             }
             Event::Alert(alert) => {
@@ -176,7 +176,7 @@ fn a_stalled_tls_handshake_times_out_with_an_error_not_a_panic() {
             "{transport:?}: {e:?}"
         );
         wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-        listener.join();
+        assert!(matches!(listener.join(), Err(Error::Timeout { .. })));
     }
 }
 

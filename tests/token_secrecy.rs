@@ -47,7 +47,7 @@ fn exercise(
         let event = rx.recv_timeout(HANG_GUARD).expect("an event");
         assert_secret_free("event Debug", &format!("{event:?}"));
         match event {
-            Event::State(ConnectionState::Connected) => {
+            Event::State(ConnectionState::Connected { .. }) => {
                 server.send(&numbered_frame(1));
                 // Decode errors too must not leak it (the server's own text is not ours
                 // to police: tungstenite traces received payloads).

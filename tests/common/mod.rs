@@ -50,30 +50,41 @@ pub fn seq_of(alert: &Alert) -> u64 {
         .expect("a numbered frame")
 }
 
+/// A reconnect that waits at most 20 ms, then up to 200 ms.
+pub fn fast_reconnect() -> plex_alerts::Reconnect {
+    plex_alerts::Reconnect::exponential(Duration::from_millis(20), Duration::from_millis(200))
+}
+
 /// A builder for `server` with its token and a fast reconnect, feeding a channel.
 pub fn builder(server: &MockServer, transport: Transport) -> (Builder, Receiver<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let builder = AlertListener::builder(server.url())
         .token(server.token())
         .transport(transport)
-        .reconnect(plex_alerts::Reconnect::exponential(
-            Duration::from_millis(20),
-            Duration::from_millis(200),
-        ))
+        .reconnect(fast_reconnect())
         .handler(tx);
     (builder, rx)
 }
 
 /// Starts a listener on `server` and waits until it is connected.
 pub fn connected(server: &MockServer, transport: Transport) -> (AlertListener, Receiver<Event>) {
+    connected_with(server, transport, |b| b)
+}
+
+/// [`connected`], with the builder changed by `change` first.
+pub fn connected_with(
+    server: &MockServer,
+    transport: Transport,
+    change: impl FnOnce(Builder) -> Builder,
+) -> (AlertListener, Receiver<Event>) {
     let (builder, rx) = builder(server, transport);
     let before = server.handshakes();
-    let listener = builder.start().expect("start");
+    let listener = change(builder).start().expect("start");
     assert!(
         server.wait_for_handshakes(before + 1, HANG_GUARD),
         "no handshake"
     );
-    wait_state(&rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(&rx, |s| matches!(s, ConnectionState::Connected { .. }));
     (listener, rx)
 }
 
@@ -116,7 +127,7 @@ pub fn wait_state(
 
 /// Waits for a listener to give up by itself: a disconnect it will not retry, then
 /// `Stopped`. Returns what `join()` says ended it.
-pub fn ends_for_good(listener: AlertListener, rx: &Receiver<Event>) -> Option<Error> {
+pub fn ends_for_good(listener: AlertListener, rx: &Receiver<Event>) -> Result<(), Error> {
     let state = wait_state(rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
     assert!(
         matches!(state, ConnectionState::Disconnected { retry_in: None, .. }),
@@ -129,7 +140,7 @@ pub fn ends_for_good(listener: AlertListener, rx: &Receiver<Event>) -> Option<Er
 /// Waits until the listener is connected (again), then checks that a numbered alert sent
 /// now arrives.
 pub fn delivers_once_connected(server: &MockServer, rx: &Receiver<Event>, seq: u64) {
-    wait_state(rx, |s| matches!(s, ConnectionState::Connected));
+    wait_state(rx, |s| matches!(s, ConnectionState::Connected { .. }));
     assert!(server.wait_for_clients(1, HANG_GUARD), "no client");
     server.send(&numbered_frame(seq));
     assert_eq!(

@@ -1,78 +1,16 @@
-//! Typed views of the notifications Plex sends, one struct per child type.
-//!
-//! Every field is optional, because servers omit fields and versions differ. Identifiers
-//! (`ratingKey`, `sectionID`, ...) are strings: servers send them as numbers or strings, and
-//! a string holds both without loss. Quantities (`viewOffset`, `progress`, ...) are numbers,
-//! also when the server wrote them as strings. Fields this crate does not know stay in
-//! [`Alert::raw`](crate::Alert::raw).
+//! One struct per child type: the fields seen on real servers, each optional and decoded
+//! leniently (see the [module docs](super)).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::lenient;
-
-/// The typed view of an [`Alert`](crate::Alert): one variant per notification type, holding
-/// every element the server sent (usually one).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub enum Notification {
-    /// `playing`: a playback session changed state or advanced (re-sent about every 10 s).
-    Playing(Vec<PlaySessionState>),
-    /// `timeline`: a library or EPG item was created, changed, processed or deleted.
-    Timeline(Vec<TimelineEntry>),
-    /// `activity`: a long job (scan, refresh, analysis) started, progressed or ended.
-    Activity(Vec<ActivityNotification>),
-    /// `status`: a server status message, e.g. "Library scan complete".
-    Status(Vec<StatusNotification>),
-    /// `progress`: a scan progress message.
-    Progress(Vec<ProgressNotification>),
-    /// `reachability`: remote access became reachable or unreachable.
-    Reachability(Vec<ReachabilityNotification>),
-    /// `transcodeSession.start`.
-    TranscodeSessionStart(Vec<TranscodeSession>),
-    /// `transcodeSession.update`.
-    TranscodeSessionUpdate(Vec<TranscodeSession>),
-    /// `transcodeSession.end`.
-    TranscodeSessionEnd(Vec<TranscodeSession>),
-    /// `preference`: a server setting changed.
-    Preference(Vec<Setting>),
-    /// `update.statechange`: the server's own update state changed.
-    UpdateStateChange(Vec<AutoUpdateNotification>),
-    /// `backgroundProcessingQueue`.
-    BackgroundProcessingQueue(Vec<BackgroundProcessingQueueEvent>),
-    /// `provider.content.change`: a media provider's content changed.
-    ProviderContentChange(Vec<MediaProviderContentNotification>),
-    /// `log`: a server log line (only sent when the filters ask for `log`).
-    Log(Vec<LogSentNotification>),
-    /// `account`: its shape is not known; read [`Alert::raw`](crate::Alert::raw).
-    Account,
-    /// A type this crate has no typed view for, or one whose payload did not fit its view
-    /// (that case is also reported through `callback_error`). Read
-    /// [`Alert::raw`](crate::Alert::raw).
-    Other,
-}
-
-/// Where a playback session is, from [`PlaySessionState::state`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PlaybackState {
-    /// Playing.
-    Playing,
-    /// Paused.
-    Paused,
-    /// Buffering (also seen while a Live TV tuner starts).
-    Buffering,
-    /// Stopped: the session ended.
-    Stopped,
-    /// The client reported an error.
-    Error,
-    /// Missing, or a state this crate does not know.
-    Unknown,
-}
+use super::PlaybackState;
+use super::lenient;
 
 /// `PlaySessionStateNotification`: a playback session's state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PlaySessionState {
     /// The session, as in `/status/sessions` (sometimes missing).
     #[serde(
@@ -161,6 +99,7 @@ impl PlaySessionState {
 /// `TimelineEntry`: a library or EPG item changed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TimelineEntry {
     /// `com.plexapp.plugins.library`, or an EPG provider like `tv.plex.providers.epg.onconnect:4`.
     #[serde(
@@ -246,6 +185,7 @@ pub struct TimelineEntry {
 /// `ActivityNotification`: a long job's progress.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ActivityNotification {
     /// `started`, `updated` or `ended`.
     #[serde(
@@ -267,6 +207,7 @@ pub struct ActivityNotification {
 /// The job an [`ActivityNotification`] is about.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Activity {
     /// The activity's id.
     #[serde(
@@ -320,6 +261,7 @@ pub struct Activity {
 /// `StatusNotification`: a status message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct StatusNotification {
     /// E.g. "Library scan complete".
     #[serde(
@@ -344,6 +286,7 @@ pub struct StatusNotification {
 /// `ProgressNotification`: a progress message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ProgressNotification {
     /// E.g. "Scanning folder".
     #[serde(
@@ -356,6 +299,7 @@ pub struct ProgressNotification {
 /// `ReachabilityNotification`: remote access reachability.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ReachabilityNotification {
     /// Whether the server is reachable from outside.
     #[serde(
@@ -368,6 +312,7 @@ pub struct ReachabilityNotification {
 /// `TranscodeSession`: a transcode's progress.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct TranscodeSession {
     /// `/transcode/sessions/<id>`.
     #[serde(
@@ -500,6 +445,7 @@ pub struct TranscodeSession {
 /// `Setting`: a server setting that changed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Setting {
     /// The setting's name, e.g. `FriendlyName`.
     #[serde(
@@ -555,6 +501,7 @@ pub struct Setting {
 /// `AutoUpdateNotification`: the server's update state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AutoUpdateNotification {
     /// The update's key.
     #[serde(
@@ -579,6 +526,7 @@ pub struct AutoUpdateNotification {
 /// `BackgroundProcessingQueueEventNotification`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BackgroundProcessingQueueEvent {
     /// E.g. `queueRegenerated`.
     #[serde(
@@ -598,6 +546,7 @@ pub struct BackgroundProcessingQueueEvent {
 /// `MediaProviderContentNotification`: a media provider's content changed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct MediaProviderContentNotification {
     /// The kind of change (a number in captures; its meaning is not documented).
     #[serde(
@@ -617,6 +566,7 @@ pub struct MediaProviderContentNotification {
 /// `LogSentNotification`: a server log line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct LogSentNotification {
     /// Severity: 0 error, 1 warning, 2 info, 3 debug, 4 verbose.
     #[serde(

@@ -1,38 +1,10 @@
 //! Field decoders that accept what real servers send: numbers as strings and the reverse,
 //! `null` for absent. Used with `#[serde(default, deserialize_with = "...")]`.
 
-use std::cell::Cell;
 use std::fmt;
 
 use serde::Deserializer;
 use serde::de::{self, Visitor};
-
-thread_local! {
-    static CHECKING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with text fields checked but not copied: each decodes to an empty string,
-/// accepting and refusing exactly what it otherwise would. A decode run this way tells
-/// whether the typed view fits, without allocating its strings.
-pub(crate) fn checking<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            CHECKING.with(|c| c.set(self.0));
-        }
-    }
-    let _reset = Reset(CHECKING.with(|c| c.replace(true)));
-    f()
-}
-
-/// The text of a field: `make()`, or an empty string while [`checking`].
-fn text(make: impl FnOnce() -> String) -> Option<String> {
-    Some(if CHECKING.with(Cell::get) {
-        String::new()
-    } else {
-        make()
-    })
-}
 
 /// A text field: a string, or a number or boolean written as text.
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -43,22 +15,22 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
             f.write_str("a string or a number")
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(text(|| v.to_owned()))
+            Ok(Some(v.to_owned()))
         }
         fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(text(|| v))
+            Ok(Some(v))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(text(|| v.to_string()))
+            Ok(Some(v.to_string()))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(text(|| v.to_string()))
+            Ok(Some(v.to_string()))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(text(|| v.to_string()))
+            Ok(Some(v.to_string()))
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(text(|| v.to_string()))
+            Ok(Some(v.to_string()))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -234,33 +206,5 @@ mod tests {
             let json = format!(r#"{{"i":"{not_finite}"}}"#);
             assert!(serde_json::from_str::<T>(&json).is_err(), "{json}");
         }
-    }
-
-    #[test]
-    fn checking_accepts_and_refuses_the_same_without_keeping_text() {
-        let inputs = [
-            r#"{"s":"x","i":17.0,"f":2,"b":0}"#,
-            r#"{"s":42,"i":"17","f":"1.5","b":"1"}"#,
-            r#"{"s":true,"i":null}"#,
-            r#"{"s":"\u00e9t\u00e9"}"#,
-            r#"{"i":"abc"}"#,
-            r#"{"s":{"a":1}}"#,
-            r#"{"s":[1]}"#,
-            r#"{"b":7}"#,
-        ];
-        for json in inputs {
-            let made = serde_json::from_str::<T>(json);
-            let checked = super::checking(|| serde_json::from_str::<T>(json));
-            assert_eq!(made.is_ok(), checked.is_ok(), "{json}");
-            if let (Ok(made), Ok(checked)) = (made, checked) {
-                assert_eq!(made.s.is_some(), checked.s.is_some(), "{json}");
-                assert_eq!(checked.s.as_deref().unwrap_or(""), "", "{json}");
-                assert_eq!((made.i, made.f, made.b), (checked.i, checked.f, checked.b));
-            }
-        }
-        // Checking ends with the call, also when it panics.
-        assert_eq!(t(r#"{"s":"x"}"#).s.as_deref(), Some("x"));
-        let _ = std::panic::catch_unwind(|| super::checking(|| panic!("inside")));
-        assert_eq!(t(r#"{"s":"x"}"#).s.as_deref(), Some("x"));
     }
 }

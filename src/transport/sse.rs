@@ -8,7 +8,7 @@ use std::fmt;
 
 /// Caps that keep a hostile stream from exhausting memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Longest line accepted, in bytes, not counting its line end.
     pub max_line: usize,
     /// Largest event accepted: the sum of its data bytes (the joined `data:` values).
@@ -17,7 +17,7 @@ pub struct Limits {
 
 /// One dispatched event, borrowed from the parser until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Event<'a> {
+pub(crate) struct Event<'a> {
     /// The `event:` field, or "message" when the event had none.
     pub event_type: &'a str,
     /// The `data:` lines joined with "\n" (the final "\n" removed, per the spec).
@@ -28,7 +28,7 @@ pub struct Event<'a> {
 
 /// A rule the stream broke. After it the parser resynchronises at the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SseError {
+pub(crate) enum SseError {
     /// A line was longer than `Limits::max_line`.
     LineTooLong { limit: usize },
     /// An event's data grew past `Limits::max_event`.
@@ -172,7 +172,7 @@ fn find_line_end(hay: &[u8]) -> Option<usize> {
 /// for the data buffer) as long as the caller drains `next_event` after each
 /// push; the input buffer keeps the capacity of its largest fill.
 #[derive(Debug, Clone)]
-pub struct Parser {
+pub(crate) struct Parser {
     limits: Limits,
     /// Input bytes; `buf[pos..]` is not yet consumed.
     buf: Vec<u8>,
@@ -327,12 +327,35 @@ impl Parser {
         }
     }
 
+    /// Advances to the next event, like [`next_event`](Self::next_event), but lends it out
+    /// separately: `Some(Ok(()))` when one is ready, read then with [`event`](Self::event).
+    /// For a caller that returns the event from a loop that also pushes.
+    pub fn advance(&mut self) -> Option<Result<(), SseError>> {
+        self.next_event().map(|item| item.map(drop))
+    }
+
+    /// The event [`advance`](Self::advance) last made ready.
+    pub fn event(&self) -> Event<'_> {
+        let fields = &self.fields;
+        Event {
+            event_type: if fields.event_type.is_empty() {
+                "message"
+            } else {
+                fields.event_type.as_str()
+            },
+            data: &fields.data,
+            last_event_id: &fields.last_event_id,
+        }
+    }
+
     /// The `retry:` value last seen, in milliseconds.
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub fn retry(&self) -> Option<u64> {
         self.fields.retry
     }
 
     /// Bytes currently buffered (for tests that check memory stays bounded).
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }

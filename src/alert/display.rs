@@ -2,8 +2,10 @@
 
 use std::fmt::{self, Display, Write};
 
+use crate::error;
 use crate::notification::*;
-use crate::{Alert, error};
+
+use super::Alert;
 
 /// One line for people: `playing: session 23 paused at 0:01:05 (/library/metadata/147967)`.
 /// Several children are joined with `; `. Types without a typed view show their raw JSON,
@@ -215,13 +217,8 @@ fn transcode(f: &mut fmt::Formatter<'_>, t: &TranscodeSession) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use crate::alert::from_websocket_text;
-
     fn line(frame: &str) -> String {
-        from_websocket_text(frame, crate::alert::View::Now)
-            .unwrap()
-            .alert
-            .to_string()
+        crate::alert::frame(frame).unwrap().alert.to_string()
     }
 
     #[test]

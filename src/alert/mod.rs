@@ -1,14 +1,21 @@
-//! [`Alert`], and turning what the server sent into one, whichever transport carried it.
+//! [`Alert`]: one notification, whichever transport carried it.
+
+mod decode;
+mod display;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::decode::{self, EventFast, intern};
+use crate::Error;
 use crate::notification::Notification;
-use crate::{Error, error, lenient};
+
+#[cfg(feature = "mock")]
+pub(crate) use decode::kind_of_frame;
+pub(crate) use decode::{event, frame};
 
 /// One notification from the server: its type, a typed view, and the raw JSON.
 ///
@@ -32,11 +39,8 @@ use crate::{Error, error, lenient};
 #[derive(Clone)]
 pub struct Alert {
     kind: Cow<'static, str>,
-    /// The typed view: made at once, or from `source` on first use (see [`View`]).
-    notification: OnceLock<Notification>,
+    notification: Notification,
     source: Source,
-    /// The container's JSON text, made from `source` on first use.
-    container: OnceLock<Box<str>>,
     /// The container parsed, on first use.
     raw: OnceLock<Value>,
 }
@@ -44,51 +48,21 @@ pub struct Alert {
 /// The text an alert was decoded from.
 #[derive(Clone)]
 enum Source {
-    /// A whole WebSocket frame, `{"NotificationContainer": {...}}`.
-    Frame(Box<str>),
-    /// An event's data, the inner object of the event-stream shape.
-    Event(Box<str>),
-    /// The container itself, already in `container`.
-    Container,
-}
-
-/// When the listener makes an alert's typed view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum View {
-    /// At once, on the listener's thread: the alert is read there (callbacks).
-    Now,
-    /// On first use, on the thread that reads the alert (a channel's receiver). The
-    /// listener still checks that the view fits, so a misfit is reported as it arrives,
-    /// but leaves the strings to be made, and later freed, on the receiving thread.
-    OnFirstUse,
+    /// Text holding `{"NotificationContainer": {...}}` (a WebSocket frame, or an event's
+    /// data in that shape), and where the container's object is in it.
+    Frame {
+        text: Box<str>,
+        container: Range<usize>,
+    },
+    /// An event's data, the inner object of the event-stream shape, and the container
+    /// made from it on first use.
+    Event {
+        data: Box<str>,
+        container: OnceLock<Box<str>>,
+    },
 }
 
 impl Alert {
-    fn new(kind: Cow<'static, str>, notification: Option<Notification>, source: Source) -> Alert {
-        Alert {
-            kind,
-            notification: notification.map_or_else(OnceLock::new, OnceLock::from),
-            source,
-            container: OnceLock::new(),
-            raw: OnceLock::new(),
-        }
-    }
-
-    /// The typed view made from the source, which was checked to fit when the alert was
-    /// made (a source that did not is never left to this).
-    fn view(&self) -> Notification {
-        let view = match &self.source {
-            Source::Frame(frame) => decode::websocket_fast(frame).map(|fast| fast.notification),
-            Source::Event(data) => match decode::event_fast(&self.kind, data) {
-                Some(EventFast::Typed(notification)) => Some(notification),
-                _ => None,
-            },
-            Source::Container => None,
-        };
-        debug_assert!(view.is_some(), "a checked view did not decode: {self:?}");
-        view.unwrap_or(Notification::Other)
-    }
-
     /// The notification type as the server names it: `playing`, `timeline`, `activity`,
     /// `transcodeSession.update`, ... (python-plexapi's `data['type']`).
     pub fn kind(&self) -> &str {
@@ -96,20 +70,13 @@ impl Alert {
     }
 
     /// The typed view. A type without one is [`Notification::Other`]; read [`raw`](Self::raw).
-    ///
-    /// An alert handed to a channel usually makes it on the first call, on the calling
-    /// thread (the listener has already checked that it fits); a callback's alert has it
-    /// made.
     pub fn notification(&self) -> &Notification {
-        self.notification.get_or_init(|| self.view())
+        &self.notification
     }
 
     /// The typed view, by value.
-    pub fn into_notification(mut self) -> Notification {
-        match self.notification.take() {
-            Some(notification) => notification,
-            None => self.view(),
-        }
+    pub fn into_notification(self) -> Notification {
+        self.notification
     }
 
     /// The JSON under `NotificationContainer` (`{"type":..,"size":..,"<Child>":[..]}`),
@@ -121,11 +88,10 @@ impl Alert {
     /// still has the text as sent.
     pub fn raw(&self) -> &Value {
         self.raw.get_or_init(|| {
-            // One parse of the source, whichever shape it came in.
             match &self.source {
-                Source::Frame(frame) => decode::container_value(frame),
-                Source::Event(data) => decode::normalise_value(&self.kind, data),
-                Source::Container => serde_json::from_str(self.raw_json()),
+                Source::Frame { .. } => serde_json::from_str(self.raw_json()),
+                // One parse of the data, straight into the container's shape.
+                Source::Event { data, .. } => decode::normalise_value(&self.kind, data),
             }
             .unwrap_or(Value::Null)
         })
@@ -134,18 +100,15 @@ impl Alert {
     /// [`raw`](Self::raw) as JSON text, without parsing it: as the server sent it over
     /// WebSocket, or normalised to the same shape for an event stream.
     pub fn raw_json(&self) -> &str {
-        // The source was checked to be a notification when the alert was made.
-        self.container.get_or_init(|| match &self.source {
-            Source::Frame(frame) => decode::container_of(frame)
-                .ok()
-                .flatten()
-                .unwrap_or("{}")
-                .into(),
-            Source::Event(data) => decode::normalise(&self.kind, data)
-                .unwrap_or_else(|_| "{}".to_owned())
-                .into(),
-            Source::Container => "{}".into(),
-        })
+        match &self.source {
+            Source::Frame { text, container } => &text[container.clone()],
+            // The data was checked to be a JSON object when the alert was made.
+            Source::Event { data, container } => container.get_or_init(|| {
+                decode::normalise(&self.kind, data)
+                    .unwrap_or_else(|_| "{}".to_owned())
+                    .into()
+            }),
+        }
     }
 }
 
@@ -161,155 +124,34 @@ impl fmt::Debug for Alert {
 impl PartialEq for Alert {
     fn eq(&self, other: &Alert) -> bool {
         self.kind == other.kind
-            && self.notification() == other.notification()
+            && self.notification == other.notification
             && self.raw() == other.raw()
     }
 }
 
-/// An alert, and the problem with its typed view if it did not fit.
+/// An alert, and the problem with its typed view if it did not fit (the alert then has
+/// [`Notification::Other`] and its raw JSON).
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub alert: Alert,
     pub problem: Option<Error>,
 }
 
-/// Runs a fast path: as it is for [`View::Now`]; for [`View::OnFirstUse`] only checking the
-/// typed view, whose text fields then come back empty (see [`kept`]).
-fn fast<T>(view: View, path: impl FnOnce() -> T) -> T {
-    match view {
-        View::Now => path(),
-        View::OnFirstUse => lenient::checking(path),
-    }
-}
-
-/// The typed view a fast path made, unless it only checked it.
-fn kept(view: View, notification: Notification) -> Option<Notification> {
-    (view == View::Now).then_some(notification)
-}
-
-/// Decodes a WebSocket text frame: `{"NotificationContainer": {...}}`.
-pub(crate) fn from_websocket_text(text: &str, view: View) -> Result<Decoded, Error> {
-    if let Some(f) = fast(view, || decode::websocket_fast(text)) {
-        let notification = kept(view, f.notification);
-        return Ok(Decoded {
-            alert: Alert::new(f.kind, notification, Source::Frame(text.into())),
-            problem: None,
-        });
-    }
-    let container = decode::container_of(text)
-        .map_err(|e| Error::decode(e, text))?
-        .ok_or_else(|| Error::decode("no NotificationContainer in the message", text))?;
-    from_container(container)
-}
-
-/// Decodes an event-stream event: `event: <type>` and `data: <inner object>`, where the
-/// child is usually a single object rather than an array. Normalised to the WebSocket shape.
-pub(crate) fn from_event_stream(
-    event_type: &str,
-    data: &str,
-    view: View,
-) -> Result<Decoded, Error> {
-    // The event-stream default type: the event had no `event:` line, so no Plex type.
-    let untyped = || {
-        Error::decode(
-            "an event without a notification type (no `event:` line)",
-            data,
-        )
-    };
-    match fast(view, || decode::event_fast(event_type, data)) {
-        Some(EventFast::Wrapped(container)) => return from_container(container),
-        Some(EventFast::Typed(_)) if event_type == "message" => return Err(untyped()),
-        Some(EventFast::Typed(notification)) => {
-            let notification = kept(view, notification);
-            return Ok(Decoded {
-                alert: Alert::new(intern(event_type), notification, Source::Event(data.into())),
-                problem: None,
-            });
-        }
-        None => {}
-    }
-    if let Some(container) = decode::wrapped(data) {
-        return from_container(container);
-    }
-    let container = match decode::normalise(event_type, data) {
-        Ok(_) if event_type == "message" => return Err(untyped()),
-        Ok(container) => container,
-        Err(e) => {
-            let event = error::excerpt(event_type);
-            return Err(Error::decode(format!("event {event:?}: {e}"), data));
-        }
-    };
-    from_container(&container)
-}
-
-/// The careful path: decodes the object under `NotificationContainer`, telling a typed
-/// view that did not fit (delivered raw, with a problem) from text that is not a
-/// notification (an error).
-fn from_container(container: &str) -> Result<Decoded, Error> {
-    let kind = decode::kind_of(container)
-        .map_err(|e| Error::decode(e, container))?
-        .ok_or_else(|| Error::decode("the notification has no type", container))?;
-    let (notification, problem) = match decode::typed_view(&kind, container) {
-        Ok(n) => (n, None),
-        Err(e) => (
-            Notification::Other,
-            Some(Error::decode(
-                format!(
-                    "a {:?} notification did not fit its typed view ({e}); it was delivered with its raw JSON",
-                    error::excerpt(&kind)
-                ),
-                container,
-            )),
-        ),
-    };
-    let alert = Alert::new(intern(&kind), Some(notification), Source::Container);
-    let _ = alert.container.set(container.into());
-    Ok(Decoded { alert, problem })
-}
-
-/// The excerpt kept for text that is not a notification at all (binary frames).
-pub(crate) fn binary_excerpt(bytes: &[u8]) -> String {
-    error::excerpt(&String::from_utf8_lossy(&bytes[..bytes.len().min(256)]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::both_views;
     use crate::notification::PlaybackState;
+    use serde_json::Value;
 
-    // Every test decodes both ways, and checks that both give the same.
     fn from_websocket_text(text: &str) -> Result<Decoded, Error> {
-        both_views(|view| super::from_websocket_text(text, view))
+        decode::frame(text)
     }
 
     fn from_event_stream(event_type: &str, data: &str) -> Result<Decoded, Error> {
-        both_views(|view| super::from_event_stream(event_type, data, view))
+        decode::event(event_type, data)
     }
 
     const PLAYING: &str = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":"2","ratingKey":"147967","viewOffset":4910,"state":"paused"}]}}"#;
-
-    #[test]
-    fn a_view_on_first_use_is_only_checked_until_then() {
-        let event = r#"{"PlaySessionStateNotification":{"sessionKey":"2","viewOffset":4910}}"#;
-        for decoded in [
-            super::from_websocket_text(PLAYING, View::OnFirstUse).unwrap(),
-            super::from_event_stream("playing", event, View::OnFirstUse).unwrap(),
-        ] {
-            let alert = decoded.alert;
-            assert!(alert.notification.get().is_none(), "made before use");
-            let Notification::Playing(s) = alert.notification() else {
-                panic!("{alert:?}")
-            };
-            assert_eq!(s[0].session_key.as_deref(), Some("2"));
-            assert!(alert.notification.get().is_some(), "made once, then kept");
-        }
-        // A misfit is known when the alert is made, with its view already Other.
-        let misfit = r#"{"NotificationContainer":{"type":"playing","size":1,"PlaySessionStateNotification":[{"sessionKey":{"a":1}}]}}"#;
-        let d = super::from_websocket_text(misfit, View::OnFirstUse).unwrap();
-        assert!(d.problem.is_some());
-        assert_eq!(d.alert.notification.get(), Some(&Notification::Other));
-    }
 
     #[test]
     fn websocket_frame_decodes_to_typed_view_and_keeps_raw() {

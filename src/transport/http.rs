@@ -7,16 +7,83 @@
 use std::io::{self, BufRead, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::Error;
 use crate::error::Phase;
+use crate::{Error, Filters};
 
-use super::{Stream, is_timeout};
+use super::Settings;
+use super::net::{self, Stream};
 
 /// Longest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// Sends `GET path` with `headers` and the `X-Plex-*` ones, and reads the answer's head
+/// within the handshake timeout. An answer other than `expected` becomes the error a user
+/// can act on (401 and 498: the token). Returns the head and the bytes read past it.
+pub(crate) fn get(
+    stream: &mut Stream,
+    settings: &Settings,
+    path: &str,
+    filters: &Filters,
+    headers: &[(&'static str, String)],
+    expected: u16,
+) -> Result<(Head, Vec<u8>), Error> {
+    let target = request_target(settings, path, filters);
+    let mut all = headers.to_vec();
+    all.extend(plex_headers(settings));
+    stream
+        .tcp()
+        .set_write_timeout(Some(settings.handshake_timeout))
+        .and_then(|()| write_get(stream, &target, &settings.endpoint.host_header(), &all))
+        .map_err(|e| match net::is_timeout(&e) {
+            true => Error::Timeout {
+                phase: Phase::Handshake,
+                after: settings.handshake_timeout,
+            },
+            false => Error::lost(Phase::Handshake, e),
+        })?;
+    let (head, leftover) = read_head(stream, settings.handshake_timeout)?;
+    head.expect_status(expected, &target)?;
+    Ok((head, leftover))
+}
+
+/// The request line's target: path and query, with the token in it only if asked.
+fn request_target(settings: &Settings, path: &str, filters: &Filters) -> String {
+    let mut target = format!("{}{}", settings.endpoint.base_path, path);
+    let mut params: Vec<(&str, &str)> = Vec::new();
+    let filters = filters.query_value();
+    if let Some(value) = &filters {
+        params.push(("filters", value));
+    }
+    if settings.token_in_query && !settings.token.is_empty() {
+        params.push(("X-Plex-Token", settings.token.expose()));
+    }
+    for (i, (key, value)) in params.iter().enumerate() {
+        target.push(if i == 0 { '?' } else { '&' });
+        target.push_str(key);
+        target.push('=');
+        crate::percent::encode_into(&mut target, value);
+    }
+    target
+}
+
+/// The `X-Plex-*` headers every request carries.
+fn plex_headers(settings: &Settings) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        (
+            "X-Plex-Client-Identifier",
+            settings.client_identifier.clone(),
+        ),
+        ("X-Plex-Product", settings.product.clone()),
+        ("X-Plex-Version", env!("CARGO_PKG_VERSION").to_owned()),
+    ];
+    if !settings.token_in_query && !settings.token.is_empty() {
+        headers.push(("X-Plex-Token", settings.token.expose().to_owned()));
+    }
+    headers
+}
+
 /// Writes a GET request. `headers` must not contain CR or LF (checked when the listener starts).
-pub(crate) fn write_get(
+fn write_get(
     stream: &mut impl Write,
     target: &str,
     host: &str,
@@ -75,8 +142,8 @@ impl Head {
 }
 
 /// Reads a response head within `limit`; returns it and the bytes read past it.
-pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Error> {
-    let deadline = super::deadline_after(limit);
+fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Error> {
+    let deadline = net::deadline_after(limit);
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -86,7 +153,9 @@ pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, V
                 phase: Phase::Handshake,
                 after: limit,
             })?;
-        stream.set_read_timeout(left)?;
+        stream
+            .set_read_timeout(left)
+            .map_err(|e| Error::lost(Phase::Handshake, e))?;
         let n = match stream.read(&mut chunk) {
             Ok(0) => {
                 return Err(Error::Closed {
@@ -94,9 +163,9 @@ pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, V
                 });
             }
             Ok(n) => n,
-            Err(e) if is_timeout(&e) => continue,
+            Err(e) if net::is_timeout(&e) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Error::lost(Phase::Handshake, e)),
         };
         let scan_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
@@ -106,7 +175,10 @@ pub(crate) fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, V
             return Ok((head, buf.split_off(end)));
         }
         if buf.len() > MAX_HEAD {
-            return Err(Error::protocol("the response head is over 16 KiB"));
+            return Err(Error::protocol(
+                Phase::Handshake,
+                "the response head is over 16 KiB",
+            ));
         }
     }
 }
@@ -116,8 +188,18 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Error> {
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(bytes) {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(Error::protocol("incomplete response head")),
-        Err(e) => return Err(Error::protocol(format!("not an HTTP response: {e}"))),
+        Ok(httparse::Status::Partial) => {
+            return Err(Error::protocol(
+                Phase::Handshake,
+                "incomplete response head",
+            ));
+        }
+        Err(e) => {
+            return Err(Error::protocol(
+                Phase::Handshake,
+                format!("not an HTTP response: {e}"),
+            ));
+        }
     }
     Ok(Head {
         status: response.code.unwrap_or(0),
@@ -177,11 +259,9 @@ impl<R: Read> Body<R> {
         let framing = if head.has_token("Transfer-Encoding", "chunked") {
             Framing::ChunkSize
         } else if let Some(len) = head.header("Content-Length") {
-            Framing::Length(
-                len.trim()
-                    .parse()
-                    .map_err(|_| Error::protocol("a Content-Length that is not a number"))?,
-            )
+            Framing::Length(len.trim().parse().map_err(|_| {
+                Error::protocol(Phase::Handshake, "a Content-Length that is not a number")
+            })?)
         } else {
             Framing::Close
         };
@@ -315,50 +395,6 @@ impl<R: Read> Read for Body<R> {
     }
 }
 
-/// Appends `value` percent-encoded for a query string (unreserved characters and `,` kept).
-pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {
-                out.push(b as char)
-            }
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
-}
-
-/// Decodes `%XX` and `+` in a query value (used by the mock server).
-#[cfg_attr(not(feature = "mock"), allow(dead_code))]
-pub(crate) fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,15 +438,6 @@ mod tests {
         assert!(body("Transfer-Encoding: chunked\r\n", b"zz\r\nhello\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhello!!\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhel", 0).is_err());
-    }
-
-    #[test]
-    fn percent_encoding_round_trips() {
-        let mut s = String::new();
-        percent_encode_into(&mut s, "a b&c=d/é,-");
-        assert_eq!(s, "a%20b%26c%3Dd%2F%C3%A9,-");
-        assert_eq!(percent_decode(&s), "a b&c=d/é,-");
-        assert_eq!(percent_decode("100%"), "100%");
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! Every option a listener (or a [`PlexServer`](crate::PlexServer)) has, with its default,
+//! and the one check that turns them into the settings a connection runs with.
+
+use std::time::Duration;
+
+use crate::reconnect::{Heartbeat, Reconnect};
+use crate::transport::{Endpoint, Settings, Token, Transport};
+use crate::{Error, Filters, TlsOptions};
+
+/// The options, as given. [`Builder`](crate::Builder) sets them; [`Config::check`] checks
+/// them all at once.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub token: Token,
+    pub token_in_query: bool,
+    /// `None`: one derived from this machine's host name.
+    pub client_identifier: Option<String>,
+    pub product: String,
+    pub filters: Filters,
+    pub transport: Transport,
+    pub connect_timeout: Duration,
+    pub handshake_timeout: Duration,
+    pub tls: TlsOptions,
+    pub max_message_size: usize,
+    pub heartbeat: Heartbeat,
+    pub reconnect: Reconnect,
+    pub thread_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            token: Token::default(),
+            token_in_query: false,
+            client_identifier: None,
+            product: "plex-alerts".to_owned(),
+            filters: Filters::default(),
+            transport: Transport::default(),
+            connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            tls: TlsOptions::default(),
+            max_message_size: 1024 * 1024,
+            heartbeat: Heartbeat::default(),
+            reconnect: Reconnect::default(),
+            thread_name: "plex-alerts".to_owned(),
+        }
+    }
+}
+
+/// A listener's options, checked: what its thread runs with.
+#[derive(Clone)]
+pub(crate) struct Checked {
+    pub settings: Settings,
+    pub transport: Transport,
+    pub reconnect: Reconnect,
+    pub thread_name: String,
+}
+
+impl Config {
+    /// Checks every option for the server at `url`. Only an `https` URL builds a TLS
+    /// connector, which loads the system's root certificates (tens of milliseconds).
+    pub fn check(self, url: &str) -> Result<Checked, Error> {
+        let endpoint = Endpoint::parse(url)?;
+        self.tls.validate()?;
+        if self
+            .token
+            .expose()
+            .chars()
+            .any(|c| c.is_control() || c == ' ')
+        {
+            return Err(Error::config(
+                "the token contains spaces or control characters (it is not shown here)",
+            ));
+        }
+        let client_identifier = self
+            .client_identifier
+            .unwrap_or_else(default_client_identifier);
+        for (what, value) in [
+            ("client identifier", &client_identifier),
+            ("product", &self.product),
+        ] {
+            if value.chars().any(char::is_control) {
+                return Err(Error::config(format!(
+                    "the {what} contains control characters"
+                )));
+            }
+        }
+        if self.thread_name.contains('\0') {
+            return Err(Error::config("the thread name contains a NUL character"));
+        }
+        if self.connect_timeout.is_zero() || self.handshake_timeout.is_zero() {
+            return Err(Error::config("timeouts must not be zero"));
+        }
+        if self.max_message_size < 1024 {
+            return Err(Error::config(
+                "max_message_size must be at least 1024 bytes",
+            ));
+        }
+        self.filters.validate()?;
+        if self.reconnect.is_enabled() && self.reconnect.initial().is_zero() {
+            return Err(Error::config(
+                "a reconnect delay of zero would hammer the server; use Reconnect::never() to not reconnect",
+            ));
+        }
+        if self.heartbeat.is_enabled()
+            && (self.heartbeat.interval().is_zero() || self.heartbeat.timeout().is_zero())
+        {
+            return Err(Error::config("heartbeat durations must not be zero"));
+        }
+        let tls = match endpoint.tls {
+            true => Some(self.tls.connector()?),
+            false => None,
+        };
+        Ok(Checked {
+            settings: Settings {
+                endpoint,
+                token: self.token,
+                token_in_query: self.token_in_query,
+                client_identifier,
+                product: self.product,
+                filters: self.filters,
+                connect_timeout: self.connect_timeout,
+                handshake_timeout: self.handshake_timeout,
+                tls,
+                max_message_size: self.max_message_size,
+                heartbeat: self.heartbeat,
+            },
+            transport: self.transport,
+            reconnect: self.reconnect,
+            thread_name: self.thread_name,
+        })
+    }
+}
+
+/// A stable identifier for this machine, so the server sees one device across runs.
+fn default_client_identifier() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    // FNV-1a: stable across Rust versions, unlike std's hasher.
+    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("plex-alerts-{hash:016x}")
+}

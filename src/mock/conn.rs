@@ -1,0 +1,472 @@
+//! One connection to the mock server: the request, its answer, and for a notification
+//! endpoint the session that writes notifications and answers the client's frames.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::stop::lock;
+use crate::{Filters, Transport};
+
+use super::wire::{MockStream, parse_client_frame, read_request, respond, ws_frame};
+use super::{Client, ClientFrame, Command, EVENTSOURCE_PATH, Fault, Inner, reset};
+
+impl Inner {
+    pub(super) fn serve(inner: &Arc<Inner>, listener: TcpListener) -> io::Result<JoinHandle<()>> {
+        inner.accepting.store(true, Ordering::SeqCst);
+        let inner = Arc::clone(inner);
+        thread::Builder::new()
+            .name("mock-accept".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if !inner.accepting.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let inner = Arc::clone(&inner);
+                    let _ = thread::Builder::new()
+                        .name("mock-conn".into())
+                        .spawn(move || inner.connection(stream));
+                }
+            })
+    }
+
+    fn connection(self: Arc<Self>, tcp: TcpStream) {
+        let _ = tcp.set_nodelay(true);
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_all();
+        let fault = lock(&self.fault).clone();
+        if fault == Fault::Silent {
+            // Swallow whatever arrives, answer nothing, until the peer or the server ends it.
+            self.track_silent(&tcp);
+            let mut buf = [0u8; 1024];
+            while let Ok(1..) = (&tcp).read(&mut buf) {}
+            return;
+        }
+        let control = match tcp.try_clone() {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let stream = match &self.tls {
+            None => MockStream::Plain(tcp),
+            Some(acceptor) => {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                match acceptor.accept(tcp) {
+                    Ok(s) => MockStream::Tls(Box::new(s)),
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = self.handle(stream, control, fault);
+    }
+
+    fn handle(
+        self: &Arc<Self>,
+        mut stream: MockStream,
+        control: TcpStream,
+        fault: Fault,
+    ) -> io::Result<()> {
+        let _ = control.set_read_timeout(Some(Duration::from_secs(10)));
+        let (request, leftover) = read_request(&mut stream)?;
+        lock(&self.requests).push(request.clone());
+        self.changed.notify_all();
+        let path = request.path.as_str();
+        let endpoint = if path == self.websocket_path {
+            Some(Transport::WebSocket)
+        } else if path == EVENTSOURCE_PATH {
+            Some(Transport::EventSource)
+        } else {
+            None
+        };
+        let authorized = request
+            .header("X-Plex-Token")
+            .or(request.query("X-Plex-Token"))
+            == Some(self.token.as_str());
+        match (path, endpoint) {
+            ("/identity", _) => {
+                let body = format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0" claimed="1" machineIdentifier="{}" version="{}"/>"#,
+                    self.machine_identifier(),
+                    MOCK_VERSION
+                );
+                return respond(&mut stream, 200, "text/xml;charset=utf-8", &body);
+            }
+            ("/", _) if authorized => {
+                let json = request.header("Accept").is_some_and(|a| a.contains("json"));
+                let (content_type, body) = if json {
+                    ("application/json", serde_json::json!({"MediaContainer": {
+                        "size": 0, "friendlyName": MOCK_NAME, "machineIdentifier": self.machine_identifier(),
+                        "version": MOCK_VERSION, "platform": "Linux", "myPlex": false,
+                    }}).to_string())
+                } else {
+                    (
+                        "text/xml;charset=utf-8",
+                        format!(
+                            r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0" friendlyName="{MOCK_NAME}" machineIdentifier="{}" version="{MOCK_VERSION}" platform="Linux" platformVersion="6.1" myPlex="0" multiuser="1" transcoderActiveVideoSessions="0" updatedAt="1700000000"></MediaContainer>"#,
+                            self.machine_identifier()
+                        ),
+                    )
+                };
+                return respond(&mut stream, 200, content_type, &body);
+            }
+            // What apps resync with after a gap: nothing is playing or running here.
+            ("/status/sessions" | "/activities", _) if authorized => {
+                let json = request.header("Accept").is_some_and(|a| a.contains("json"));
+                let (content_type, body) = if json {
+                    ("application/json", r#"{"MediaContainer":{"size":0}}"#)
+                } else {
+                    (
+                        "text/xml;charset=utf-8",
+                        r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0"></MediaContainer>"#,
+                    )
+                };
+                return respond(&mut stream, 200, content_type, body);
+            }
+            ("/status/sessions" | "/activities", _) => {
+                return respond(&mut stream, 401, "text/html", "401 Unauthorized");
+            }
+            (_, None) if path != "/" => {
+                return respond(&mut stream, 404, "text/plain", "404 Not Found");
+            }
+            _ => {}
+        }
+        if let Fault::Status(status) = fault {
+            return respond(&mut stream, status, "text/plain", "mock fault");
+        }
+        if !authorized {
+            return respond(
+                &mut stream,
+                401,
+                "text/html",
+                "<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>",
+            );
+        }
+        let Some(endpoint) = endpoint else {
+            return respond(&mut stream, 404, "text/plain", "404 Not Found");
+        };
+        let head = match endpoint {
+            Transport::WebSocket => {
+                let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
+                if !request
+                    .header("Upgrade")
+                    .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+                    || key.is_empty()
+                {
+                    return respond(
+                        &mut stream,
+                        400,
+                        "text/plain",
+                        "expected a WebSocket upgrade",
+                    );
+                }
+                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+            }
+            Transport::EventSource => {
+                let framing = if self.chunked {
+                    "Transfer-Encoding: chunked"
+                } else {
+                    "Connection: close"
+                };
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n{framing}\r\n\r\n"
+                )
+            }
+        };
+        // Registered before the answer, so that a client that saw it can be sent to.
+        let filters = Filters::from_query_value(request.query("filters"));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        lock(&self.clients).push(Client {
+            id,
+            endpoint,
+            filters: filters.clone(),
+            tx: tx.clone(),
+            socket: control.try_clone()?,
+        });
+        self.handshakes.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_all();
+        if stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.flush())
+            .is_err()
+        {
+            lock(&self.clients).retain(|c| c.id != id);
+            self.changed.notify_all();
+            return Ok(());
+        }
+        if fault == Fault::CloseAfterHandshake {
+            let _ = tx.send(Command::Close);
+        }
+        let session = Session {
+            inner: Arc::clone(self),
+            endpoint,
+            pings: (endpoint == Transport::EventSource
+                && filters.admits("ping")
+                && fault != Fault::Unresponsive)
+                .then_some(self.ping_interval),
+            chunked: self.chunked,
+            unresponsive: fault == Fault::Unresponsive,
+        };
+        let _ = control.set_read_timeout(None);
+        session.run(stream, control, leftover, tx, rx);
+        lock(&self.clients).retain(|c| c.id != id);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    fn track_silent(&self, tcp: &TcpStream) {
+        if let Ok(clone) = tcp.try_clone() {
+            lock(&self.silent).push(clone);
+        }
+    }
+
+    fn machine_identifier(&self) -> String {
+        format!("mock-{:05}", self.addr.port())
+    }
+}
+
+const MOCK_NAME: &str = "plex-alerts mock";
+const MOCK_VERSION: &str = "1.41.0.0000-mock";
+
+/// One client's connection after the handshake.
+struct Session {
+    inner: Arc<Inner>,
+    endpoint: Transport,
+    pings: Option<Duration>,
+    chunked: bool,
+    unresponsive: bool,
+}
+
+impl Session {
+    fn run(
+        self,
+        stream: MockStream,
+        control: TcpStream,
+        leftover: Vec<u8>,
+        tx: Sender<Command>,
+        rx: Receiver<Command>,
+    ) {
+        match stream {
+            MockStream::Plain(tcp) => {
+                // Plain TCP splits: a reader thread answers pings, this thread writes.
+                let reader = match tcp.try_clone() {
+                    Ok(r) => r,
+                    Err(_) => return,
+                };
+                let inner = Arc::clone(&self.inner);
+                let endpoint = self.endpoint;
+                let unresponsive = self.unresponsive;
+                let read = thread::Builder::new()
+                    .name("mock-read".into())
+                    .spawn(move || {
+                        read_client(reader, leftover, endpoint, &inner, unresponsive, &tx);
+                        // The writer ends when the reader does.
+                        let _ = tx.send(Command::Close);
+                    });
+                let mut tcp = tcp;
+                self.write_loop(&mut tcp, &control, &rx, None);
+                let _ = control.shutdown(Shutdown::Both);
+                if let Ok(read) = read {
+                    let _ = read.join();
+                }
+            }
+            MockStream::Tls(mut tls) => {
+                // A TLS stream can't be split: one thread polls both ways.
+                let mut parser = ClientFrames::default();
+                parser.push(&leftover);
+                let _ = control.set_read_timeout(Some(Duration::from_millis(5)));
+                let mut poll = |tls: &mut native_tls::TlsStream<TcpStream>| -> io::Result<bool> {
+                    let mut buf = [0u8; 4096];
+                    match tls.read(&mut buf) {
+                        Ok(0) => Ok(false),
+                        Ok(n) => {
+                            parser.push(&buf[..n]);
+                            while let Some(reply) =
+                                parser.next_reply(self.endpoint, &self.inner, self.unresponsive)
+                            {
+                                match reply {
+                                    Reply::Pong(p) => tls.write_all(&ws_frame(0xA, &p))?,
+                                    Reply::Close => {
+                                        let _ = tls.write_all(&ws_frame(0x8, &[0x03, 0xE8]));
+                                        return Ok(false);
+                                    }
+                                }
+                            }
+                            Ok(true)
+                        }
+                        Err(e)
+                            if e.kind() == io::ErrorKind::WouldBlock
+                                || e.kind() == io::ErrorKind::TimedOut =>
+                        {
+                            Ok(true)
+                        }
+                        Err(e) => Err(e),
+                    }
+                };
+                self.write_loop(tls.as_mut(), &control, &rx, Some(&mut poll));
+                let _ = control.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// Writes commands as they come, and pings on the event stream.
+    #[allow(clippy::type_complexity)]
+    fn write_loop<W: Write>(
+        &self,
+        out: &mut W,
+        control: &TcpStream,
+        rx: &Receiver<Command>,
+        mut poll: Option<&mut dyn FnMut(&mut W) -> io::Result<bool>>,
+    ) {
+        let tick = if poll.is_some() {
+            Some(Duration::from_millis(5))
+        } else {
+            None
+        };
+        let mut next_ping = self.pings.map(|p| Instant::now() + p);
+        loop {
+            let wait = match (tick, next_ping) {
+                (Some(t), Some(p)) => t.min(p.saturating_duration_since(Instant::now())),
+                (Some(t), None) => t,
+                (None, Some(p)) => p.saturating_duration_since(Instant::now()),
+                (None, None) => Duration::from_secs(3600),
+            };
+            let result = match rx.recv_timeout(wait) {
+                Ok(Command::Write(bytes)) => out.write_all(&bytes).and_then(|_| out.flush()),
+                Ok(Command::Body(bytes)) => self.write_body(out, &bytes),
+                Ok(Command::Close) | Err(RecvTimeoutError::Disconnected) => {
+                    let goodbye: &[u8] = match (self.endpoint, self.chunked) {
+                        (Transport::WebSocket, _) => &ws_frame(0x8, &[0x03, 0xE9]),
+                        (Transport::EventSource, true) => b"0\r\n\r\n",
+                        (Transport::EventSource, false) => b"",
+                    };
+                    let _ = out.write_all(goodbye);
+                    let _ = out.flush();
+                    return;
+                }
+                Ok(Command::Reset) => {
+                    reset(control);
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => Ok(()),
+            };
+            if result.is_err() {
+                return;
+            }
+            if next_ping.is_some_and(|at| Instant::now() >= at) {
+                if self.write_body(out, b"event: ping\ndata: {}\n\n").is_err() {
+                    return;
+                }
+                next_ping = self.pings.map(|p| Instant::now() + p);
+            }
+            if let Some(poll) = poll.as_mut() {
+                match poll(out) {
+                    Ok(true) => {}
+                    _ => return,
+                }
+            }
+        }
+    }
+
+    fn write_body(&self, out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.chunked {
+            write!(out, "{:x}\r\n", bytes.len())?;
+            out.write_all(bytes)?;
+            out.write_all(b"\r\n")?;
+        } else {
+            out.write_all(bytes)?;
+        }
+        out.flush()
+    }
+}
+
+/// Reads what a client sends on a plain connection until it closes: answers WebSocket
+/// Pings and Close frames.
+fn read_client(
+    mut reader: TcpStream,
+    leftover: Vec<u8>,
+    endpoint: Transport,
+    inner: &Inner,
+    unresponsive: bool,
+    tx: &Sender<Command>,
+) {
+    let mut parser = ClientFrames::default();
+    parser.push(&leftover);
+    let mut buf = [0u8; 4096];
+    loop {
+        while let Some(reply) = parser.next_reply(endpoint, inner, unresponsive) {
+            let bytes = match reply {
+                Reply::Pong(p) => ws_frame(0xA, &p),
+                Reply::Close => {
+                    let _ = tx.send(Command::Close);
+                    return;
+                }
+            };
+            let _ = tx.send(Command::Write(bytes.into()));
+        }
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => parser.push(&buf[..n]),
+        }
+    }
+}
+
+enum Reply {
+    Pong(Vec<u8>),
+    Close,
+}
+
+/// Parses the (masked) frames a WebSocket client sends.
+#[derive(Default)]
+struct ClientFrames {
+    buf: Vec<u8>,
+}
+
+impl ClientFrames {
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn next_reply(
+        &mut self,
+        endpoint: Transport,
+        inner: &Inner,
+        unresponsive: bool,
+    ) -> Option<Reply> {
+        if endpoint == Transport::EventSource {
+            self.buf.clear();
+            return None;
+        }
+        loop {
+            let (opcode, payload, used) = parse_client_frame(&self.buf)?;
+            self.buf.drain(..used);
+            lock(&inner.received).push(match opcode {
+                0x1 => ClientFrame::Text(payload.clone()),
+                0x2 => ClientFrame::Binary(payload.clone()),
+                0x8 => ClientFrame::Close(payload.clone()),
+                0x9 => ClientFrame::Ping(payload.clone()),
+                0xA => ClientFrame::Pong(payload.clone()),
+                other => ClientFrame::Other(other),
+            });
+            inner.changed.notify_all();
+            match opcode {
+                0x9 if inner.answer_pings.load(Ordering::SeqCst) && !unresponsive => {
+                    return Some(Reply::Pong(payload));
+                }
+                0x8 if !unresponsive => return Some(Reply::Close),
+                _ => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! [`MockServer`]: a Plex notification server on `127.0.0.1`, for tests, examples and
+//! your own tests (feature `mock`).
+//!
+//! It speaks both notification endpoints as a real Plex Media Server does: the token check
+//! (401 without the right `X-Plex-Token`, as header or query parameter), the `filters`
+//! parameter, pings on the event stream, and `GET /`, `/identity`, and (empty)
+//! `/status/sessions` and `/activities` for resyncing. It lets a test push
+//! any notification, or any bytes at all, to the connected listeners, records what they
+//! sent, and injects the faults of a real network (resets, silence, status codes,
+//! restarts).
+//!
+//! ```
+//! use std::time::Duration;
+//! use plex_alerts::{AlertListener, mock::MockServer};
+//!
+//! let server = MockServer::start();
+//! let (tx, rx) = crossbeam_channel::unbounded();
+//! let listener = AlertListener::builder(server.url())
+//!     .token(server.token())
+//!     .callback(move |alert| tx.send(alert).unwrap())
+//!     .start()
+//!     .unwrap();
+//! assert!(server.wait_for_clients(1, Duration::from_secs(10)));
+//! server.send(r#"{"NotificationContainer":{"type":"reachability","size":1,"ReachabilityNotification":[{"reachability":true}]}}"#);
+//! let alert = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+//! assert_eq!(alert.kind(), "reachability");
+//! listener.stop();
+//! ```
+
+mod conn;
+mod stalled;
+mod wire;
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use native_tls::{Identity, TlsAcceptor};
+use socket2::{Domain, Socket, Type};
+
+use crate::stop::lock;
+use crate::{Filters, Transport};
+
+pub use stalled::StalledListener;
+pub use wire::event_stream_text;
+use wire::{notification_type, ws_frame};
+
+/// The WebSocket endpoint every client uses, and the spelling of Plex's API description.
+const WEBSOCKET_PATH: &str = "/:/websockets/notifications";
+const WEBSOCKET_PATH_SINGULAR: &str = "/:/websocket/notifications";
+const EVENTSOURCE_PATH: &str = "/:/eventsource/notifications";
+/// The token of a mock server made with [`MockServer::start`].
+pub const DEFAULT_TOKEN: &str = "mock-token-0123456789";
+
+/// A request the server received, as the client sent it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// `GET`, usually.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// Query parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first query parameter with this name.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A WebSocket frame a client sent, unmasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientFrame {
+    /// Text.
+    Text(Vec<u8>),
+    /// Binary.
+    Binary(Vec<u8>),
+    /// Ping, with its payload.
+    Ping(Vec<u8>),
+    /// Pong, with its payload.
+    Pong(Vec<u8>),
+    /// Close, with its payload (code and reason).
+    Close(Vec<u8>),
+    /// A continuation or reserved opcode.
+    Other(u8),
+}
+
+/// How the server answers new connections, set with [`MockServer::set_fault`].
+/// Connections already open are not affected; use the methods on [`MockServer`] for them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Behave.
+    #[default]
+    None,
+    /// Answer every notification request with this HTTP status (401, 404, 498, 503, ...).
+    Status(u16),
+    /// Accept the connection and never read or answer anything: no TLS handshake, no
+    /// HTTP response.
+    Silent,
+    /// Complete the handshake, then send nothing and answer nothing: no Pong to a Ping, no
+    /// reply to a Close.
+    Unresponsive,
+    /// Complete the handshake, then close the connection politely at once: a server that
+    /// accepts and drops every client before sending anything.
+    CloseAfterHandshake,
+}
+
+/// A burst of notifications encoded for both transports: [`MockServer::prepare`].
+#[derive(Clone)]
+pub struct Prepared {
+    kind: String,
+    websocket: Arc<[u8]>,
+    event_stream: Arc<[u8]>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("kind", &self.kind)
+            .field("websocket_bytes", &self.websocket.len())
+            .field("event_stream_bytes", &self.event_stream.len())
+            .finish()
+    }
+}
+
+/// Something to write to clients, unfiltered: [`MockServer::send_raw`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Raw {
+    /// A WebSocket text frame (WebSocket clients only).
+    Text(String),
+    /// A WebSocket binary frame (WebSocket clients only).
+    Binary(Vec<u8>),
+    /// A WebSocket text frame carrying any bytes, valid UTF-8 or not (WebSocket clients only).
+    TextBytes(Vec<u8>),
+    /// A WebSocket Ping frame with this payload (WebSocket clients only): a client
+    /// answers it with a Pong.
+    Ping(Vec<u8>),
+    /// Bytes written as they are into the event-stream body (event-stream clients only;
+    /// chunk-framed when the stream is chunked).
+    EventStream(Vec<u8>),
+}
+
+/// Configures a [`MockServer`]. Made by [`MockServer::builder`].
+#[derive(Debug, Clone)]
+pub struct MockBuilder {
+    token: String,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+    ping_interval: Duration,
+    chunked: bool,
+    singular: bool,
+    port: u16,
+}
+
+impl MockBuilder {
+    /// The token the server accepts. Default [`DEFAULT_TOKEN`].
+    pub fn token(mut self, token: impl Into<String>) -> MockBuilder {
+        self.token = token.into();
+        self
+    }
+
+    /// Serves `https` with this certificate chain and PKCS#8 key, both PEM.
+    pub fn tls(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> MockBuilder {
+        self.tls = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// How often the event stream sends `event: ping`. Default 10 s, as Plex.
+    pub fn ping_interval(mut self, interval: Duration) -> MockBuilder {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Whether the event stream uses chunked transfer encoding (default) or is delimited
+    /// by closing the connection.
+    pub fn chunked(mut self, chunked: bool) -> MockBuilder {
+        self.chunked = chunked;
+        self
+    }
+
+    /// Serves WebSocket notifications on the singular `/:/websocket/notifications` of
+    /// Plex's API description only, answering 404 on the plural every client uses: a
+    /// server of the kind a client's fallback is for. Default false.
+    pub fn singular_websocket_path(mut self, singular: bool) -> MockBuilder {
+        self.singular = singular;
+        self
+    }
+
+    /// Listens on this port of 127.0.0.1 (default 0: any free port).
+    pub fn port(mut self, port: u16) -> MockBuilder {
+        self.port = port;
+        self
+    }
+
+    /// Starts the server.
+    pub fn start(self) -> io::Result<MockServer> {
+        let tls = match &self.tls {
+            None => None,
+            Some((cert, key)) => {
+                let identity = Identity::from_pkcs8(cert, key).map_err(io::Error::other)?;
+                Some(TlsAcceptor::new(identity).map_err(io::Error::other)?)
+            }
+        };
+        let listener = bind(self.port)?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            addr,
+            token: self.token,
+            tls,
+            ping_interval: self.ping_interval,
+            chunked: self.chunked,
+            websocket_path: if self.singular {
+                WEBSOCKET_PATH_SINGULAR
+            } else {
+                WEBSOCKET_PATH
+            },
+            fault: Mutex::new(Fault::None),
+            answer_pings: AtomicBool::new(true),
+            clients: Mutex::new(Vec::new()),
+            silent: Mutex::new(Vec::new()),
+            changed: Condvar::new(),
+            requests: Mutex::new(Vec::new()),
+            received: Mutex::new(Vec::new()),
+            handshakes: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+            accepting: AtomicBool::new(false),
+        });
+        let accept = Inner::serve(&inner, listener)?;
+        Ok(MockServer {
+            inner,
+            accept: Some(accept),
+        })
+    }
+}
+
+pub(super) fn bind(port: u16) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    // Lets restart() bind the same port while old connections linger in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// A Plex notification server on `127.0.0.1`. See the [module docs](self).
+///
+/// Dropping it closes every connection.
+pub struct MockServer {
+    inner: Arc<Inner>,
+    accept: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    addr: SocketAddr,
+    token: String,
+    tls: Option<TlsAcceptor>,
+    ping_interval: Duration,
+    chunked: bool,
+    websocket_path: &'static str,
+    fault: Mutex<Fault>,
+    answer_pings: AtomicBool,
+    clients: Mutex<Vec<Client>>,
+    /// Connections held open by `Fault::Silent`, so that a reset or drop ends them too.
+    silent: Mutex<Vec<TcpStream>>,
+    changed: Condvar,
+    requests: Mutex<Vec<RecordedRequest>>,
+    received: Mutex<Vec<ClientFrame>>,
+    handshakes: AtomicU64,
+    accepted: AtomicU64,
+    next_id: AtomicU64,
+    /// Cleared to end the accept loop (then woken by a connection to itself).
+    accepting: AtomicBool,
+}
+
+struct Client {
+    id: u64,
+    endpoint: Transport,
+    filters: Filters,
+    tx: Sender<Command>,
+    socket: TcpStream,
+}
+
+#[derive(Clone)]
+enum Command {
+    /// Bytes to write as they are.
+    Write(Arc<[u8]>),
+    /// Event-stream body bytes (chunk-framed if needed).
+    Body(Arc<[u8]>),
+    /// Say goodbye (WebSocket close frame, or the end of the chunked stream) and close.
+    Close,
+    /// Reset the connection once what was queued before is written.
+    Reset,
+}
+
+impl MockServer {
+    /// Starts a plain-HTTP server on a free port of 127.0.0.1 with [`DEFAULT_TOKEN`].
+    ///
+    /// # Panics
+    /// If no port of 127.0.0.1 can be bound (this is a test helper; use
+    /// [`builder`](MockServer::builder) to get the error instead).
+    pub fn start() -> MockServer {
+        MockServer::builder()
+            .start()
+            .expect("the mock server could not listen on 127.0.0.1")
+    }
+
+    /// A builder, for a token, TLS, or the ping interval.
+    pub fn builder() -> MockBuilder {
+        MockBuilder {
+            token: DEFAULT_TOKEN.to_owned(),
+            tls: None,
+            ping_interval: Duration::from_secs(10),
+            chunked: true,
+            singular: false,
+            port: 0,
+        }
+    }
+
+    /// The base URL: `http://127.0.0.1:<port>` (or `https://`).
+    pub fn url(&self) -> String {
+        let scheme = if self.inner.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.inner.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The token it accepts.
+    pub fn token(&self) -> String {
+        self.inner.token.clone()
+    }
+
+    /// Sends a notification, given as a WebSocket frame's text
+    /// (`{"NotificationContainer":{"type":..,"size":..,"<Child>":[..]}}`), to every client
+    /// whose filters admit its type: as is to WebSocket clients, and in the event-stream
+    /// shape (`event: <type>` / `data: <inner object>`) to event-stream clients.
+    /// Returns how many clients it was sent to.
+    ///
+    /// # Panics
+    /// If `frame` is not a notification in that shape.
+    pub fn send(&self, frame: &str) -> usize {
+        let kind = notification_type(frame);
+        // Each encoding is made once, and only if a client needs it.
+        let mut ws: Option<Arc<[u8]>> = None;
+        let mut sse: Option<Arc<[u8]>> = None;
+        self.broadcast(&kind, false, |endpoint| match endpoint {
+            Transport::WebSocket => Command::Write(
+                ws.get_or_insert_with(|| ws_frame(0x1, frame.as_bytes()).into())
+                    .clone(),
+            ),
+            Transport::EventSource => Command::Body(
+                sse.get_or_insert_with(|| event_stream_text(frame).into_bytes().into())
+                    .clone(),
+            ),
+        })
+    }
+
+    /// Queues, for every client whose filters admit `kind`, the command `for_endpoint` gives
+    /// for its endpoint, and a reset after it if asked. Returns how many clients got it.
+    fn broadcast(
+        &self,
+        kind: &str,
+        reset_after: bool,
+        mut for_endpoint: impl FnMut(Transport) -> Command,
+    ) -> usize {
+        let clients = lock(&self.inner.clients);
+        let mut sent = 0;
+        for client in clients.iter().filter(|c| c.filters.admits(kind)) {
+            sent += usize::from(client.tx.send(for_endpoint(client.endpoint)).is_ok());
+            if reset_after {
+                let _ = client.tx.send(Command::Reset);
+            }
+        }
+        sent
+    }
+
+    /// Sends a burst encoded beforehand with [`prepare`](MockServer::prepare): one write per
+    /// client, so that the server is never what limits a client's throughput. Returns how
+    /// many clients it was sent to.
+    pub fn send_prepared(&self, burst: &Prepared) -> usize {
+        self.broadcast(&burst.kind, false, |endpoint| match endpoint {
+            Transport::WebSocket => Command::Write(burst.websocket.clone()),
+            Transport::EventSource => Command::Body(burst.event_stream.clone()),
+        })
+    }
+
+    /// Encodes notifications of one type for both transports, ahead of
+    /// [`send_prepared`](MockServer::send_prepared).
+    ///
+    /// # Panics
+    /// If a frame is not a notification, or the frames are not all of one type.
+    pub fn prepare<S: AsRef<str>>(frames: &[S]) -> Prepared {
+        let mut kind = None;
+        let mut websocket = Vec::new();
+        let mut event_stream = Vec::new();
+        for frame in frames {
+            let frame = frame.as_ref();
+            let this = notification_type(frame);
+            assert!(
+                kind.get_or_insert_with(|| this.clone()) == &this,
+                "a prepared burst has one type"
+            );
+            websocket.extend_from_slice(&ws_frame(0x1, frame.as_bytes()));
+            event_stream.extend_from_slice(event_stream_text(frame).as_bytes());
+        }
+        Prepared {
+            kind: kind.unwrap_or_default(),
+            websocket: websocket.into(),
+            event_stream: event_stream.into(),
+        }
+    }
+
+    /// Sends anything, to every client of the kind it is for, without filtering.
+    pub fn send_raw(&self, raw: Raw) -> usize {
+        let (endpoint, command) = match raw {
+            Raw::Text(t) => (
+                Transport::WebSocket,
+                Command::Write(ws_frame(0x1, t.as_bytes()).into()),
+            ),
+            Raw::Binary(b) => (
+                Transport::WebSocket,
+                Command::Write(ws_frame(0x2, &b).into()),
+            ),
+            Raw::TextBytes(b) => (
+                Transport::WebSocket,
+                Command::Write(ws_frame(0x1, &b).into()),
+            ),
+            Raw::Ping(b) => (
+                Transport::WebSocket,
+                Command::Write(ws_frame(0x9, &b).into()),
+            ),
+            Raw::EventStream(bytes) => (Transport::EventSource, Command::Body(bytes.into())),
+        };
+        let clients = lock(&self.inner.clients);
+        clients
+            .iter()
+            .filter(|c| c.endpoint == endpoint)
+            .filter(|c| c.tx.send(command.clone()).is_ok())
+            .count()
+    }
+
+    /// Sends a notification like [`send`](MockServer::send), but writes only the first
+    /// `keep` bytes of what would go on the wire (WebSocket frame header, or chunk header
+    /// and event), then resets the connection: a stream cut mid-frame.
+    pub fn send_cut(&self, frame: &str, keep: usize) -> usize {
+        let kind = notification_type(frame);
+        self.broadcast(&kind, true, |endpoint| {
+            let mut wire = match endpoint {
+                Transport::WebSocket => ws_frame(0x1, frame.as_bytes()),
+                Transport::EventSource => {
+                    let event = event_stream_text(frame);
+                    match self.inner.chunked {
+                        true => format!("{:x}\r\n{event}\r\n", event.len()).into_bytes(),
+                        false => event.into_bytes(),
+                    }
+                }
+            };
+            wire.truncate(keep);
+            Command::Write(wire.into())
+        })
+    }
+
+    /// Clients connected now (handshake done, connection not yet closed).
+    pub fn clients(&self) -> usize {
+        lock(&self.inner.clients).len()
+    }
+
+    /// Waits until at least `n` clients are connected; false on timeout.
+    pub fn wait_for_clients(&self, n: usize, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| lock(&inner.clients).len() >= n)
+    }
+
+    /// Waits until no client is connected; false on timeout.
+    pub fn wait_for_no_clients(&self, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| lock(&inner.clients).is_empty())
+    }
+
+    /// Handshakes completed since the server started (reconnections count again).
+    pub fn handshakes(&self) -> u64 {
+        self.inner.handshakes.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` handshakes have completed in all; false on timeout.
+    pub fn wait_for_handshakes(&self, n: u64, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| {
+            inner.handshakes.load(Ordering::SeqCst) >= n
+        })
+    }
+
+    /// TCP connections accepted since the server started, whatever happened next.
+    pub fn connections(&self) -> u64 {
+        self.inner.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` TCP connections have been accepted in all; false on timeout.
+    /// With [`Fault::Silent`], the client is then stuck in its TLS or HTTP handshake.
+    pub fn wait_for_connections(&self, n: u64, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| inner.accepted.load(Ordering::SeqCst) >= n)
+    }
+
+    /// Waits until at least `n` requests have been received in all (any path, any answer).
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait(timeout, |inner| lock(&inner.requests).len() >= n)
+    }
+
+    /// Waits until `done` holds, re-checking whenever the server's state changes (a
+    /// client, a request, a handshake, a frame from a client); false on timeout.
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&MockServer) -> bool) -> bool {
+        self.wait(timeout, |_| done(self))
+    }
+
+    fn wait(&self, timeout: Duration, done: impl Fn(&Inner) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut guard = lock(&self.inner.clients);
+        loop {
+            drop(guard);
+            if done(&self.inner) {
+                return true;
+            }
+            guard = lock(&self.inner.clients);
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            // Re-checked at least every 50 ms: requests and handshakes notify too, but a
+            // notification between the check and the wait must not be missed for long.
+            guard = self
+                .inner
+                .changed
+                .wait_timeout(guard, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Every WebSocket frame clients have sent so far, in order.
+    pub fn received_frames(&self) -> Vec<ClientFrame> {
+        lock(&self.inner.received).clone()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.requests).clone()
+    }
+
+    /// How new connections are answered from now on.
+    pub fn set_fault(&self, fault: Fault) {
+        *lock(&self.inner.fault) = fault;
+    }
+
+    /// Whether WebSocket Pings are answered (default true), on every connection.
+    pub fn set_answer_pings(&self, answer: bool) {
+        self.inner.answer_pings.store(answer, Ordering::SeqCst);
+    }
+
+    /// Closes every connection politely: a WebSocket close frame, or the end of the
+    /// event stream.
+    pub fn close_all(&self) {
+        for client in lock(&self.inner.clients).iter() {
+            let _ = client.tx.send(Command::Close);
+        }
+    }
+
+    /// Resets every connection (TCP RST), as a crashed server or a NAT timeout does.
+    pub fn reset_all(&self) {
+        for client in lock(&self.inner.clients).iter() {
+            reset(&client.socket);
+        }
+        for socket in lock(&self.inner.silent).drain(..) {
+            reset(&socket);
+        }
+    }
+
+    /// Stops listening and resets every connection, then listens again on the same port:
+    /// a server restart.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop_listening();
+        self.start_listening()
+    }
+
+    /// Stops listening (new connections are refused) and resets every connection: a
+    /// server that went down. [`start_listening`](MockServer::start_listening) brings it back.
+    pub fn stop_listening(&mut self) {
+        self.shut_down();
+    }
+
+    /// Listens again on the same port after [`stop_listening`](MockServer::stop_listening).
+    pub fn start_listening(&mut self) -> io::Result<()> {
+        if self.accept.is_none() {
+            let listener = bind(self.inner.addr.port())?;
+            self.accept = Some(Inner::serve(&self.inner, listener)?);
+        }
+        Ok(())
+    }
+
+    fn shut_down(&mut self) {
+        if self.inner.accepting.swap(false, Ordering::SeqCst) {
+            // Wakes the blocked accept(), which then sees the flag and ends.
+            let _ = TcpStream::connect_timeout(&self.inner.addr, Duration::from_secs(1));
+        }
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        self.reset_all();
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.inner.addr)
+            .field("tls", &self.inner.tls.is_some())
+            .field("clients", &self.clients())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes the kernel answer the peer with RST and wakes our own threads on this socket.
+pub(super) fn reset(socket: &TcpStream) {
+    let _ = socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO));
+    let _ = socket.shutdown(Shutdown::Both);
+}

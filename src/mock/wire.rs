@@ -1,0 +1,188 @@
+//! The bytes on the mock's wire: WebSocket frames both ways, the event-stream shape, and
+//! HTTP requests and answers.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use serde_json::Value;
+
+use crate::percent;
+use crate::transport::http::owned_headers;
+
+use super::RecordedRequest;
+
+/// One complete masked frame: (opcode, unmasked payload, bytes used).
+pub(super) fn parse_client_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    if buf.len() < 2 {
+        return None;
+    }
+    let opcode = buf[0] & 0x0F;
+    let masked = buf[1] & 0x80 != 0;
+    let (len, mut at) = match buf[1] & 0x7F {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    let mask: [u8; 4] = if masked {
+        let m = buf.get(at..at + 4)?.try_into().ok()?;
+        at += 4;
+        m
+    } else {
+        [0; 4]
+    };
+    let payload = buf.get(at..at.checked_add(len)?)?;
+    let payload = payload
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ mask[i % 4])
+        .collect();
+    Some((opcode, payload, at + len))
+}
+
+/// An unmasked (server) frame.
+pub(super) fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(0x80 | opcode);
+    match payload.len() {
+        n if n < 126 => frame.push(n as u8),
+        n if n <= u16::MAX as usize => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// The `type` of a NotificationContainer frame, read as the listener reads it.
+///
+/// # Panics
+/// If `frame` is not a notification: the mock's callers pass their own frames.
+pub(super) fn notification_type(frame: &str) -> String {
+    crate::alert::kind_of_frame(frame)
+        .unwrap_or_else(|| panic!("not a NotificationContainer frame: {frame}"))
+}
+
+/// A WebSocket frame's notification in the event-stream shape: `event: <type>` and the
+/// inner object as `data:`, a single child unwrapped from its array, no type or size.
+pub fn event_stream_text(frame: &str) -> String {
+    let value: Value = serde_json::from_str(frame).unwrap_or(Value::Null);
+    let container = value
+        .get("NotificationContainer")
+        .and_then(Value::as_object);
+    let kind = container
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("message");
+    let mut data = serde_json::Map::new();
+    for (key, child) in container.into_iter().flatten() {
+        if key == "type" || key == "size" {
+            continue;
+        }
+        let child = match child {
+            Value::Array(items) if items.len() == 1 => items[0].clone(),
+            other => other.clone(),
+        };
+        data.insert(key.clone(), child);
+    }
+    format!("event: {kind}\ndata: {}\n\n", Value::Object(data))
+}
+
+pub(super) enum MockStream {
+    Plain(TcpStream),
+    Tls(Box<native_tls::TlsStream<TcpStream>>),
+}
+
+impl Read for MockStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            MockStream::Plain(s) => s.read(buf),
+            MockStream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for MockStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            MockStream::Plain(s) => s.write(buf),
+            MockStream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            MockStream::Plain(s) => s.flush(),
+            MockStream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+pub(super) fn read_request(stream: &mut MockStream) -> io::Result<(RecordedRequest, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&buf) {
+            Ok(httparse::Status::Complete(used)) => {
+                let target = req.path.unwrap_or("/");
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let query = query
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                        (percent::decode(k), percent::decode(v))
+                    })
+                    .collect();
+                let request = RecordedRequest {
+                    method: req.method.unwrap_or("").to_owned(),
+                    path: percent::decode(path),
+                    query,
+                    headers: owned_headers(req.headers),
+                };
+                return Ok((request, buf.split_off(used)));
+            }
+            Ok(httparse::Status::Partial) if buf.len() < 64 * 1024 => continue,
+            _ => return Err(io::ErrorKind::InvalidData.into()),
+        }
+    }
+}
+
+pub(super) fn respond(
+    stream: &mut MockStream,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        498 => "Token Expired",
+        503 => "Service Unavailable",
+        _ => "Mock",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
