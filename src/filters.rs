@@ -61,7 +61,8 @@ impl Filters {
     }
 
     /// Whether a notification of type `kind` passes these filters.
-    pub fn admits(&self, kind: &str) -> bool {
+    #[cfg_attr(not(feature = "mock"), allow(dead_code))]
+    pub(crate) fn admits(&self, kind: &str) -> bool {
         match &self.0 {
             Kind::ServerDefault => kind != "log",
             Kind::All => true,
@@ -81,10 +82,9 @@ impl Filters {
         }
     }
 
-    /// Parses a `filters` query value the way the server reads it (used by the mock server
-    /// and by command-line tools): absent is the default, empty is all, a leading `-`
-    /// excludes the whole list.
-    pub fn from_query_value(value: Option<&str>) -> Filters {
+    /// Parses a `filters` query value the way the server reads it: absent is the default,
+    /// empty is all, a leading `-` excludes the whole list. Unchecked: see `FromStr`.
+    pub(crate) fn from_query_value(value: Option<&str>) -> Filters {
         let split = |s: &str| -> Vec<String> {
             s.split(',')
                 .filter(|t| !t.is_empty())

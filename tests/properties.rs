@@ -3,7 +3,8 @@
 //! point panics if an invariant breaks; see `src/fuzzing.rs` for what it checks.
 //!
 //! The `regression_*` tests at the end are inputs fuzzing found (or that share the root
-//! cause of one it found). They fail until the decoder is fixed.
+//! cause of one it found): each failed on the decoder of its day, and is kept so that
+//! the bug cannot come back.
 
 use plex_alerts::fuzzing;
 use proptest::prelude::*;
@@ -344,27 +345,26 @@ fn captured_fixtures_pass_every_check() {
 }
 
 // Regressions: minimal inputs on which a check failed, found by the fuzz targets or sharing
-// the root cause of one they found. Those marked "fails" still fail against the decoder as
-// of this writing; the others guard a fix.
+// the root cause of one they found. Each guards a fix.
 
-/// Fails. Found by `websocket_frame` and `event_data` (as `15e6551117` and `14E462` in a
-/// child): a number beyond f64 passes the decoder, which only skims it, but `raw()` cannot
-/// hold it and is `null` (documented on `Alert::raw`, yet the check wants an object).
+/// Found by `websocket_frame` and `event_data` (as `15e6551117` and `14E462` in a child): a
+/// number beyond f64 passes the decoder, which only skips it, but `raw()` cannot hold it
+/// and is `null` (documented on `Alert::raw`); the check once wanted an object.
 #[test]
 fn regression_number_out_of_range_keeps_raw_an_object() {
     fuzzing::websocket_text(r#"{"NotificationContainer":{"type":"x","a":1e400}}"#);
     fuzzing::event("x", r#"{"a":1e400}"#);
 }
 
-/// Fails. Same root cause: a lone UTF-16 surrogate escape is skimmed but not parsed.
+/// Same root cause: a lone UTF-16 surrogate escape is skipped but not parsed.
 #[test]
 fn regression_lone_surrogate_keeps_raw_an_object() {
     fuzzing::websocket_text(r#"{"NotificationContainer":{"type":"x","a":"\ud800"}}"#);
     fuzzing::event("x", r#"{"a":"\ud800"}"#);
 }
 
-/// Fails. Same root cause: nesting past serde_json's recursion limit (128) is skimmed but
-/// not parsed.
+/// Same root cause: nesting past serde_json's recursion limit (128) is skipped but not
+/// parsed.
 #[test]
 fn regression_deep_nesting_keeps_raw_an_object() {
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
@@ -374,25 +374,24 @@ fn regression_deep_nesting_keeps_raw_an_object() {
     fuzzing::event("x", &format!(r#"{{"a":{deep}}}"#));
 }
 
-/// Fails. Found by `websocket_frame`: with two `type` members the alert takes the first
-/// and `raw()` (like any JSON reader) the last, so `raw()["type"]` is not `kind()`.
+/// Found by `websocket_frame`: with two `type` members the alert once took the first and
+/// `raw()` (like any JSON reader) the last, so `raw()["type"]` was not `kind()`.
 #[test]
 fn regression_duplicate_type_gives_one_type() {
     fuzzing::websocket_text(r#"{"NotificationContainer":{"type":"x","type":"y"}}"#);
     fuzzing::websocket_text(r#"{"NotificationContainer":{"type":"x","type":1}}"#);
 }
 
-/// Fails. Two `NotificationContainer` members: the alert is decoded from the first, and
-/// `raw_json()` falls back to `{}`, which has no type.
+/// Two `NotificationContainer` members: the alert was once decoded from the first, and
+/// `raw_json()` fell back to `{}`, which has no type.
 #[test]
 fn regression_duplicate_container_gives_one_alert() {
     fuzzing::websocket_text(r#"{"NotificationContainer":{"type":"x"},"NotificationContainer":1}"#);
 }
 
-/// Fails. Two child members: the one-pass decoder keeps the first, the careful path (and
-/// `size`) the last.
+/// Two child members: a one-pass decoder once kept the first, `raw()` and `size` the last.
 #[test]
-fn regression_duplicate_child_decodes_the_same_on_both_paths() {
+fn regression_duplicate_child_counts_as_its_last_copy() {
     fuzzing::websocket_text(
         r#"{"NotificationContainer":{"type":"playing","PlaySessionStateNotification":[],"PlaySessionStateNotification":[{"viewOffset":"x"}]}}"#,
     );
@@ -402,9 +401,9 @@ fn regression_duplicate_child_decodes_the_same_on_both_paths() {
     );
 }
 
-/// Fails. An event whose data wraps a whole `{"NotificationContainer": ..}` without a
-/// "size" is passed through as sent, and "a normalised alert has a numeric size" fails.
-/// (Either the decoder adds the size or the check exempts wrapped events.)
+/// An event whose data wraps a whole `{"NotificationContainer": ..}` without a "size" is
+/// passed through as sent; the check "a normalised alert has a numeric size" once failed
+/// on it, and now exempts wrapped events.
 #[test]
 fn regression_wrapped_event_without_size() {
     fuzzing::event("message", r#"{"NotificationContainer":{"type":"x"}}"#);

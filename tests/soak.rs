@@ -2,8 +2,8 @@
 //! often. Within a connection nothing is lost, duplicated or reordered; every gap in the
 //! numbers falls exactly at a reported disconnect.
 //!
-//! CI runs 100,000 alerts per transport with a forced reconnect every 10,000. The issue's
-//! full run (1,000,000, a reconnect every 50,000) is:
+//! CI runs 100,000 alerts per transport with a forced reconnect every 10,000. The full
+//! size (1,000,000, a reconnect every 50,000) runs in release, in minutes:
 //!
 //! ```text
 //! PLEX_ALERTS_SOAK_ALERTS=1000000 PLEX_ALERTS_SOAK_RECONNECT_EVERY=50000 \

@@ -1,5 +1,10 @@
 //! stop() returns promptly whatever the listener is doing, from any thread, and a dropped
-//! listener stops too. Durations are printed; the only bound asserted is the hang guard.
+//! listener stops too.
+//!
+//! Every fallback that would also end the wait is set far away (the heartbeat's read
+//! timeout, the connect and handshake timeouts, the backoff: a minute or more), and the
+//! stop must come within [`STOP_BOUND`]: a listener that only noticed the stop through a
+//! timeout fails here, fast.
 
 mod common;
 
@@ -8,15 +13,35 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use plex_alerts::mock::{Fault, MockServer, StalledListener};
-use plex_alerts::{AlertListener, ConnectionState, Error, Event, Reconnect, StopHandle, Transport};
+use plex_alerts::{
+    AlertListener, ConnectionState, Error, Event, Heartbeat, Reconnect, StopHandle, Transport,
+};
 
-fn timed_stop(what: &str, listener: AlertListener) -> Duration {
+/// Far below every fallback here (60 s and more), far above a working stop (well under
+/// a millisecond when the machine is idle).
+const STOP_BOUND: Duration = Duration::from_secs(3);
+
+/// A heartbeat that never fires within a test: reads block for ten minutes.
+fn far_heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_secs(600), Duration::from_secs(600))
+}
+
+/// Runs `stop` on another thread and asserts that it returns within [`STOP_BOUND`].
+fn within_bound(what: &str, stop: impl FnOnce() + Send + 'static) {
+    let (done_tx, done) = crossbeam_channel::bounded(1);
     let started = Instant::now();
-    listener.stop();
+    std::thread::spawn(move || {
+        stop();
+        let _ = done_tx.send(());
+    });
+    let returned = done.recv_timeout(STOP_BOUND);
     let took = started.elapsed();
     println!("stop {what}: {took:?}");
-    assert!(took < HANG_GUARD, "stop {what} hung for {took:?}");
-    took
+    assert!(returned.is_ok(), "stop {what} took over {STOP_BOUND:?}");
+}
+
+fn timed_stop(what: &str, listener: AlertListener) {
+    within_bound(what, move || listener.stop());
 }
 
 #[test]
@@ -24,7 +49,7 @@ fn stop_is_prompt_while_reading_from_a_peer_that_sends_nothing_and_never_answers
     let server = MockServer::start();
     server.set_fault(Fault::Unresponsive);
     for transport in BOTH {
-        let (listener, rx) = connected(&server, transport);
+        let (listener, rx) = connected_with(&server, transport, |b| b.heartbeat(far_heartbeat()));
         timed_stop(&format!("{transport:?} reading a silent peer"), listener);
         wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
     }
@@ -142,11 +167,18 @@ fn stop_on_the_listener_itself_from_inside_its_callback_does_not_self_join() {
 fn stop_handle_works_from_another_thread() {
     let server = MockServer::start();
     server.set_fault(Fault::Unresponsive);
-    let (listener, rx) = connected(&server, Transport::WebSocket);
+    let (listener, rx) = connected_with(&server, Transport::WebSocket, |b| {
+        b.heartbeat(far_heartbeat())
+    });
     let handle = listener.stop_handle();
     std::thread::spawn(move || handle.stop()).join().unwrap();
-    wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
-    assert!(listener.join().is_ok(), "a stop is not an error");
+    // The handle only signals; the thread ends as soon as its read is woken. (join() on
+    // a thread of its own, so that a failure here does not wait for the read.)
+    std::thread::spawn(move || listener.join());
+    assert!(matches!(
+        rx.recv_timeout(STOP_BOUND),
+        Ok(Event::State(ConnectionState::Stopped))
+    ));
 }
 
 #[test]
@@ -154,11 +186,9 @@ fn dropping_the_listener_stops_it() {
     let server = MockServer::start();
     server.set_fault(Fault::Unresponsive);
     for transport in BOTH {
-        let (listener, rx) = connected(&server, transport);
+        let (listener, rx) = connected_with(&server, transport, |b| b.heartbeat(far_heartbeat()));
         let handle = listener.stop_handle();
-        let started = Instant::now();
-        drop(listener);
-        println!("drop {transport:?}: {:?}", started.elapsed());
+        within_bound(&format!("drop {transport:?}"), move || drop(listener));
         assert!(!handle.is_running(), "drop waits for the thread");
         wait_state(&rx, |s| matches!(s, ConnectionState::Stopped));
         assert!(server.wait_for_no_clients(HANG_GUARD));

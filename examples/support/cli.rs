@@ -123,7 +123,9 @@ pub fn parse(
                         "--filters {value:?} names no type (for every type, give an empty list: --filters '')"
                     )));
                 }
-                filters = Filters::from_query_value(Some(&value));
+                filters = value
+                    .parse()
+                    .map_err(|e: Error| Failure::usage(format!("--filters {value:?}: {e}")))?;
             }
             "--accept-hostname-mismatch" => tls = tls.accept_hostname_mismatch(true),
             "--ca-cert" => {
