@@ -12,17 +12,16 @@ use plex_alerts::{ConnectionState, Event, Outage};
 
 /// The next Connected or Disconnected state's outage, skipping other events.
 fn next_outage(rx: &crossbeam_channel::Receiver<Event>) -> (bool, Option<Outage>) {
-    loop {
-        match wait_state(rx, |s| {
-            matches!(
-                s,
-                ConnectionState::Connected { .. } | ConnectionState::Disconnected { .. }
-            )
-        }) {
-            ConnectionState::Connected { outage } => return (true, outage),
-            ConnectionState::Disconnected { outage, .. } => return (false, Some(outage)),
-            _ => unreachable!(),
-        }
+    let state = wait_state(rx, |s| {
+        matches!(
+            s,
+            ConnectionState::Connected { .. } | ConnectionState::Disconnected { .. }
+        )
+    });
+    match state {
+        ConnectionState::Connected { outage } => (true, outage),
+        ConnectionState::Disconnected { outage, .. } => (false, Some(outage)),
+        _ => unreachable!(),
     }
 }
 
