@@ -105,14 +105,16 @@ fn activity(event: &str, progress: u32, subtitle: &str) -> Value {
     )
 }
 
-fn timeline(state: u32, metadata_state: &str) -> Value {
-    frame(
-        "timeline",
-        "TimelineEntry",
-        json!({"identifier": "com.plexapp.plugins.library", "sectionID": "2", "itemID": "5123",
-               "parentItemID": "5120", "rootItemID": "5100", "type": 4, "title": "The Arrival",
-               "state": state, "metadataState": metadata_state, "updatedAt": 1_732_280_000}),
-    )
+/// A timeline entry for the new episode. Real servers send `metadataState` while an item
+/// is created or changes (created, loading, processing, deleted), and none with state 5.
+fn timeline(state: u32, metadata_state: Option<&str>) -> Value {
+    let mut entry = json!({"identifier": "com.plexapp.plugins.library", "sectionID": "2",
+        "itemID": "5123", "parentItemID": "5120", "rootItemID": "5100", "type": 4,
+        "title": "The Arrival", "state": state, "updatedAt": 1_732_280_000});
+    if let Some(metadata_state) = metadata_state {
+        entry["metadataState"] = json!(metadata_state);
+    }
+    frame("timeline", "TimelineEntry", entry)
 }
 
 fn playing(state: &str, offset_ms: u64) -> Value {
@@ -145,9 +147,9 @@ fn story() -> Vec<(Option<&'static str>, Value)> {
             activity("started", 0, "Scanning"),
         ),
         (None, activity("updated", 35, "The Arrival")),
-        (None, timeline(0, "created")),
+        (None, timeline(0, Some("created"))),
         (None, activity("updated", 80, "Matching")),
-        (None, timeline(5, "processed")),
+        (None, timeline(5, None)),
         (None, activity("ended", 100, "")),
         (
             None,

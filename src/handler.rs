@@ -41,7 +41,7 @@ pub enum ConnectionState {
         outage: Option<Outage>,
     },
     /// The connection ended, or an attempt to open one failed. Notifications sent from now
-    /// until the next [`Connected`](ConnectionState::Connected { .. }) are lost.
+    /// until the next [`Connected`](ConnectionState::Connected) are lost.
     ///
     /// The same error reached `callback_error` (as [`Event::Error`]) just before this state,
     /// so its `Display` leaves the error out.

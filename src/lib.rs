@@ -48,12 +48,34 @@
 //! as numbers, unknown fields stay in the raw JSON, and a type this crate has no view for
 //! arrives as [`Notification::Other`] with its raw JSON: nothing is dropped.
 //!
-//! # Closures or a channel
+//! # Closures, one handler, or a channel
 //!
 //! [`Builder::callback`], [`Builder::callback_error`] and [`Builder::on_state`] take
-//! closures, called on the listener's thread. Or give [`Builder::handler`] a channel
-//! sender, and receive every [`Event`] where you like, for instance in a
-//! `crossbeam_channel::select!` beside your own channels:
+//! closures, called on the listener's thread. Or give [`Builder::handler`] one closure
+//! that sees every [`Event`] (alerts, errors and state changes, in order):
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let server = plex_alerts::mock::MockServer::start();
+//! # let (url, token) = (server.url(), server.token());
+//! use plex_alerts::{AlertListener, Event};
+//!
+//! let listener = AlertListener::builder(&url)
+//!     .token(&token)
+//!     .handler(|event: Event| match event {
+//!         Event::Alert(alert) => println!("{alert}"),
+//!         Event::Error(error) => eprintln!("{error}"),
+//!         Event::State(state) => println!("[{state}]"),
+//!         _ => {}
+//!     })
+//!     .start()?;
+//! # listener.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Or give it a channel sender, and receive every [`Event`] where you like, for instance
+//! in a `crossbeam_channel::select!` beside your own channels:
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -82,18 +104,11 @@
 //! # }
 //! ```
 //!
-//! Both go through one trait, [`EventHandler`], implemented for closures taking an
-//! [`Event`], `std::sync::mpsc::Sender<Event>` and `crossbeam_channel::Sender<Event>`.
-//! When the receiver is dropped, the listener ends. With a bounded channel that is full,
-//! the listener waits for room (backpressure), but never past [`StopHandle::stop`].
-//!
-//! Alerts sent to one of these two channels usually get their typed view on the thread
-//! that reads it: the listener checks that the view fits (a misfit is reported as it
-//! arrives, as with callbacks) and [`Alert::notification`] makes it on its first call.
-//! (Notifications in an unusual shape, such as a child given before its type, are
-//! decoded on the listener's thread as before.) Its strings
-//! are then made and freed by the same thread, which keeps the hand-off from costing the
-//! listener the receiver's memory traffic (see the README's "Performance").
+//! All of them go through one trait, [`Handler`], implemented for closures,
+//! `std::sync::mpsc::Sender` and `crossbeam_channel::Sender`. When the receiver is
+//! dropped, the listener ends. With a bounded channel that is full, the listener waits
+//! for room (backpressure), but never past [`StopHandle::stop`]. Every alert is decoded
+//! once, on the listener's thread, whichever you choose.
 //!
 //! # Stopping
 //!
@@ -171,9 +186,14 @@
 //! python-plexapi does.
 //!
 //! The server does not replay notifications sent while nobody listened. Every state change
-//! reaches [`Builder::on_state`] (or the channel as [`Event::State`]): after a
-//! [`ConnectionState::Disconnected`], resync what you track over HTTP (`/status/sessions`,
-//! `/activities`) once [`ConnectionState::Connected { .. }`] arrives.
+//! reaches [`Builder::on_state`] (or the channel as [`Event::State`]). The first
+//! [`ConnectionState::Connected`] has no outage; one that follows a disconnect carries the
+//! [`Outage`] it ends (since when, for how long): resync then what you track, with
+//! [`PlexServer::get_json`] (`/status/sessions` for playback, `/activities` for scans).
+//! Failed attempts, and connections that drop again before they prove healthy (up for
+//! [`Reconnect::healthy_after`], 30 s), belong to one outage, so an app that alarms on
+//! "down for a minute" reads [`ConnectionState::Disconnected`]'s outage and keeps no
+//! timer of its own.
 //!
 //! A connection that goes silent is found out by the [`Heartbeat`]: over WebSocket the
 //! listener sends a Ping after 15 s without a message and gives up 15 s later without an
@@ -190,7 +210,7 @@
 //! |---|---|---|
 //! | [`Error::Unauthorized`] (401, 498) | ends | get a valid token |
 //! | [`Error::HttpStatus`] 404 | ends | check the URL points at a Plex server |
-//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected { .. }`] |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected`] |
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
 //! | [`Error::Decode`], [`Error::MessageTooLarge`] | skips that message, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
@@ -208,8 +228,8 @@
 //! | python-plexapi | plex-alerts |
 //! |---|---|
 //! | `plex = PlexServer(baseurl, token)` | `let plex = PlexServer::connect(url, token)?;` |
-//! | `plex.startAlertListener(callback, callback_error)` | `plex.start_alert_listener(callback, callback_error)?` |
-//! | `AlertListener(server, callback, callback_error)`, `.start()` | `AlertListener::builder(url).token(t).callback(..).callback_error(..).start()?` |
+//! | `plex.startAlertListener(callback, callbackError)` | `plex.start_alert_listener(callback, callback_error)?` |
+//! | `AlertListener(server, callback, callbackError)`, `.start()` | `AlertListener::builder(url).token(t).callback(..).callback_error(..).start()?` |
 //! | `data['type']` in the callback | [`alert.kind()`](Alert::kind) |
 //! | `data` (the dict under `NotificationContainer`) | [`alert.raw()`](Alert::raw), or the typed [`alert.notification()`](Alert::notification) |
 //! | `listener.stop()` | [`listener.stop()`](AlertListener::stop), which returns once the thread ended |
@@ -246,6 +266,8 @@
 //! # Features
 //!
 //! - `mock`: [`mock::MockServer`], for tests and demos. Off by default.
+//! - `fuzzing`: entry points for the crate's own fuzz targets and property tests; not part
+//!   of the API, not for users.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

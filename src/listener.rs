@@ -59,7 +59,7 @@ impl Builder {
         self
     }
 
-    /// Called on the listener's thread for every error (python-plexapi's `callback_error`).
+    /// Called on the listener's thread for every error (python-plexapi's `callbackError`).
     /// Without it, errors are logged with the `log` crate at warn level.
     pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Builder {
         self.callbacks.error = Some(Box::new(f));
@@ -67,7 +67,7 @@ impl Builder {
     }
 
     /// Called on the listener's thread when the connection changes state: use
-    /// [`ConnectionState::Connected { .. }`] after a [`ConnectionState::Disconnected`] to resync
+    /// [`ConnectionState::Connected`] after a [`ConnectionState::Disconnected`] to resync
     /// over HTTP what the gap lost.
     pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Builder {
         self.callbacks.state = Some(Box::new(f));

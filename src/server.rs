@@ -131,7 +131,7 @@ impl PlexServer {
     }
 
     /// Starts a listener with the two callbacks, as python-plexapi's
-    /// `PlexServer.startAlertListener(callback, callback_error)`.
+    /// `PlexServer.startAlertListener(callback, callbackError)`.
     pub fn start_alert_listener(
         &self,
         callback: impl FnMut(Alert) + Send + 'static,

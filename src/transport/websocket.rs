@@ -70,7 +70,7 @@ pub(crate) struct Connection {
     last_seen: Instant,
     ping_sent: Option<Instant>,
     read_timeout: Duration,
-    /// The text message last read, lent out as a [`Frame::Text`].
+    /// The text message last read, lent out as a [`Frame::Text`] until the next read.
     text: tungstenite::Utf8Bytes,
 }
 
@@ -139,6 +139,9 @@ impl Connection {
     /// Blocks until a frame arrives or the read times out.
     pub fn next(&mut self) -> Result<Frame<'_>, Error> {
         use tungstenite::Error as E;
+        // Released before reading: held, it would pin tungstenite's read buffer, which
+        // then could not be reused for the next message.
+        self.text = Default::default();
         let message = match self.ws.read() {
             Ok(message) => message,
             Err(E::Io(e)) if is_timeout(&e) => return self.idle(),
