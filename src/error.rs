@@ -69,6 +69,19 @@ pub enum Error {
         status: u16,
         /// The path that was requested (without the query).
         path: String,
+        /// How long the server asked to wait before trying again (`Retry-After`, sent with
+        /// 429 and 503). The listener waits at least this long, up to an hour.
+        retry_after: Option<Duration>,
+    },
+    /// The server, or a proxy in front of it, answered in a way this crate cannot use: a
+    /// WebSocket upgrade refused or ignored (HTTP 400, 426, or a 2xx where 101 belongs,
+    /// which is what a reverse proxy that does not pass upgrades sends), or an event
+    /// stream sent compressed. The text names the likely cause and the fix.
+    ///
+    /// Not transient: the listener reports it and ends.
+    Unsupported {
+        /// What the server did, its likely cause, and the fix.
+        reason: String,
     },
     /// The peer broke the HTTP, WebSocket or event-stream protocol.
     /// The connection is dropped; the listener reconnects.
@@ -88,7 +101,10 @@ pub enum Error {
     },
     /// The server closed the connection. The listener reconnects.
     Closed {
-        /// The WebSocket close reason, or how the stream ended.
+        /// The WebSocket close code the server sent, as sent; `None` when its close frame
+        /// had none, or the connection ended without one.
+        code: Option<u16>,
+        /// The WebSocket close reason (invalid UTF-8 replaced), or how the stream ended.
         reason: String,
     },
     /// A message arrived that is not a notification this crate can read: not JSON, not the
@@ -173,20 +189,49 @@ impl fmt::Display for Error {
                 f,
                 "the server rejected the token (HTTP {status}): check the X-Plex-Token"
             ),
-            Error::HttpStatus { status: 404, path } => write!(
+            Error::HttpStatus {
+                status: 404, path, ..
+            } => write!(
                 f,
                 "the server has no {path} endpoint (HTTP 404): is this a Plex Media Server?"
             ),
-            Error::HttpStatus { status, path } => {
-                write!(f, "the server answered HTTP {status} for {path}")
+            Error::HttpStatus {
+                status,
+                path,
+                retry_after,
+            } => {
+                write!(f, "the server answered HTTP {status} for {path}")?;
+                match retry_after {
+                    Some(after) => write!(f, " and asked to retry in {after:?}"),
+                    None => Ok(()),
+                }
             }
+            Error::Unsupported { reason } => f.write_str(reason),
             Error::Protocol { phase, message } => {
                 write!(f, "protocol error during {phase}: {message}")
             }
             Error::ConnectionLost { phase, source } => {
                 write!(f, "connection lost during {phase}: {source}")
             }
-            Error::Closed { reason } => write!(f, "the server closed the connection: {reason}"),
+            Error::Closed {
+                code: Some(code),
+                reason,
+            } if reason.is_empty() => {
+                write!(
+                    f,
+                    "the server closed the connection (WebSocket close code {code})"
+                )
+            }
+            Error::Closed {
+                code: Some(code),
+                reason,
+            } => write!(
+                f,
+                "the server closed the connection (WebSocket close code {code}: {reason:?})"
+            ),
+            Error::Closed { code: None, reason } => {
+                write!(f, "the server closed the connection: {reason}")
+            }
             Error::Decode { message, excerpt } => {
                 write!(f, "could not decode a notification: {message}: {excerpt:?}")
             }
@@ -256,6 +301,14 @@ impl Error {
         }
     }
 
+    /// The connection ended, not by a WebSocket close frame.
+    pub(crate) fn closed(reason: impl Into<String>) -> Error {
+        Error::Closed {
+            code: None,
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
             reason: reason.into(),
@@ -272,9 +325,10 @@ impl Error {
     /// [`Error::CallbackPanicked`]) are retryable in this sense: the listener goes on.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Unauthorized { .. } | Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => {
-                false
-            }
+            Error::Unauthorized { .. }
+            | Error::InvalidUrl { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Unsupported { .. } => false,
             // 3xx: the URL points elsewhere (fix the URL); 4xx: retrying cannot help, except
             // 429 (too many requests), which asks for exactly that, later.
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
@@ -316,7 +370,10 @@ impl Error {
             | Error::Internal { message }
             | Error::InvalidConfig { reason: message }
             | Error::InvalidUrl { reason: message }
-            | Error::Closed { reason: message } => blank(message),
+            | Error::Unsupported { reason: message }
+            | Error::Closed {
+                reason: message, ..
+            } => blank(message),
             Error::HttpStatus { path, .. } => blank(path),
             Error::Connect { target, .. } => blank(target),
             Error::Timeout { .. }

@@ -116,12 +116,12 @@ impl Builder {
     }
 
     /// Largest notification accepted, in bytes. Default 1 MiB (notifications are usually
-    /// under 2 KiB). A larger one is reported as [`Error::MessageTooLarge`] and skipped.
+    /// under 2 KiB). A larger one is reported as [`Error::MessageTooLarge`] and skipped;
+    /// the connection goes on.
     ///
-    /// What a server can make the listener hold: over WebSocket a frame is read whole before
-    /// it can be skipped, so frames up to 4 times the limit are held, skipped, and the
-    /// connection goes on; a bigger one drops the connection (and it reconnects). An event
-    /// stream's event is dropped as soon as it passes the limit, without being held.
+    /// It is skipped as it arrives, whatever its size: the listener never holds more than
+    /// this much of one message (over WebSocket, the fragments of one message count
+    /// together; an event stream's event is dropped as soon as it passes the limit).
     pub fn max_message_size(mut self, bytes: usize) -> Builder {
         self.config.max_message_size = bytes;
         self

@@ -114,9 +114,7 @@ impl Drop for Watch {
 
 /// What a step interrupted by a stop returns. Never reported: whoever stopped knows.
 pub(crate) fn stopped() -> Error {
-    Error::Closed {
-        reason: "the listener was stopped".to_owned(),
-    }
+    Error::closed("the listener was stopped")
 }
 
 /// A poisoned lock still holds consistent data here: every critical section is a push,

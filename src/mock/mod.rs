@@ -159,6 +159,9 @@ pub enum Raw {
     /// A WebSocket Ping frame with this payload (WebSocket clients only): a client
     /// answers it with a Pong.
     Ping(Vec<u8>),
+    /// Bytes written as they are on WebSocket connections (WebSocket clients only):
+    /// hand-made frames, fragmented, broken or hostile, for testing a client.
+    WebSocketBytes(Vec<u8>),
     /// Bytes written as they are into the event-stream body (event-stream clients only;
     /// chunk-framed when the stream is chunked).
     EventStream(Vec<u8>),
@@ -459,6 +462,7 @@ impl MockServer {
                 Transport::WebSocket,
                 Command::Write(ws_frame(0x9, &b).into()),
             ),
+            Raw::WebSocketBytes(b) => (Transport::WebSocket, Command::Write(b.into())),
             Raw::EventStream(bytes) => (Transport::EventSource, Command::Body(bytes.into())),
         };
         let clients = lock(&self.inner.clients);

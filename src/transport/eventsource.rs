@@ -89,9 +89,7 @@ impl Connection {
             }
             match self.body.fill_buf() {
                 Ok([]) => {
-                    return Err(Error::Closed {
-                        reason: "the event stream ended".to_owned(),
-                    });
+                    return Err(Error::closed("the event stream ended"));
                 }
                 Ok(bytes) => {
                     self.last_seen = Instant::now();

@@ -5,7 +5,7 @@
 //! under the listener's timeouts.
 
 use std::io::{self, BufRead, Read, Write};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::Phase;
 use crate::{Error, Filters};
@@ -136,9 +136,69 @@ impl Head {
             status => Err(Error::HttpStatus {
                 status,
                 path: path.split('?').next().unwrap_or(path).to_owned(),
+                retry_after: self
+                    .header("Retry-After")
+                    .and_then(|v| retry_after(v, SystemTime::now())),
             }),
         }
     }
+}
+
+/// A `Retry-After` value (delay-seconds or an HTTP-date) as a wait from `now`; a date in
+/// the past is no wait. `None` if it is neither.
+pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = UNIX_EPOCH.checked_add(Duration::from_secs(http_date(value)?))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Seconds since the epoch of an HTTP-date (RFC 9110, 5.6.7): the IMF-fixdate
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, and the obsolete `Sunday, 06-Nov-94 08:49:37 GMT` and
+/// `Sun Nov  6 08:49:37 1994`.
+fn http_date(value: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let words: Vec<&str> = value.split([' ', '-']).filter(|w| !w.is_empty()).collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // IMF-fixdate and RFC 850: weekday, day, month, year, time, GMT.
+        [_, day, month, year, time, "GMT"] => (*day, *month, *year, *time),
+        // asctime: weekday, month, day, time, year.
+        [_, month, day, time, year] => (*day, *month, *year, *time),
+        _ => return None,
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let day: u64 = day.parse().ok()?;
+    let mut year: u64 = year.parse().ok()?;
+    if year < 100 {
+        // RFC 850's two-digit years: the nearest century that is not in the future.
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    let hms: Vec<u64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, sec] = hms.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || year < 1970 || *h > 23 || *m > 59 || *sec > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// Reads a response head within `limit`; returns it and the bytes read past it.
@@ -158,9 +218,7 @@ fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Er
             .map_err(|e| Error::lost(Phase::Handshake, e))?;
         let n = match stream.read(&mut chunk) {
             Ok(0) => {
-                return Err(Error::Closed {
-                    reason: "the connection closed before the response".to_owned(),
-                });
+                return Err(Error::closed("the connection closed before the response"));
             }
             Ok(n) => n,
             Err(e) if net::is_timeout(&e) => continue,
@@ -456,7 +514,47 @@ mod tests {
             Err(Error::Unauthorized { status: 498 })
         ));
         assert!(
-            matches!(head(404).expect_status(101, "/x?X-Plex-Token=s"), Err(Error::HttpStatus { status: 404, ref path }) if path == "/x")
+            matches!(head(404).expect_status(101, "/x?X-Plex-Token=s"), Err(Error::HttpStatus { status: 404, ref path, .. }) if path == "/x")
         );
+        let busy = Head {
+            status: 503,
+            headers: vec![("retry-after".into(), " 120 ".into())],
+        };
+        assert!(matches!(
+            busy.expect_status(101, "/x"),
+            Err(Error::HttpStatus { retry_after: Some(d), .. }) if d == Duration::from_secs(120)
+        ));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_every_http_date_form() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let later = Duration::from_secs(60);
+        assert_eq!(retry_after("60", now), Some(later));
+        for date in [
+            "Sun, 06 Nov 1994 08:50:37 GMT",
+            "Sunday, 06-Nov-94 08:50:37 GMT",
+            "Sun Nov  6 08:50:37 1994",
+        ] {
+            assert_eq!(retry_after(date, now), Some(later), "{date}");
+        }
+        assert_eq!(
+            retry_after("Sat, 29 Feb 2020 00:00:00 GMT", UNIX_EPOCH),
+            Some(Duration::from_secs(1_582_934_400))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in [
+            "",
+            "soon",
+            "-5",
+            "1.5",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
     }
 }

@@ -1,14 +1,13 @@
 //! `GET /:/websockets/notifications`: the upgrade, then one JSON text frame per
 //! notification. The heartbeat's Pings and the close handshake live here too.
 
+use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
-
-use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Message, WebSocket};
 
 use crate::error::{self, Error, Phase};
 use crate::reconnect::Heartbeat;
 
+use super::frames::{FrameParser, Incoming, Masker, is_valid_close_code};
 use super::net::{Stream, is_timeout};
 use super::{Frame, Settings, http};
 
@@ -16,11 +15,6 @@ use super::{Frame, Settings, http};
 pub(crate) const PATH: &str = "/:/websockets/notifications";
 /// The spelling in Plex's published API description; tried once if the plural is a 404.
 pub(crate) const SINGULAR_PATH: &str = "/:/websocket/notifications";
-
-/// How much bigger than the message limit a frame may be and still be skipped on the same
-/// connection: such a frame is read whole before it can be dropped, so the memory a peer
-/// can make us hold is bounded by this multiple; a bigger frame drops the connection.
-const SKIPPABLE_FACTOR: usize = 4;
 
 /// Bytes asked of the socket per read: a few notifications' worth.
 const READ_BUFFER: usize = 8 * 1024;
@@ -49,9 +43,14 @@ impl Connector {
             Err(Error::HttpStatus { status: 404, .. }) if self.path == PATH => {
                 let conn = handshake(open()?, settings, SINGULAR_PATH).map_err(|e| match e {
                     // Neither spelling exists: name the one every client uses.
-                    Error::HttpStatus { status: 404, .. } => Error::HttpStatus {
+                    Error::HttpStatus {
+                        status: 404,
+                        retry_after,
+                        ..
+                    } => Error::HttpStatus {
                         status: 404,
                         path: PATH.to_owned(),
+                        retry_after,
                     },
                     e => e,
                 })?;
@@ -64,14 +63,31 @@ impl Connector {
 }
 
 pub(crate) struct Connection {
-    ws: WebSocket<Stream>,
+    stream: Stream,
+    parser: FrameParser,
+    /// Bytes read and not yet parsed: `buf[start..end]`.
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    masker: Masker,
     heartbeat: Heartbeat,
     max_message_size: usize,
     last_seen: Instant,
     ping_sent: Option<Instant>,
     read_timeout: Duration,
-    /// The text message last read, lent out as a [`Frame::Text`] until the next read.
-    text: tungstenite::Utf8Bytes,
+}
+
+/// What a server answers to an upgrade when a proxy in front of it does not pass
+/// WebSocket upgrades: a plain request's answer, or a refusal.
+fn upgrade_refused(status: u16) -> Error {
+    Error::Unsupported {
+        reason: format!(
+            "the server answered HTTP {status} to the WebSocket upgrade, where 101 belongs: \
+             a reverse proxy that does not pass WebSocket upgrades answers this way. Pass \
+             them (nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; \
+             proxy_set_header Connection \"upgrade\"), or use Transport::EventSource"
+        ),
+    }
 }
 
 /// Upgrades an open stream at `path`.
@@ -90,7 +106,14 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         &settings.filters,
         &headers,
         101,
-    )?;
+    )
+    .map_err(|e| match e {
+        Error::HttpStatus {
+            status: status @ (200..=299 | 400 | 426),
+            ..
+        } => upgrade_refused(status),
+        e => e,
+    })?;
     let refuse = |message: String| Err(Error::protocol(Phase::Handshake, message));
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     if head.header("Sec-WebSocket-Accept") != Some(accept.as_str()) {
@@ -103,7 +126,7 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         return refuse("the server's 101 answer is not a WebSocket upgrade".to_owned());
     }
     // We ask for neither: a server that switches one on anyway would make every frame
-    // unreadable (tungstenite does not decompress), so say so now.
+    // unreadable (nothing here decompresses), so say so now.
     for header in ["Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"] {
         if head.header(header).is_some_and(|v| !v.trim().is_empty()) {
             return refuse(format!(
@@ -111,94 +134,115 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
             ));
         }
     }
-    let limit = settings.max_message_size;
-    let hard_limit = limit.saturating_mul(SKIPPABLE_FACTOR);
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_write_buffer_size(64 * 1024)
-        .max_message_size(Some(hard_limit))
-        .max_frame_size(Some(hard_limit));
     let heartbeat = settings.heartbeat;
     let read_timeout = heartbeat.read_timeout();
     stream
         .set_read_timeout(read_timeout)
+        .and_then(|()| {
+            stream
+                .tcp()
+                .set_write_timeout(Some(settings.handshake_timeout))
+        })
         .map_err(|e| Error::lost(Phase::Handshake, e))?;
+    let mut buf = vec![0; READ_BUFFER.max(leftover.len())].into_boxed_slice();
+    buf[..leftover.len()].copy_from_slice(&leftover);
     Ok(Connection {
-        ws: WebSocket::from_partially_read(stream, leftover, Role::Client, Some(config)),
+        stream,
+        parser: FrameParser::new(settings.max_message_size),
+        buf,
+        start: 0,
+        end: leftover.len(),
+        masker: Masker::default(),
         heartbeat,
-        max_message_size: limit,
+        max_message_size: settings.max_message_size,
         last_seen: Instant::now(),
         ping_sent: None,
         read_timeout,
-        text: Default::default(),
     })
 }
 
 impl Connection {
-    /// Blocks until a frame arrives or the read times out.
+    /// Blocks until a message or control frame arrives, or the read times out.
     pub fn next(&mut self) -> Result<Frame<'_>, Error> {
-        use tungstenite::Error as E;
-        // Released before reading: held, it would pin tungstenite's read buffer, which
-        // then could not be reused for the next message.
-        self.text = Default::default();
-        let message = match self.ws.read() {
-            Ok(message) => message,
-            Err(E::Io(e)) if is_timeout(&e) => return self.idle(),
-            Err(E::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-                return Ok(Frame::Idle);
+        loop {
+            if self.start < self.end {
+                let (used, item) = self.parser.feed(&self.buf[self.start..self.end]);
+                self.start += used;
+                match item {
+                    Some(Ok(Incoming::Text)) => return Ok(Frame::Text(self.parser.text())),
+                    Some(Ok(other)) => return self.control(other),
+                    Some(Err(broken)) => return Err(self.fail(broken)),
+                    None => {}
+                }
             }
-            // The whole frame was consumed before these were found: the stream is in sync.
-            Err(E::Utf8(lossy)) => {
-                self.alive();
-                return Ok(Frame::Unreadable(Error::decode(
-                    "a text frame that is not valid UTF-8",
-                    &lossy,
-                )));
-            }
-            Err(E::Capacity(e)) => {
-                return Err(Error::protocol(
-                    Phase::Read,
-                    format!(
-                        "{e}; a frame this large can't be skipped, so the connection is dropped"
-                    ),
-                ));
-            }
-            Err(E::ConnectionClosed | E::AlreadyClosed) => {
-                return Err(Error::Closed {
-                    reason: "the WebSocket closed".to_owned(),
-                });
-            }
-            Err(E::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-                return Err(Error::Closed {
-                    reason: "the connection ended without a WebSocket close".to_owned(),
-                });
-            }
-            Err(E::Io(e)) => return Err(Error::lost(Phase::Read, e)),
-            Err(e) => return Err(Error::protocol(Phase::Read, e.to_string())),
-        };
-        self.alive();
-        Ok(match message {
-            Message::Text(text) if text.len() > self.max_message_size => {
-                Frame::Unreadable(Error::MessageTooLarge {
-                    size: Some(text.len()),
-                    limit: self.max_message_size,
-                })
-            }
-            Message::Text(text) => {
-                self.text = text;
-                Frame::Text(self.text.as_str())
-            }
-            Message::Binary(bytes) => Frame::Unreadable(Error::Decode {
-                message: format!(
-                    "a binary frame of {} bytes; Plex sends text frames",
-                    bytes.len()
-                ),
-                excerpt: error::excerpt(&String::from_utf8_lossy(&bytes[..bytes.len().min(256)])),
+            (self.start, self.end) = (0, 0);
+            self.end = match self.stream.read(&mut self.buf) {
+                Ok(0) => {
+                    return Err(Error::closed(
+                        "the connection ended without a WebSocket close",
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if is_timeout(&e) => return self.idle(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Frame::Idle),
+                Err(e) => return Err(Error::lost(Phase::Read, e)),
+            };
+            self.alive();
+        }
+    }
+
+    /// What completed, if it was not a text message.
+    fn control(&mut self, incoming: Incoming) -> Result<Frame<'_>, Error> {
+        Ok(match incoming {
+            Incoming::Text => unreachable!("handled by next()"),
+            Incoming::Binary { size } => Frame::Unreadable(Error::Decode {
+                message: format!("a binary message of {size} bytes; Plex sends text"),
+                excerpt: excerpt(self.parser.payload()),
             }),
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Frame::Alive,
-            Message::Close(frame) => return Err(closed(frame)),
+            Incoming::TooLarge { size } => Frame::Unreadable(Error::MessageTooLarge {
+                size: usize::try_from(size).ok(),
+                limit: self.max_message_size,
+            }),
+            Incoming::InvalidUtf8 => Frame::Unreadable(Error::Decode {
+                message: "a text message that is not valid UTF-8; it was skipped".to_owned(),
+                excerpt: excerpt(self.parser.payload()),
+            }),
+            Incoming::Ping => {
+                let pong = self.masker.frame(0xA, self.parser.payload());
+                self.send(&pong)?;
+                Frame::Alive
+            }
+            Incoming::Pong => Frame::Alive,
+            Incoming::Close { code, reason } => {
+                // The code is echoed (1002 for one that may not be sent), never the reason:
+                // it might carry what a proxy echoed, the token included.
+                let reply = match code {
+                    None => Vec::new(),
+                    Some(c) if is_valid_close_code(c) => c.to_be_bytes().to_vec(),
+                    Some(_) => 1002u16.to_be_bytes().to_vec(),
+                };
+                let close = self.masker.frame(0x8, &reply);
+                let _ = self.send(&close);
+                return Err(Error::Closed {
+                    code,
+                    reason: error::excerpt(&reason),
+                });
+            }
         })
+    }
+
+    /// The server broke the protocol: say so with a close frame (1002), then drop it.
+    fn fail(&mut self, broken: String) -> Error {
+        let close = self.masker.frame(0x8, &1002u16.to_be_bytes());
+        let _ = self.send(&close);
+        Error::protocol(Phase::Read, broken)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
+        self.stream
+            .write_all(frame)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Error::lost(Phase::Read, e))
     }
 
     fn alive(&mut self) {
@@ -226,16 +270,8 @@ impl Connection {
             }
             None if silent_for >= interval => {
                 // A real Ping frame: Plex drops sockets that send unsolicited Pongs or text.
-                match self.ws.send(Message::Ping(Default::default())) {
-                    Ok(()) => {}
-                    Err(tungstenite::Error::Io(e)) if is_timeout(&e) => {}
-                    Err(e) => {
-                        return Err(Error::protocol(
-                            Phase::Read,
-                            format!("could not send a ping: {e}"),
-                        ));
-                    }
-                }
+                let ping = self.masker.frame(0x9, &[]);
+                self.send(&ping)?;
                 self.ping_sent = Some(now);
                 self.set_read_timeout(timeout);
             }
@@ -245,29 +281,23 @@ impl Connection {
     }
 
     fn set_read_timeout(&mut self, timeout: Duration) {
-        if timeout != self.read_timeout && self.ws.get_ref().set_read_timeout(timeout).is_ok() {
+        if timeout != self.read_timeout && self.stream.set_read_timeout(timeout).is_ok() {
             self.read_timeout = timeout;
         }
     }
 
-    /// Says goodbye politely, without waiting for the reply.
+    /// Says goodbye politely (close code 1000), without waiting for the reply.
     pub fn close(mut self) {
         let _ = self
-            .ws
-            .get_ref()
+            .stream
             .tcp()
             .set_write_timeout(Some(Duration::from_secs(1)));
-        let _ = self.ws.close(None);
-        let _ = self.ws.flush();
+        let close = self.masker.frame(0x8, &1000u16.to_be_bytes());
+        let _ = self.send(&close);
     }
 }
 
-fn closed(frame: Option<CloseFrame>) -> Error {
-    Error::Closed {
-        reason: match frame {
-            Some(f) if f.reason.is_empty() => format!("WebSocket close code {}", u16::from(f.code)),
-            Some(f) => format!("WebSocket close code {}: {}", u16::from(f.code), f.reason),
-            None => "WebSocket close without a code".to_owned(),
-        },
-    }
+/// The start of a payload that is not a notification, for an error's excerpt.
+fn excerpt(payload: &[u8]) -> String {
+    error::excerpt(&String::from_utf8_lossy(&payload[..payload.len().min(256)]))
 }

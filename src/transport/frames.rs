@@ -1,0 +1,501 @@
+//! WebSocket frames as a client reads and writes them (RFC 6455, section 5): a pure push
+//! parser for what the server sends, and the masked frames the client sends back.
+//!
+//! Our own rather than tungstenite's protocol layer, which logs every close reason at debug
+//! and every payload at trace (a server that echoes the token would put it in the user's
+//! logs), echoes the close reason back, keeps a half-assembled message after a fragment
+//! that is not UTF-8, and must hold a whole oversized frame before it can skip it. Here a
+//! message is complete or reported, never spliced; an oversized one is skipped as its
+//! bytes arrive, without being held; a close is a close whatever its reason bytes; and
+//! nothing is logged.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+/// A complete message or control frame, read with the parser's accessors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// A text message, valid UTF-8: [`FrameParser::text`].
+    Text,
+    /// A binary message of this many bytes (its start: [`FrameParser::payload`]).
+    Binary { size: u64 },
+    /// A data message over the limit, skipped as it arrived.
+    TooLarge { size: u64 },
+    /// A text message that is not UTF-8, in any of its fragments: never delivered (its
+    /// start: [`FrameParser::payload`]).
+    InvalidUtf8,
+    /// A Ping, to answer with a Pong carrying [`FrameParser::payload`].
+    Ping,
+    /// A Pong.
+    Pong,
+    /// A Close: the code as sent (`None` when the frame had no payload), and the reason,
+    /// lossily decoded.
+    Close { code: Option<u16>, reason: String },
+}
+
+/// Where the parser is.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Collecting a frame header of `need` bytes (2 until the length byte is known).
+    Header { need: usize },
+    /// Inside a frame's payload.
+    Payload {
+        opcode: u8,
+        fin: bool,
+        remaining: u64,
+    },
+}
+
+/// Reads the frames a server sends, from bytes pushed in any split.
+pub(crate) struct FrameParser {
+    limit: usize,
+    state: State,
+    head: [u8; 10],
+    head_len: usize,
+    /// A control frame's payload (at most 125 bytes).
+    control: Vec<u8>,
+    /// The data message being assembled, unless it is being skipped.
+    message: Vec<u8>,
+    /// The open data message's opcode (1 text, 2 binary), between its first and last frame.
+    open: Option<u8>,
+    /// Payload bytes of the open message so far, kept or not.
+    message_size: u64,
+    /// The open message passed the limit: its bytes are dropped as they come.
+    skipping: bool,
+    /// What completed last was a control frame (for [`FrameParser::payload`]).
+    last_control: bool,
+}
+
+impl FrameParser {
+    /// A parser that skips data messages larger than `limit` bytes.
+    pub fn new(limit: usize) -> FrameParser {
+        FrameParser {
+            limit,
+            state: State::Header { need: 2 },
+            head: [0; 10],
+            head_len: 0,
+            control: Vec::new(),
+            message: Vec::new(),
+            open: None,
+            message_size: 0,
+            skipping: false,
+            last_control: false,
+        }
+    }
+
+    /// The text of the last [`Incoming::Text`].
+    pub fn text(&self) -> &str {
+        // Checked when the message completed; an empty string otherwise.
+        std::str::from_utf8(&self.message).unwrap_or_default()
+    }
+
+    /// The payload of the last control frame, or the start of the last data message.
+    pub fn payload(&self) -> &[u8] {
+        if self.last_control {
+            &self.control
+        } else {
+            &self.message
+        }
+    }
+
+    /// Consumes bytes from `input` until a message or control frame completes. Returns
+    /// how many bytes it consumed and what completed, if anything; an `Err` is a broken
+    /// protocol, after which the connection must be dropped.
+    pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Incoming, String>>) {
+        let mut used = 0;
+        while used < input.len() {
+            match self.state {
+                State::Header { need } => {
+                    let take = (need - self.head_len).min(input.len() - used);
+                    self.head[self.head_len..self.head_len + take]
+                        .copy_from_slice(&input[used..used + take]);
+                    self.head_len += take;
+                    used += take;
+                    if self.head_len < need {
+                        continue;
+                    }
+                    let full = match self.head[1] & 0x7F {
+                        126 => 4,
+                        127 => 10,
+                        _ => 2,
+                    };
+                    if need < full {
+                        self.state = State::Header { need: full };
+                        continue;
+                    }
+                    match self.begin() {
+                        Err(e) => return (used, Some(Err(e))),
+                        Ok(Some(done)) => return (used, Some(Ok(done))),
+                        Ok(None) => {}
+                    }
+                }
+                State::Payload {
+                    opcode,
+                    fin,
+                    remaining,
+                } => {
+                    let take = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len() - used);
+                    let bytes = &input[used..used + take];
+                    used += take;
+                    if opcode >= 8 {
+                        self.control.extend_from_slice(bytes);
+                    } else if !self.skipping {
+                        self.message.extend_from_slice(bytes);
+                    }
+                    let remaining = remaining - take as u64;
+                    self.state = State::Payload {
+                        opcode,
+                        fin,
+                        remaining,
+                    };
+                    if remaining == 0 {
+                        if let Some(done) = self.end_frame(opcode, fin) {
+                            return (used, Some(done));
+                        }
+                    }
+                }
+            }
+        }
+        (used, None)
+    }
+
+    /// A header is complete: checks it and enters its payload. A frame without payload
+    /// may complete at once.
+    fn begin(&mut self) -> Result<Option<Incoming>, String> {
+        let (b0, b1) = (self.head[0], self.head[1]);
+        let fin = b0 & 0x80 != 0;
+        let opcode = b0 & 0x0F;
+        let len = match b1 & 0x7F {
+            126 => u64::from(u16::from_be_bytes([self.head[2], self.head[3]])),
+            127 => u64::from_be_bytes(self.head[2..10].try_into().unwrap_or_default()),
+            n => u64::from(n),
+        };
+        self.head_len = 0;
+        self.state = State::Header { need: 2 };
+        if b0 & 0x70 != 0 {
+            return Err("a frame with reserved bits set, though no extension was agreed".into());
+        }
+        if b1 & 0x80 != 0 {
+            return Err("a masked frame from the server (servers must not mask)".into());
+        }
+        if len >> 63 != 0 {
+            return Err("a frame length with its top bit set".into());
+        }
+        match opcode {
+            0x8..=0xA => {
+                if !fin || len > 125 {
+                    return Err(format!(
+                        "a control frame (opcode {opcode}) that is fragmented or over 125 bytes"
+                    ));
+                }
+                self.control.clear();
+            }
+            0x0 if self.open.is_none() => {
+                return Err("a continuation frame with no message to continue".into());
+            }
+            0x1 | 0x2 if self.open.is_some() => {
+                return Err("a new message began before the last one ended".into());
+            }
+            0x0 => {}
+            0x1 | 0x2 => {
+                self.open = Some(opcode);
+                self.message.clear();
+                self.message_size = 0;
+                self.skipping = false;
+            }
+            _ => return Err(format!("a frame with the reserved opcode {opcode}")),
+        }
+        if opcode < 8 {
+            self.message_size = self.message_size.saturating_add(len);
+            if self.message_size > self.limit as u64 && !self.skipping {
+                self.skipping = true;
+                // Only the start is kept, for nothing: free what was assembled.
+                self.message = Vec::new();
+            }
+        }
+        self.state = State::Payload {
+            opcode,
+            fin,
+            remaining: len,
+        };
+        if len == 0 {
+            return self.end_frame(opcode, fin).transpose();
+        }
+        Ok(None)
+    }
+
+    /// A frame's payload is complete.
+    fn end_frame(&mut self, opcode: u8, fin: bool) -> Option<Result<Incoming, String>> {
+        self.state = State::Header { need: 2 };
+        self.last_control = opcode >= 8;
+        match opcode {
+            0x9 => return Some(Ok(Incoming::Ping)),
+            0xA => return Some(Ok(Incoming::Pong)),
+            0x8 => return Some(self.close()),
+            _ if !fin => return None,
+            _ => {}
+        }
+        let kind = self.open.take().unwrap_or(opcode);
+        let size = self.message_size;
+        Some(Ok(match (kind, self.skipping) {
+            (_, true) => Incoming::TooLarge { size },
+            (0x1, false) => match std::str::from_utf8(&self.message) {
+                Ok(_) => Incoming::Text,
+                Err(_) => Incoming::InvalidUtf8,
+            },
+            _ => Incoming::Binary { size },
+        }))
+    }
+
+    fn close(&mut self) -> Result<Incoming, String> {
+        match self.control.as_slice() {
+            [] => Ok(Incoming::Close {
+                code: None,
+                reason: String::new(),
+            }),
+            [_] => Err("a close frame of one byte (a code takes two)".into()),
+            [hi, lo, reason @ ..] => Ok(Incoming::Close {
+                code: Some(u16::from_be_bytes([*hi, *lo])),
+                reason: String::from_utf8_lossy(reason).into_owned(),
+            }),
+        }
+    }
+}
+
+/// Whether a close code may be sent on the wire (RFC 6455, 7.4): the client echoes such a
+/// code, and answers any other with 1002 (protocol error).
+pub(crate) fn is_valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+/// Masks the frames a client sends, with keys from a per-connection generator.
+pub(crate) struct Masker {
+    state: u64,
+}
+
+impl Default for Masker {
+    fn default() -> Masker {
+        // Seeded from std's per-process random keys; masking only has to be unpredictable
+        // to scripts on the path, not secret.
+        let seed = RandomState::new().hash_one(std::time::Instant::now());
+        Masker { state: seed | 1 }
+    }
+}
+
+impl Masker {
+    /// A final, masked frame with this opcode and payload (at most 125 bytes: control
+    /// frames are all a client sends).
+    pub fn frame(&mut self, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        debug_assert!(payload.len() <= 125);
+        let key = self.next_key();
+        let mut out = Vec::with_capacity(6 + payload.len());
+        out.push(0x80 | opcode);
+        out.push(0x80 | payload.len().min(125) as u8);
+        out.extend_from_slice(&key);
+        out.extend(
+            payload
+                .iter()
+                .take(125)
+                .enumerate()
+                .map(|(i, b)| b ^ key[i % 4]),
+        );
+        out
+    }
+
+    fn next_key(&mut self) -> [u8; 4] {
+        // xorshift64*
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        let x = self.state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (x >> 32).to_be_bytes()[4..].try_into().unwrap_or([0; 4])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unmasked server frame.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n if n < 126 => f.push(n as u8),
+            n if n <= 0xFFFF => {
+                f.push(126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Everything that completes when `wire` arrives in pieces of `split` bytes.
+    fn parse(limit: usize, wire: &[u8], split: usize) -> Vec<Result<(Incoming, Vec<u8>), String>> {
+        let mut p = FrameParser::new(limit);
+        let mut out = Vec::new();
+        for piece in wire.chunks(split.max(1)) {
+            let mut at = 0;
+            while at < piece.len() {
+                let (used, item) = p.feed(&piece[at..]);
+                at += used;
+                match item {
+                    Some(Ok(Incoming::Text)) => out.push(Ok((Incoming::Text, p.text().into()))),
+                    Some(Ok(i)) => out.push(Ok((i, p.payload().to_vec()))),
+                    Some(Err(e)) => {
+                        out.push(Err(e));
+                        return out;
+                    }
+                    None => assert_eq!(at, piece.len(), "stopped early with nothing done"),
+                }
+            }
+        }
+        out
+    }
+
+    fn texts(items: &[Result<(Incoming, Vec<u8>), String>]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| match i {
+                Ok((Incoming::Text, t)) => Some(String::from_utf8(t.clone()).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fragmented_text_with_a_ping_between_assembles_at_any_split() {
+        let mut wire = frame(false, 0x1, b"hel");
+        wire.extend(frame(true, 0x9, b"p"));
+        wire.extend(frame(false, 0x0, b"lo, "));
+        wire.extend(frame(true, 0x0, "wörld".as_bytes()));
+        wire.extend(frame(true, 0x1, b"next"));
+        for split in 1..=wire.len() {
+            let items = parse(1024, &wire, split);
+            assert_eq!(items[0], Ok((Incoming::Ping, b"p".to_vec())), "{split}");
+            assert_eq!(texts(&items), ["hello, wörld", "next"], "{split}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_any_fragment_is_one_report_and_the_stream_stays_in_sync() {
+        for bad in 0..3 {
+            let mut wire = Vec::new();
+            for i in 0..3 {
+                let part: &[u8] = if i == bad { b"\xff\xfe" } else { b"ok" };
+                wire.extend(frame(i == 2, if i == 0 { 0x1 } else { 0x0 }, part));
+            }
+            wire.extend(frame(true, 0x1, b"after"));
+            let items = parse(1024, &wire, 3);
+            assert_eq!(items.len(), 2, "fragment {bad}: {items:?}");
+            assert!(matches!(items[0], Ok((Incoming::InvalidUtf8, _))));
+            assert_eq!(texts(&items), ["after"]);
+        }
+    }
+
+    #[test]
+    fn an_oversized_message_is_skipped_without_being_held() {
+        let big = vec![b'a'; 50_000];
+        let mut wire = frame(false, 0x1, &big[..30_000]);
+        wire.extend(frame(true, 0x0, &big[30_000..]));
+        wire.extend(frame(true, 0x1, b"small"));
+        let mut p = FrameParser::new(10_000);
+        let mut at = 0;
+        let mut seen = Vec::new();
+        while at < wire.len() {
+            let end = (at + 4096).min(wire.len());
+            let (used, item) = p.feed(&wire[at..end]);
+            at += used;
+            assert!(
+                p.message.capacity() <= 10_000 + 4096,
+                "held {}",
+                p.message.capacity()
+            );
+            if let Some(item) = item {
+                seen.push((item.unwrap(), p.text().to_owned()));
+            }
+        }
+        assert_eq!(seen[0].0, Incoming::TooLarge { size: 50_000 });
+        assert_eq!(seen[1], (Incoming::Text, "small".to_owned()));
+    }
+
+    #[test]
+    fn a_close_is_a_close_whatever_its_reason() {
+        let items = parse(1024, &frame(true, 0x8, b"\x03\xe8\xff bye"), 1);
+        assert_eq!(
+            items,
+            [Ok((
+                Incoming::Close {
+                    code: Some(1000),
+                    reason: "\u{fffd} bye".into()
+                },
+                b"\x03\xe8\xff bye".to_vec()
+            ))]
+        );
+        let Ok((Incoming::Close { code, .. }, _)) =
+            &parse(1024, &frame(true, 0x8, b"\x03\xe7"), 2)[0]
+        else {
+            panic!()
+        };
+        assert_eq!(*code, Some(999), "reported as sent");
+        let Ok((Incoming::Close { code, .. }, _)) = &parse(1024, &frame(true, 0x8, b""), 2)[0]
+        else {
+            panic!()
+        };
+        assert_eq!(*code, None);
+        assert!(parse(1024, &frame(true, 0x8, b"\x03"), 1)[0].is_err());
+    }
+
+    #[test]
+    fn broken_framing_is_an_error() {
+        let cases: [Vec<u8>; 6] = [
+            frame(true, 0x0, b"x"), // nothing to continue
+            [frame(false, 0x1, b"a"), frame(true, 0x1, b"b")].concat(), // new message inside one
+            vec![0xC1, 0x00],       // RSV1 set
+            vec![0x81, 0x81, 1, 2, 3, 4, b'x'], // masked
+            vec![0x83, 0x00],       // reserved opcode
+            frame(false, 0x9, b""), // fragmented ping
+        ];
+        for wire in cases {
+            let items = parse(1024, &wire, 1);
+            assert!(items.last().unwrap().is_err(), "{wire:?}: {items:?}");
+        }
+    }
+
+    #[test]
+    fn binary_and_empty_messages() {
+        let mut wire = frame(true, 0x2, b"\x00\x01");
+        wire.extend(frame(true, 0x1, b""));
+        let items = parse(1024, &wire, 1);
+        assert_eq!(
+            items[0],
+            Ok((Incoming::Binary { size: 2 }, b"\x00\x01".to_vec()))
+        );
+        assert_eq!(texts(&items), [""]);
+    }
+
+    #[test]
+    fn client_frames_are_masked_and_round_trip() {
+        let mut m = Masker::default();
+        let f = m.frame(0x9, b"ping!");
+        assert_eq!((f[0], f[1]), (0x89, 0x80 | 5));
+        let key = &f[2..6];
+        let payload: Vec<u8> = f[6..]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
+        assert_eq!(payload, b"ping!");
+        assert_ne!(
+            m.frame(0x9, b"").get(2..6),
+            Some(key),
+            "a new key each frame"
+        );
+    }
+}
