@@ -1,14 +1,17 @@
 //! The token never appears in a log line (every crate, trace level), an error's text, or a
 //! Debug print: with the token in a header or in the query, on both transports, on success
-//! and on failure.
+//! and on failure, and when the server (or a proxy) echoes it back in frames, close
+//! reasons and event data.
 
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 use common::*;
-use plex_alerts::mock::{MockServer, Raw};
-use plex_alerts::{AlertListener, ConnectionState, Event, PlexServer, Reconnect, TlsOptions};
+use plex_alerts::mock::{ClientFrame, MockServer, Raw};
+use plex_alerts::{
+    AlertListener, ConnectionState, Error, Event, PlexServer, Reconnect, TlsOptions, Transport,
+};
 
 const SECRET: &str = "SeCrEt-ToKeN-6f1d2c";
 const WRONG: &str = "WrOnG-ToKeN-93ab77";
@@ -26,6 +29,31 @@ impl log::Log for Capture {
         LINES.lock().unwrap().push(line);
     }
     fn flush(&self) {}
+}
+
+/// Captures every log record of every crate, at trace level, from here on.
+fn capture() {
+    static CAPTURE: Capture = Capture;
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        log::set_logger(&CAPTURE).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+}
+
+/// Every line captured so far is free of the token; and the capture works.
+fn assert_logs_secret_free() {
+    log::trace!(target: "probe", "capture works");
+    let lines = LINES.lock().unwrap();
+    assert!(
+        lines.iter().any(|l| l == "TRACE probe: capture works"),
+        "trace logging was captured: {} lines",
+        lines.len()
+    );
+    for line in lines.iter() {
+        assert_secret_free("log line", line);
+    }
+    println!("{} log lines checked", lines.len());
 }
 
 fn assert_secret_free(what: &str, text: &str) {
@@ -49,8 +77,7 @@ fn exercise(
         match event {
             Event::State(ConnectionState::Connected { .. }) => {
                 server.send(&numbered_frame(1));
-                // Decode errors too must not leak it (the server's own text is not ours
-                // to police: tungstenite traces received payloads).
+                // Decode errors too must not leak it.
                 server.send_raw(Raw::Text("not json".to_owned()));
                 server.send_raw(Raw::EventStream(b"event: x\ndata: not json\n\n".to_vec()));
             }
@@ -65,10 +92,7 @@ fn exercise(
 
 #[test]
 fn the_token_is_never_logged_printed_or_put_in_an_error() {
-    static CAPTURE: Capture = Capture;
-    log::set_logger(&CAPTURE).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
-
+    capture();
     let server = MockServer::builder().token(SECRET).start().unwrap();
     let tls_server = MockServer::builder()
         .token(SECRET)
@@ -121,15 +145,81 @@ fn the_token_is_never_logged_printed_or_put_in_an_error() {
         .unwrap_err();
     assert_secret_free("error Debug", &format!("{e:?}"));
 
-    let lines = LINES.lock().unwrap();
-    // The capture works (tungstenite traces every frame), so silence proves nothing is hidden.
-    assert!(
-        lines.iter().any(|l| l.starts_with("TRACE tungstenite")),
-        "trace logging was captured: {} lines",
-        lines.len()
-    );
-    for line in lines.iter() {
-        assert_secret_free("log line", line);
+    assert_logs_secret_free();
+}
+
+/// A server, or a proxy in front of it, that echoes the token into what it sends: text
+/// that is not JSON, a binary frame, a message that is not UTF-8, a close reason, event
+/// data. None of it reaches a log line, an error, or the close reply.
+#[test]
+fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
+    capture();
+    let server = MockServer::builder().token(SECRET).start().unwrap();
+    for transport in BOTH {
+        let (errors_tx, errors) = crossbeam_channel::unbounded();
+        let (alerts_tx, alerts) = crossbeam_channel::unbounded();
+        // Closures without on_state: the listener logs its states itself, at debug.
+        let listener = AlertListener::builder(server.url())
+            .token(SECRET)
+            .transport(transport)
+            .reconnect(fast_reconnect())
+            .callback(move |alert| alerts_tx.send(alert).unwrap())
+            .callback_error(move |e| errors_tx.send(e).unwrap())
+            .start()
+            .unwrap();
+        assert!(server.wait_for_clients(1, HANG_GUARD));
+        let echo = format!("not json, but the token: {SECRET}");
+        match transport {
+            Transport::WebSocket => {
+                server.send_raw(Raw::Text(echo.clone()));
+                server.send_raw(Raw::Binary(echo.clone().into_bytes()));
+                let mut bad = echo.clone().into_bytes();
+                bad.extend_from_slice(b"\xff");
+                server.send_raw(Raw::WebSocketBytes(ws_frame(true, 0x1, &bad)));
+            }
+            _ => {
+                let event = format!("event: playing\ndata: {echo}\n\n");
+                server.send_raw(Raw::EventStream(event.into_bytes()));
+            }
+        }
+        server.send(&numbered_frame(1));
+        assert_eq!(seq_of(&alerts.recv_timeout(HANG_GUARD).unwrap()), 1);
+        if transport == Transport::WebSocket {
+            let mut reason = 1000u16.to_be_bytes().to_vec();
+            reason.extend_from_slice(format!("bye {SECRET}").as_bytes());
+            server.send_raw(Raw::WebSocketBytes(ws_frame(true, 0x8, &reason)));
+            let closed = loop {
+                let e = errors.recv_timeout(HANG_GUARD).unwrap();
+                if matches!(e, Error::Closed { .. }) {
+                    break e;
+                }
+            };
+            assert!(closed.to_string().contains("<redacted>"), "{closed}");
+            assert!(server.wait_until(HANG_GUARD, |s| {
+                s.received_frames()
+                    .iter()
+                    .any(|f| matches!(f, ClientFrame::Close(_)))
+            }));
+            for frame in server.received_frames() {
+                assert_secret_free("a frame the client sent", &format!("{frame:?}"));
+                if let ClientFrame::Close(payload) = frame {
+                    assert_eq!(payload, 1000u16.to_be_bytes(), "the reason is not echoed");
+                }
+            }
+        }
+        listener.stop();
+        for e in errors.try_iter() {
+            assert_secret_free("error Display", &e.to_string());
+            assert_secret_free("error Debug", &format!("{e:?}"));
+        }
     }
-    println!("{} log lines checked", lines.len());
+    assert!(
+        LINES
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("DEBUG plex_alerts")),
+        "the listener's own lines were captured"
+    );
+    assert_logs_secret_free();
 }
