@@ -185,10 +185,12 @@ fn get_json(settings: &Settings, path: &str) -> Result<serde_json::Value, Error>
     let mut stream = net::open(settings, &Stop::new(), Arc::new(AtomicU64::new(0)))?;
     let headers = [
         ("Accept", "application/json".to_owned()),
+        ("Accept-Encoding", "identity".to_owned()),
         ("Connection", "close".to_owned()),
     ];
     let no_filters = crate::Filters::default();
     let (head, leftover) = http::get(&mut stream, settings, path, &no_filters, &headers, 200)?;
+    http::expect_identity_encoding(&head, "an answer", "")?;
     stream
         .set_read_timeout(settings.handshake_timeout)
         .map_err(|e| Error::lost(Phase::Read, e))?;

@@ -9,7 +9,7 @@
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Checked;
 use crate::handler::{ConnectionState, Event, Handler, Outage};
@@ -133,10 +133,12 @@ impl Worker {
             if self.stopping() {
                 return;
             }
-            let retry_in = if error.is_retryable() {
-                backoff.next_delay()
-            } else {
-                None
+            let retry_in = match error.is_retryable() {
+                // A server that says when to come back is not asked sooner (within reason).
+                true => backoff
+                    .next_delay()
+                    .map(|delay| delay.max(retry_after(&error).min(MAX_RETRY_AFTER))),
+                false => None,
             };
             let state = ConnectionState::Disconnected {
                 error: error.clone(),
@@ -246,6 +248,20 @@ impl Worker {
                 ControlFlow::Continue(())
             }
         }
+    }
+}
+
+/// The longest `Retry-After` honoured: a server asking for more is tried again after this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// How long the server asked to wait before the next attempt.
+fn retry_after(error: &Error) -> Duration {
+    match error {
+        Error::HttpStatus {
+            retry_after: Some(after),
+            ..
+        } => *after,
+        _ => Duration::ZERO,
     }
 }
 

@@ -195,3 +195,51 @@ fn a_negative_filter_list_naming_ping_still_gets_pings() {
         "ping is taken out of the list"
     );
 }
+
+/// A proxy that gzips the event stream: asked for identity, it compresses anyway. Its bytes
+/// are never parsed as events; the error says why, and the listener ends (retrying cannot
+/// help until the proxy is changed).
+#[test]
+fn a_compressed_event_stream_is_a_clear_error_not_lost_notifications() {
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", raw.local_addr().unwrap());
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = plex_alerts::AlertListener::builder(url)
+        .transport(Transport::EventSource)
+        .handler(tx)
+        .start()
+        .unwrap();
+    let (mut conn, _) = raw.accept().unwrap();
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.ends_with(b"\r\n\r\n") {
+        let n = std::io::Read::read(&mut conn, &mut buf).unwrap();
+        assert!(n > 0);
+        request.extend_from_slice(&buf[..n]);
+    }
+    let request = String::from_utf8(request).unwrap();
+    assert!(
+        request.contains("\r\nAccept-Encoding: identity\r\n"),
+        "{request}"
+    );
+    // A gzip member's first bytes, as nginx would send them.
+    std::io::Write::write_all(
+        &mut conn,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n\r\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03event: playing\n\n",
+    )
+    .unwrap();
+    let mut errors = Vec::new();
+    loop {
+        match rx.recv_timeout(HANG_GUARD).unwrap() {
+            Event::Alert(a) => panic!("compressed bytes were parsed: {a:?}"),
+            Event::Error(e) => errors.push(e),
+            Event::State(ConnectionState::Stopped) => break,
+            _ => {}
+        }
+    }
+    assert!(
+        matches!(&errors[..], [Error::Unsupported { reason }] if reason.contains("gzip") && reason.contains("proxy")),
+        "{errors:?}"
+    );
+    assert!(matches!(listener.join(), Err(Error::Unsupported { .. })));
+}

@@ -339,3 +339,111 @@ fn timeouts_too_large_to_add_to_a_clock_mean_never_rather_than_a_panic() {
         listener.stop();
     }
 }
+
+#[test]
+fn retry_after_is_honoured_in_seconds_and_as_a_date_within_an_hour() {
+    let server = MockServer::start();
+    let cases = [
+        (503, "120", Duration::from_secs(120)),
+        (
+            429,
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            Duration::from_secs(3600),
+        ),
+    ];
+    for transport in BOTH {
+        for (status, retry_after, expected) in cases {
+            server.set_fault(Fault::Busy {
+                status,
+                retry_after: retry_after.to_owned(),
+            });
+            let (builder, rx) = builder(&server, transport);
+            let listener = builder.start().unwrap();
+            let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+            let ConnectionState::Disconnected {
+                retry_in: Some(retry_in),
+                error,
+                ..
+            } = state
+            else {
+                panic!("{status} is retried: {state:?}")
+            };
+            assert!(
+                matches!(
+                    error,
+                    Error::HttpStatus {
+                        retry_after: Some(_),
+                        ..
+                    }
+                ),
+                "{error:?}"
+            );
+            // The fast reconnect of these tests would come back within 20 ms.
+            assert_eq!(retry_in, expected, "{transport:?} {status} {retry_after}");
+            listener.stop();
+        }
+        // A date in the past asks for no wait: the usual backoff applies.
+        server.set_fault(Fault::Busy {
+            status: 503,
+            retry_after: "Sun, 06 Nov 1994 08:49:37 GMT".to_owned(),
+        });
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.start().unwrap();
+        let state = wait_state(&rx, |s| matches!(s, ConnectionState::Disconnected { .. }));
+        assert!(
+            matches!(state, ConnectionState::Disconnected { retry_in: Some(d), .. } if d <= Duration::from_millis(20)),
+            "{state:?}"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn a_server_that_drops_every_connection_after_a_burst_is_reconnected_ever_more_slowly() {
+    let server = std::sync::Arc::new(MockServer::start());
+    for transport in BOTH {
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.start().unwrap();
+        // Each time the listener connects: three alerts, then the server closes.
+        let flapper = {
+            let server = std::sync::Arc::clone(&server);
+            std::thread::spawn(move || {
+                let start = server.handshakes();
+                for n in 1..=4 {
+                    if !server.wait_for_handshakes(start + n, HANG_GUARD) {
+                        return;
+                    }
+                    for seq in 0..3 {
+                        server.send(&numbered_frame(n * 10 + seq));
+                    }
+                    server.close_all();
+                }
+            })
+        };
+        let mut attempts = Vec::new();
+        let mut delays = Vec::new();
+        let mut alerts = 0;
+        while delays.len() < 4 {
+            match rx.recv_timeout(HANG_GUARD).expect("an event") {
+                Event::State(ConnectionState::Connecting { attempt }) => attempts.push(attempt),
+                Event::State(ConnectionState::Disconnected {
+                    retry_in: Some(d), ..
+                }) => delays.push(d),
+                Event::Alert(_) => alerts += 1,
+                _ => {}
+            }
+        }
+        // The bursts arrived, yet no connection counted as healthy: the count climbs and
+        // each wait stays under its doubled cap (20, 40, 80, 160 ms).
+        assert!(alerts >= 3, "{transport:?}: {alerts} alerts");
+        assert_eq!(attempts, [1, 2, 3, 4], "{transport:?}");
+        for (i, d) in delays.iter().enumerate() {
+            assert!(
+                *d <= Duration::from_millis(20 << i),
+                "{transport:?}: {delays:?}"
+            );
+        }
+        listener.stop();
+        flapper.join().unwrap();
+    }
+}

@@ -324,4 +324,25 @@ mod tests {
             "reachability"
         );
     }
+
+    #[test]
+    fn floats_are_read_exactly_as_python_reads_them() {
+        // Sent by a real server; without exact parsing it was read one unit in the last
+        // place off, in the typed view and in raw() alike.
+        let sent = "139.70743333333335";
+        let exact: f64 = sent.parse().unwrap();
+        let frame = format!(
+            r#"{{"NotificationContainer":{{"type":"transcodeSession.update","size":1,"TranscodeSession":[{{"maxOffsetAvailable":{sent}}}]}}}}"#
+        );
+        let alert = from_websocket_text(&frame).unwrap().alert;
+        let Notification::TranscodeSessionUpdate(t) = alert.notification() else {
+            panic!("{alert:?}")
+        };
+        assert_eq!(
+            t[0].max_offset_available.map(f64::to_bits),
+            Some(exact.to_bits())
+        );
+        let raw = alert.raw()["TranscodeSession"][0]["maxOffsetAvailable"].as_f64();
+        assert_eq!(raw.map(f64::to_bits), Some(exact.to_bits()));
+    }
 }

@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use crate::stop::lock;
 use crate::{Filters, Transport};
 
-use super::wire::{MockStream, parse_client_frame, read_request, respond, ws_frame};
+use super::wire::{MockStream, parse_client_frame, read_request, respond, respond_with, ws_frame};
 use super::{Client, ClientFrame, Command, EVENTSOURCE_PATH, Fault, Inner, reset};
 
 impl Inner {
@@ -135,8 +135,18 @@ impl Inner {
             }
             _ => {}
         }
-        if let Fault::Status(status) = fault {
-            return respond(&mut stream, status, "text/plain", "mock fault");
+        match &fault {
+            Fault::Status(status) => {
+                return respond(&mut stream, *status, "text/plain", "mock fault");
+            }
+            Fault::Busy {
+                status,
+                retry_after,
+            } => {
+                let headers = [("Retry-After", retry_after.as_str())];
+                return respond_with(&mut stream, *status, "text/plain", &headers, "busy");
+            }
+            _ => {}
         }
         if !authorized {
             return respond(

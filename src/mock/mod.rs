@@ -117,6 +117,14 @@ pub enum Fault {
     None,
     /// Answer every notification request with this HTTP status (401, 404, 498, 503, ...).
     Status(u16),
+    /// Answer every notification request with this status (429 or 503, say) and this
+    /// `Retry-After` header (seconds, or an HTTP date).
+    Busy {
+        /// The status.
+        status: u16,
+        /// The `Retry-After` value, as sent.
+        retry_after: String,
+    },
     /// Accept the connection and never read or answer anything: no TLS handshake, no
     /// HTTP response.
     Silent,

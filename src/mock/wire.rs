@@ -170,18 +170,34 @@ pub(super) fn respond(
     content_type: &str,
     body: &str,
 ) -> io::Result<()> {
+    respond_with(stream, status, content_type, &[], body)
+}
+
+/// [`respond`], with more headers.
+pub(super) fn respond_with(
+    stream: &mut MockStream,
+    status: u16,
+    content_type: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        429 => "Too Many Requests",
         498 => "Token Expired",
         503 => "Service Unavailable",
         _ => "Mock",
     };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     stream.flush()

@@ -28,6 +28,7 @@ pub(crate) fn connect(mut stream: Stream, settings: &Settings) -> Result<Connect
     let filters = settings.filters.also_admitting("ping");
     let headers = [
         ("Accept", "text/event-stream".to_owned()),
+        ("Accept-Encoding", "identity".to_owned()),
         ("Cache-Control", "no-cache".to_owned()),
     ];
     let (head, leftover) = http::get(&mut stream, settings, PATH, &filters, &headers, 200)?;
@@ -45,6 +46,7 @@ pub(crate) fn connect(mut stream: Stream, settings: &Settings) -> Result<Connect
             ),
         ));
     }
+    http::expect_identity_encoding(&head, "the event stream", ", or use Transport::WebSocket")?;
     let heartbeat = settings.heartbeat;
     stream
         .set_read_timeout(heartbeat.read_timeout())

@@ -144,6 +144,23 @@ impl Head {
     }
 }
 
+/// Refuses a body sent in a content encoding: asked for identity, a server (or a proxy)
+/// that compresses anyway would have its bytes parsed as text.
+pub(crate) fn expect_identity_encoding(head: &Head, what: &str, or: &str) -> Result<(), Error> {
+    match head.header("Content-Encoding").map(str::trim) {
+        None | Some("") => Ok(()),
+        Some(e) if e.eq_ignore_ascii_case("identity") => Ok(()),
+        Some(encoding) => Err(Error::Unsupported {
+            reason: format!(
+                "the server sent {what} compressed (Content-Encoding: {}), though asked not \
+                 to: a reverse proxy that compresses does that. Turn compression off for \
+                 this path (nginx: gzip off){or}",
+                crate::error::excerpt(encoding)
+            ),
+        }),
+    }
+}
+
 /// A `Retry-After` value (delay-seconds or an HTTP-date) as a wait from `now`; a date in
 /// the past is no wait. `None` if it is neither.
 pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
