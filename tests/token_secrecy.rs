@@ -158,6 +158,7 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
     for transport in BOTH {
         let (errors_tx, errors) = crossbeam_channel::unbounded();
         let (alerts_tx, alerts) = crossbeam_channel::unbounded();
+        let before = server.handshakes();
         // Closures without on_state: the listener logs its states itself, at debug.
         let listener = AlertListener::builder(server.url())
             .token(SECRET)
@@ -167,7 +168,7 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
             .callback_error(move |e| errors_tx.send(e).unwrap())
             .start()
             .unwrap();
-        assert!(server.wait_for_clients(1, HANG_GUARD));
+        assert!(server.wait_for_handshakes(before + 1, HANG_GUARD));
         let echo = format!("not json, but the token: {SECRET}");
         match transport {
             Transport::WebSocket => {
