@@ -184,6 +184,7 @@ pub struct MockBuilder {
     chunked: bool,
     singular: bool,
     port: u16,
+    ip: std::net::Ipv4Addr,
 }
 
 impl MockBuilder {
@@ -226,6 +227,13 @@ impl MockBuilder {
         self
     }
 
+    /// Listens on this address instead of 127.0.0.1: an address of a network namespace
+    /// the test made, say. Keep it off the networks you are on.
+    pub fn ip(mut self, ip: std::net::Ipv4Addr) -> MockBuilder {
+        self.ip = ip;
+        self
+    }
+
     /// Starts the server.
     pub fn start(self) -> io::Result<MockServer> {
         let tls = match &self.tls {
@@ -235,7 +243,7 @@ impl MockBuilder {
                 Some(TlsAcceptor::new(identity).map_err(io::Error::other)?)
             }
         };
-        let listener = bind(self.port)?;
+        let listener = bind(SocketAddr::from((self.ip, self.port)))?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
             addr,
@@ -268,11 +276,11 @@ impl MockBuilder {
     }
 }
 
-pub(super) fn bind(port: u16) -> io::Result<TcpListener> {
+pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     // Lets restart() bind the same port while old connections linger in TIME_WAIT.
     socket.set_reuse_address(true)?;
-    socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
 }
@@ -348,6 +356,7 @@ impl MockServer {
             chunked: true,
             singular: false,
             port: 0,
+            ip: std::net::Ipv4Addr::LOCALHOST,
         }
     }
 
@@ -628,7 +637,7 @@ impl MockServer {
     /// Listens again on the same port after [`stop_listening`](MockServer::stop_listening).
     pub fn start_listening(&mut self) -> io::Result<()> {
         if self.accept.is_none() {
-            let listener = bind(self.inner.addr.port())?;
+            let listener = bind(self.inner.addr)?;
             self.accept = Some(Inner::serve(&self.inner, listener)?);
         }
         Ok(())
