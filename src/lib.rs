@@ -209,19 +209,33 @@
 //! | error | what the listener does | what you can do |
 //! |---|---|---|
 //! | [`Error::Unauthorized`] (401, 498) | ends | get a valid token |
-//! | [`Error::HttpStatus`] 404 | ends | check the URL points at a Plex server |
-//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::HeartbeatTimeout`], 5xx | reconnects with backoff | resync after [`ConnectionState::Connected`] |
+//! | [`Error::HttpStatus`] 404 | tries the singular WebSocket path once, then ends | check the URL points at a Plex server |
+//! | [`Error::HttpStatus`] 3xx, other 4xx | ends | fix the URL |
+//! | [`Error::HttpStatus`] 429, 5xx | reconnects with backoff, waiting at least its `Retry-After` (up to an hour) | nothing |
+//! | [`Error::Unsupported`]: a WebSocket upgrade answered 400, 426 or 2xx; a compressed event stream | ends | fix the reverse proxy (its text says how), or switch [`Transport`] |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::Protocol`], [`Error::HeartbeatTimeout`] | reconnects with backoff | resync after [`ConnectionState::Connected`] |
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
-//! | [`Error::Decode`], [`Error::MessageTooLarge`] | skips that message, goes on | nothing; report odd servers |
+//! | [`Error::Decode`] (not JSON, a binary or non-UTF-8 message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
+//!
+//! [`Error::is_retryable`] says which kind an error is. A message over
+//! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the
+//! listener never holds more than the limit of one message. A server's WebSocket close is
+//! reported with the code and reason it sent ([`Error::Closed`]).
 //!
 //! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
 //! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are
 //! logged with the [`log`](https://docs.rs/log) crate at warn level.
 //!
-//! The token never appears in a log line, an error's text or a `Debug` print. It is sent
-//! as the `X-Plex-Token` header; [`Builder::token_in_query`] moves it to the URL for
-//! proxies that strip headers (those proxies may then log it).
+//! The token never appears in a log line, an error's text or a `Debug` print. The crate
+//! logs no frame, payload or close reason at any level, and its dependencies never see
+//! one (the WebSocket frames are read by the crate's own parser, and nothing is echoed
+//! back: a close is answered with its code alone), so a server or proxy that echoes the
+//! token into what it sends cannot put it in your logs; errors that quote what the server
+//! sent have the token blanked out. What a server sends in a notification itself reaches
+//! you as sent, in [`Alert::raw`]. The token is sent as the `X-Plex-Token` header;
+//! [`Builder::token_in_query`] moves it to the URL for proxies that strip headers (those
+//! proxies may then log it).
 //!
 //! # Coming from python-plexapi
 //!
