@@ -59,6 +59,18 @@ pub enum Error {
         /// 401 or 498.
         status: u16,
     },
+    /// The token is good, but may not see this: Plex answers a non-admin token's request
+    /// for `/status/sessions` with 401 (1.46) or 403 (1.47), and any token's request for
+    /// what its user may not reach with 403.
+    ///
+    /// Not transient. Apps that need sessions need the server owner's (admin) token;
+    /// without one, use what the notifications carry.
+    Forbidden {
+        /// 401 or 403.
+        status: u16,
+        /// The path that was requested (without the query).
+        path: String,
+    },
     /// The server answered with another HTTP status where a success was expected.
     ///
     /// 404 means the server has no such endpoint (an old server, or a URL pointing at
@@ -207,6 +219,10 @@ impl fmt::Display for Error {
                 }
             }
             Error::Unsupported { reason } => f.write_str(reason),
+            Error::Forbidden { status, path } => write!(
+                f,
+                "the token may not see {path} (HTTP {status}): it takes the server owner's token"
+            ),
             Error::Protocol { phase, message } => {
                 write!(f, "protocol error during {phase}: {message}")
             }
@@ -328,7 +344,8 @@ impl Error {
             Error::Unauthorized { .. }
             | Error::InvalidUrl { .. }
             | Error::InvalidConfig { .. }
-            | Error::Unsupported { .. } => false,
+            | Error::Unsupported { .. }
+            | Error::Forbidden { .. } => false,
             // 3xx: the URL points elsewhere (fix the URL); 4xx: retrying cannot help, except
             // 429 (too many requests), which asks for exactly that, later.
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
@@ -349,16 +366,28 @@ impl Error {
                     *s = s.replace(form, "<redacted>");
                 }
             }
-            // An excerpt cut inside the token ends with its first characters.
-            if let Some(body) = s.strip_suffix('…') {
+            // An excerpt cut inside the token ends with its first characters, wherever
+            // the excerpt sits in the text (quoted in the middle of a message, say).
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find('…') {
+                let body = &rest[..at];
                 let cut = (1..secret.len())
                     .rev()
                     .filter(|&n| secret.is_char_boundary(n))
                     .find(|&n| body.ends_with(&secret[..n]));
-                if let Some(n) = cut {
-                    *s = format!("{}<redacted>…", &body[..body.len() - n]);
+                match cut {
+                    Some(n) => {
+                        out.push_str(&body[..body.len() - n]);
+                        out.push_str("<redacted>");
+                    }
+                    None => out.push_str(body),
                 }
+                out.push('…');
+                rest = &rest[at + '…'.len_utf8()..];
             }
+            out.push_str(rest);
+            *s = out;
         };
         match &mut self {
             Error::Decode { message, excerpt } => {
@@ -374,7 +403,7 @@ impl Error {
             | Error::Closed {
                 reason: message, ..
             } => blank(message),
-            Error::HttpStatus { path, .. } => blank(path),
+            Error::HttpStatus { path, .. } | Error::Forbidden { path, .. } => blank(path),
             Error::Connect { target, .. } => blank(target),
             Error::Timeout { .. }
             | Error::Unauthorized { .. }
@@ -411,6 +440,15 @@ mod tests {
         assert!(excerpt.ends_with("<redacted>…"), "{excerpt}");
         let e = Error::protocol(Phase::Read, "a%20b").redact("a b");
         assert!(!e.to_string().contains("a%20b"));
+    }
+
+    #[test]
+    fn a_token_cut_by_an_excerpt_inside_a_message_is_blanked_too() {
+        let secret = "SeCrEt-ToKeN-6f1d2c";
+        let quoted = excerpt(&format!("{}{secret}", "x".repeat(EXCERPT_CHARS - 7)));
+        let e = Error::decode(format!("event {quoted:?}: not JSON"), "data").redact(secret);
+        assert!(!e.to_string().contains("SeCrEt-"), "{e}");
+        assert!(e.to_string().contains("<redacted>…"), "{e}");
     }
 
     #[test]

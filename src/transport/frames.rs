@@ -213,6 +213,9 @@ impl FrameParser {
                 self.skipping = true;
                 // Only the start is kept, for nothing: free what was assembled.
                 self.message = Vec::new();
+            } else if !self.skipping {
+                // Exactly: growth by doubling would hold up to twice the limit.
+                self.message.reserve_exact(len as usize);
             }
         }
         self.state = State::Payload {
@@ -267,7 +270,7 @@ impl FrameParser {
 /// Whether a close code may be sent on the wire (RFC 6455, 7.4): the client echoes such a
 /// code, and answers any other with 1002 (protocol error).
 pub(crate) fn is_valid_close_code(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// Masks the frames a client sends, with keys from a per-connection generator.
@@ -497,5 +500,26 @@ mod tests {
             Some(key),
             "a new key each frame"
         );
+    }
+
+    #[test]
+    fn a_message_at_the_limit_holds_no_more_than_the_limit() {
+        let wire = frame(true, 0x1, &[b'a'; 1000]);
+        let mut p = FrameParser::new(1000);
+        for piece in wire.chunks(100) {
+            let _ = p.feed(piece);
+        }
+        assert!(p.message.capacity() <= 1000, "{}", p.message.capacity());
+        assert_eq!(p.text().len(), 1000);
+    }
+
+    #[test]
+    fn registered_close_codes_are_echoed() {
+        for code in [1000, 1001, 1011, 1012, 1013, 1014, 3000, 4999] {
+            assert!(is_valid_close_code(code), "{code}");
+        }
+        for code in [999, 1004, 1005, 1006, 1015, 2999, 5000] {
+            assert!(!is_valid_close_code(code), "{code}");
+        }
     }
 }

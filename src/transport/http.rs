@@ -121,6 +121,14 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of the headers named `name` (a header may come more than once).
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     fn has_token(&self, name: &str, token: &str) -> bool {
         self.header(name)
             .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
@@ -147,12 +155,22 @@ impl Head {
 /// Refuses a body sent in a content encoding: asked for identity, a server (or a proxy)
 /// that compresses anyway would have its bytes parsed as text.
 pub(crate) fn expect_identity_encoding(head: &Head, what: &str, or: &str) -> Result<(), Error> {
-    match head.header("Content-Encoding").map(str::trim) {
-        None | Some("") => Ok(()),
-        Some(e) if e.eq_ignore_ascii_case("identity") => Ok(()),
+    // Any content coding, and any transfer coding but chunked, in any copy of the header.
+    let content = head.all("Content-Encoding").flat_map(|v| v.split(','));
+    let transfer = head.all("Transfer-Encoding").flat_map(|v| v.split(','));
+    let coded = content
+        .map(str::trim)
+        .find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+        .or_else(|| {
+            transfer
+                .map(str::trim)
+                .find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("chunked"))
+        });
+    match coded {
+        None => Ok(()),
         Some(encoding) => Err(Error::Unsupported {
             reason: format!(
-                "the server sent {what} compressed (Content-Encoding: {}), though asked not \
+                "the server sent {what} compressed ({}), though asked not \
                  to: a reverse proxy that compresses does that. Turn compression off for \
                  this path (nginx: gzip off){or}",
                 crate::error::excerpt(encoding)
@@ -201,7 +219,8 @@ fn http_date(value: &str) -> Option<u64> {
     let [h, m, sec] = hms.as_slice() else {
         return None;
     };
-    if !(1..=31).contains(&day) || year < 1970 || *h > 23 || *m > 59 || *sec > 60 {
+    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || *h > 23 || *m > 59 || *sec > 60
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -572,6 +591,42 @@ mod tests {
             "Sun, 06 Foo 1994 08:49:37 GMT",
         ] {
             assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn any_coding_but_chunked_transfer_is_refused_in_any_copy_of_the_header() {
+        let head = |headers: &[(&str, &str)]| Head {
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        };
+        let ok = [
+            vec![],
+            vec![("Transfer-Encoding", "chunked")],
+            vec![("Content-Encoding", "identity")],
+        ];
+        for h in ok {
+            assert!(
+                expect_identity_encoding(&head(&h), "x", "").is_ok(),
+                "{h:?}"
+            );
+        }
+        let refused = [
+            vec![("Content-Encoding", "gzip")],
+            vec![("Transfer-Encoding", "gzip, chunked")],
+            vec![("Content-Encoding", "identity"), ("content-encoding", "br")],
+        ];
+        for h in refused {
+            assert!(
+                matches!(
+                    expect_identity_encoding(&head(&h), "x", ""),
+                    Err(Error::Unsupported { .. })
+                ),
+                "{h:?}"
+            );
         }
     }
 }

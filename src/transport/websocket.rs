@@ -75,6 +75,8 @@ pub(crate) struct Connection {
     last_seen: Instant,
     ping_sent: Option<Instant>,
     read_timeout: Duration,
+    /// A Close went out (an answer, or ours): none may follow it.
+    close_sent: bool,
 }
 
 /// What a server answers to an upgrade when a proxy in front of it does not pass
@@ -158,6 +160,7 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         last_seen: Instant::now(),
         ping_sent: None,
         read_timeout,
+        close_sent: false,
     })
 }
 
@@ -178,6 +181,8 @@ impl Connection {
             (self.start, self.end) = (0, 0);
             self.end = match self.stream.read(&mut self.buf) {
                 Ok(0) => {
+                    // Nobody is left to say goodbye to.
+                    self.close_sent = true;
                     return Err(Error::closed(
                         "the connection ended without a WebSocket close",
                     ));
@@ -222,6 +227,7 @@ impl Connection {
                     Some(_) => 1002u16.to_be_bytes().to_vec(),
                 };
                 let close = self.masker.frame(0x8, &reply);
+                self.close_sent = true;
                 let _ = self.send(&close);
                 return Err(Error::Closed {
                     code,
@@ -234,6 +240,7 @@ impl Connection {
     /// The server broke the protocol: say so with a close frame (1002), then drop it.
     fn fail(&mut self, broken: String) -> Error {
         let close = self.masker.frame(0x8, &1002u16.to_be_bytes());
+        self.close_sent = true;
         let _ = self.send(&close);
         Error::protocol(Phase::Read, broken)
     }
@@ -286,8 +293,12 @@ impl Connection {
         }
     }
 
-    /// Says goodbye politely (close code 1000), without waiting for the reply.
+    /// Says goodbye politely (close code 1000), without waiting for the reply, unless a
+    /// Close already went out.
     pub fn close(mut self) {
+        if self.close_sent {
+            return;
+        }
         let _ = self
             .stream
             .tcp()
@@ -297,7 +308,15 @@ impl Connection {
     }
 }
 
-/// The start of a payload that is not a notification, for an error's excerpt.
+/// The start of a payload that is not a notification, for an error's excerpt, marked with
+/// `…` wherever it is cut (so that redaction can find a token cut there).
 fn excerpt(payload: &[u8]) -> String {
-    error::excerpt(&String::from_utf8_lossy(&payload[..payload.len().min(256)]))
+    const KEPT: usize = 512;
+    let mut text = error::excerpt(&String::from_utf8_lossy(
+        &payload[..payload.len().min(KEPT)],
+    ));
+    if payload.len() > KEPT && !text.ends_with('…') {
+        text.push('…');
+    }
+    text
 }

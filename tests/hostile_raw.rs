@@ -1,0 +1,151 @@
+//! Raw-socket servers for what the mock cannot say: exactly what the client writes back,
+//! payloads that end in the token, and headers that would overflow a date parser. Found
+//! by an independent review; each failed before its fix.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use plex_alerts::{AlertListener, Error, Event, Reconnect};
+
+mod common;
+use common::ws_frame as frame;
+
+const TOKEN: &str = "ABCDEFGHIJKLMNOPQRST";
+
+/// Client frames (opcode, unmasked payload) in `buf`.
+fn client_frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = vec![];
+    while buf.len() >= 6 {
+        let op = buf[0] & 0x0f;
+        let len = (buf[1] & 0x7f) as usize;
+        let key = [buf[2], buf[3], buf[4], buf[5]];
+        if buf.len() < 6 + len {
+            break;
+        }
+        let p = buf[6..6 + len]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
+        out.push((op, p));
+        buf = &buf[6 + len..];
+    }
+    out
+}
+
+/// One-connection server: handshake, send `wire`, record everything the client sends
+/// until it closes. Returns (url, join handle giving the client's bytes).
+fn server(
+    response: impl Fn(&str) -> Vec<u8> + Send + 'static,
+    wire: Vec<u8>,
+) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut req = vec![];
+        let mut b = [0u8; 4096];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut b).unwrap();
+            req.extend_from_slice(&b[..n]);
+        }
+        let req = String::from_utf8_lossy(&req).to_string();
+        let key = req
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        s.write_all(&response(&key)).unwrap();
+        s.write_all(&wire).unwrap();
+        let mut got = vec![];
+        loop {
+            match s.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&b[..n]),
+            }
+        }
+        got
+    });
+    (url, h)
+}
+
+fn upgrade(key: &str) -> Vec<u8> {
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").into_bytes()
+}
+
+fn listen(url: &str) -> (AlertListener, crossbeam_channel::Receiver<Event>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let l = AlertListener::builder(url)
+        .token(TOKEN)
+        .reconnect(Reconnect::never())
+        .handler(tx)
+        .start()
+        .unwrap();
+    (l, rx)
+}
+
+fn errors(rx: &crossbeam_channel::Receiver<Event>) -> Vec<Error> {
+    let mut v = vec![];
+    while let Ok(e) = rx.recv_timeout(Duration::from_secs(5)) {
+        match e {
+            Event::Error(e) => v.push(e),
+            Event::State(plex_alerts::ConnectionState::Stopped) => break,
+            _ => {}
+        }
+    }
+    v
+}
+
+#[test]
+fn a_server_close_is_answered_by_exactly_one_close_frame() {
+    let (url, h) = server(upgrade, frame(true, 0x8, &1000u16.to_be_bytes()));
+    let (l, rx) = listen(&url);
+    let _ = errors(&rx);
+    let got = h.join().unwrap();
+    let frames = client_frames(&got);
+    eprintln!("client sent: {frames:?}");
+    let closes = frames.iter().filter(|(op, _)| *op == 8).count();
+    let _ = l.join();
+    assert_eq!(closes, 1, "{frames:?}");
+}
+
+#[test]
+fn a_token_echoed_in_a_binary_message_is_not_in_the_excerpt() {
+    let mut payload = "€".repeat(80).into_bytes(); // 240 bytes, 80 chars
+    payload.extend_from_slice(TOKEN.as_bytes()); // bytes 240..260: cut at 256
+    payload.extend_from_slice(b" and more");
+    let (url, h) = server(upgrade, frame(true, 0x2, &payload));
+    let (l, rx) = listen(&url);
+    let first = loop {
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Event::Error(e) => break e,
+            _ => {}
+        }
+    };
+    l.stop();
+    let _ = h.join();
+    let shown = format!("{first} {first:?}");
+    eprintln!("{shown}");
+    assert!(!shown.contains(&TOKEN[..8]), "{shown}");
+}
+
+#[test]
+fn a_retry_after_date_far_in_the_future_does_not_crash_the_listener() {
+    let resp = |_: &str| {
+        b"HTTP/1.1 503 Busy\r\nRetry-After: Sun, 06 Nov 999999999999 08:49:37 GMT\r\nContent-Length: 0\r\n\r\n".to_vec()
+    };
+    let (url, _h) = server(resp, vec![]);
+    let (l, rx) = listen(&url);
+    let errs = errors(&rx);
+    eprintln!("{errs:?}");
+    let j = l.join();
+    eprintln!("join: {j:?}");
+    assert!(
+        !errs.iter().any(|e| matches!(e, Error::Internal { .. })),
+        "{errs:?}"
+    );
+}
