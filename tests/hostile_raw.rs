@@ -121,9 +121,8 @@ fn a_token_echoed_in_a_binary_message_is_not_in_the_excerpt() {
     let (url, h) = server(upgrade, frame(true, 0x2, &payload));
     let (l, rx) = listen(&url);
     let first = loop {
-        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
-            Event::Error(e) => break e,
-            _ => {}
+        if let Event::Error(e) = rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            break e;
         }
     };
     l.stop();
