@@ -48,6 +48,47 @@
 //! as numbers, unknown fields stay in the raw JSON, and a type this crate has no view for
 //! arrives as [`Notification::Other`] with its raw JSON: nothing is dropped.
 //!
+//! # Who is playing, and what is the item: the server's REST calls
+//!
+//! A `playing` notification names a session key, a rating key, a state and an offset; not
+//! who is watching, on which player, or what the item is called. [`PlexServer`] asks the
+//! server, as python-plexapi does, with typed answers decoded as leniently as the
+//! notifications (numbers or strings, `true` or `"1"`, every field optional, the raw JSON
+//! kept):
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let mock = plex_alerts::mock::MockServer::start();
+//! # let show = mock.library().add_show("TV Shows", "Severance");
+//! # let season = mock.library().add_season(&show, 1);
+//! # let episode = mock.library().add_episode(&season, 1, "Good News About Hell", 3_420_000);
+//! # let (alice, tv) = (mock.add_user("alice"), mock.add_player("Living Room TV"));
+//! # let _playback = mock.play(&alice, &episode, &tv);
+//! # let (url, token) = (mock.url(), mock.token());
+//! use plex_alerts::PlexServer;
+//!
+//! let plex = PlexServer::connect(&url, &token)?;
+//! for session in plex.sessions()? {
+//!     let who = session.user.as_ref().and_then(|u| u.title.clone());
+//!     let on = session.player.as_ref().and_then(|p| p.title.clone());
+//!     println!("{who:?} on {on:?}: {:?} {:?}", session.grandparent_title, session.title);
+//!     if let Some(key) = &session.rating_key {
+//!         let item = plex.metadata(key)?; // GET /library/metadata/{key}: guids, section, ...
+//!         println!("  {:?}", item.map(|i| i.guids));
+//!     }
+//! }
+//! # assert_eq!(plex.sessions()?.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`PlexServer::sessions`] (`/status/sessions`) is for the server owner's token: another
+//! token gets [`Error::Forbidden`], told apart from a wrong token
+//! ([`Error::Unauthorized`]) and from a network failure. [`PlexServer::activities`]
+//! (`/activities`) gives the jobs running now, as the same [`Activity`] an `activity`
+//! notification carries, and [`PlexServer::identity`] the server's identity read afresh.
+//! Requests use the listener's connect and TLS layer, timeouts and redaction.
+//!
 //! # Closures, one handler, or a channel
 //!
 //! [`Builder::callback`], [`Builder::callback_error`] and [`Builder::on_state`] take
@@ -250,13 +291,56 @@
 //! | `listener.is_alive()` | [`listener.is_running()`](AlertListener::is_running) |
 //! | `listener.join()` | [`listener.join()`](AlertListener::join) |
 //! | the thread ends on the first error | reconnects; [`Reconnect::never`] for the old behaviour |
+//! | `plex.sessions()` | [`plex.sessions()?`](PlexServer::sessions): [`Session`]s with [`User`], [`Player`], [`SessionInfo`] |
+//! | `plex.fetchItem(ratingKey)` | [`plex.metadata(rating_key)?`](PlexServer::metadata): `Option<`[`Metadata`]`>` |
+//! | `plex.activities` | [`plex.activities()?`](PlexServer::activities) |
+//! | `plex.machineIdentifier`, `plex.version` | [`plex.machine_identifier()`](PlexServer::machine_identifier), [`plex.version()`](PlexServer::version) (read at connect); [`plex.identity()?`](PlexServer::identity) (read now) |
 //!
-//! # Testing your own code
+//! # Testing your app with the mock
 //!
-//! With the `mock` feature, [`mock::MockServer`] is a Plex notification server on
-//! 127.0.0.1 that your tests can push notifications through, with the token check, filters
-//! and faults (resets, silence, status codes, restarts) of a real one. The crate's own
-//! tests and examples use it.
+//! With the `mock` feature, [`mock::MockServer`] is a small Plex on 127.0.0.1 for your
+//! tests: a library, users and players, and scripted playback and scans that send the
+//! notifications a real server sends while its REST answers (`/status/sessions`,
+//! `/library/metadata`, `/activities`, `/identity`, `/library/recentlyAdded`) agree. It
+//! plays the quirks of real servers too (a stop never sent, a session not visible yet,
+//! keys reused after a restart, Live TV, prerolls, timeline floods), and the faults of a
+//! real network (resets, silence, status codes, restarts).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use plex_alerts::{AlertListener, Notification, PlexServer, mock::MockServer};
+//!
+//! let mock = MockServer::start();
+//! let movie = mock.library().add_movie("Movies", "Arrival", 6_960_000);
+//! let (alice, tv) = (mock.add_user("alice"), mock.add_player("Living Room TV"));
+//!
+//! // Your app: a listener that looks up who plays what.
+//! let plex = PlexServer::connect(mock.url(), mock.token())?;
+//! let (tx, seen) = crossbeam_channel::unbounded();
+//! let lookups = plex.clone();
+//! let listener = plex.start_alert_listener(
+//!     move |alert| {
+//!         if let Notification::Playing(states) = alert.notification() {
+//!             let user = lookups.sessions().ok().and_then(|s| s.into_iter().next())
+//!                 .and_then(|s| s.user).and_then(|u| u.title);
+//!             tx.send((states[0].state.clone(), user)).unwrap();
+//!         }
+//!     },
+//!     |error| eprintln!("{error}"),
+//! )?;
+//! assert!(mock.wait_for_clients(1, Duration::from_secs(10)));
+//!
+//! // The script: alice plays, pauses.
+//! let playback = mock.play(&alice, &movie, &tv);
+//! let wait = Duration::from_secs(10);
+//! assert_eq!(seen.recv_timeout(wait)?, (Some("playing".into()), Some("alice".into())));
+//! playback.pause();
+//! assert_eq!(seen.recv_timeout(wait)?.0.as_deref(), Some("paused"));
+//! listener.stop();
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -295,6 +379,7 @@ mod filters;
 pub mod fuzzing;
 mod handler;
 mod listener;
+mod media;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
@@ -313,6 +398,7 @@ pub use error::{Error, Phase};
 pub use filters::Filters;
 pub use handler::{ConnectionState, Event, Handler, Outage};
 pub use listener::{AlertListener, Builder};
+pub use media::{MediaType, UnknownType};
 pub use notification::{
     Activity, ActivityNotification, AutoUpdateNotification, BackgroundProcessingQueueEvent,
     LogSentNotification, MediaProviderContentNotification, Notification, PlaySessionState,
@@ -320,7 +406,7 @@ pub use notification::{
     TimelineEntry, TranscodeSession,
 };
 pub use reconnect::{Heartbeat, Reconnect};
-pub use server::PlexServer;
+pub use server::{Metadata, Player, PlexServer, ServerIdentity, Session, SessionInfo, User};
 pub use stats::Stats;
 pub use stop::StopHandle;
 pub use tls::TlsOptions;

@@ -27,7 +27,7 @@ fn next_outage(rx: &crossbeam_channel::Receiver<Event>) -> (bool, Option<Outage>
 
 #[test]
 fn the_first_connection_has_no_outage_and_a_reconnect_reports_the_one_it_ends() {
-    let mut server = MockServer::start();
+    let server = MockServer::start();
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
         // Every connection counts as healthy at once: the next drop starts a new outage.

@@ -171,7 +171,7 @@ fn any_handshake_status_is_reported_and_only_server_errors_are_retried() {
 
 #[test]
 fn a_server_restart_on_the_same_port_is_survived() {
-    let mut server = MockServer::start();
+    let server = MockServer::start();
     for transport in BOTH {
         let (listener, rx) = connected(&server, transport);
         server.restart().unwrap();
@@ -184,7 +184,7 @@ fn a_server_restart_on_the_same_port_is_survived() {
 
 #[test]
 fn a_server_that_is_down_is_retried_with_growing_attempts_until_it_is_back() {
-    let mut server = MockServer::start();
+    let server = MockServer::start();
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
         // Every connection counts as healthy at once, so the count starts over after it.

@@ -13,7 +13,7 @@ const RESTARTS: u64 = 20;
 
 #[test]
 fn twenty_restarts_each_end_connected_with_backoff_while_down() {
-    let mut server = MockServer::start();
+    let server = MockServer::start();
     for transport in BOTH {
         // Every connection counts as healthy at once: the backoff starts from the first
         // attempt after each restart.

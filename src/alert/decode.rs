@@ -126,6 +126,15 @@ macro_rules! known_types {
             }
         }
 
+        /// The type and child key of a typed view, for writing it as a notification.
+        #[cfg(feature = "mock")]
+        pub(crate) fn kind_and_key(n: &Notification) -> Option<(&'static str, &'static str)> {
+            match n {
+                $(Notification::$variant(_) => Some(($kind, $key)),)*
+                _ => None,
+            }
+        }
+
         /// Decodes a child (an array, one object, or absent) into the typed view for `kind`.
         fn typed(kind: &str, child: Option<&str>) -> serde_json::Result<Notification> {
             match (kind, child) {

@@ -13,9 +13,9 @@ use serde_json::Value;
 use crate::Error;
 use crate::notification::Notification;
 
-#[cfg(feature = "mock")]
-pub(crate) use decode::kind_of_frame;
 pub(crate) use decode::{event, frame};
+#[cfg(feature = "mock")]
+pub(crate) use decode::{kind_and_key, kind_of_frame};
 
 /// One notification from the server: its type, a typed view, and the raw JSON.
 ///

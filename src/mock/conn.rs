@@ -83,58 +83,10 @@ impl Inner {
         } else {
             None
         };
-        let authorized = request
-            .header("X-Plex-Token")
-            .or(request.query("X-Plex-Token"))
-            == Some(self.token.as_str());
-        match (path, endpoint) {
-            ("/identity", _) => {
-                let body = format!(
-                    r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0" claimed="1" machineIdentifier="{}" version="{}"/>"#,
-                    self.machine_identifier(),
-                    MOCK_VERSION
-                );
-                return respond(&mut stream, 200, "text/xml;charset=utf-8", &body);
-            }
-            ("/", _) if authorized => {
-                let json = request.header("Accept").is_some_and(|a| a.contains("json"));
-                let (content_type, body) = if json {
-                    ("application/json", serde_json::json!({"MediaContainer": {
-                        "size": 0, "friendlyName": MOCK_NAME, "machineIdentifier": self.machine_identifier(),
-                        "version": MOCK_VERSION, "platform": "Linux", "myPlex": false,
-                    }}).to_string())
-                } else {
-                    (
-                        "text/xml;charset=utf-8",
-                        format!(
-                            r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0" friendlyName="{MOCK_NAME}" machineIdentifier="{}" version="{MOCK_VERSION}" platform="Linux" platformVersion="6.1" myPlex="0" multiuser="1" transcoderActiveVideoSessions="0" updatedAt="1700000000"></MediaContainer>"#,
-                            self.machine_identifier()
-                        ),
-                    )
-                };
-                return respond(&mut stream, 200, content_type, &body);
-            }
-            // What apps resync with after a gap: nothing is playing or running here.
-            ("/status/sessions" | "/activities", _) if authorized => {
-                let json = request.header("Accept").is_some_and(|a| a.contains("json"));
-                let (content_type, body) = if json {
-                    ("application/json", r#"{"MediaContainer":{"size":0}}"#)
-                } else {
-                    (
-                        "text/xml;charset=utf-8",
-                        r#"<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0"></MediaContainer>"#,
-                    )
-                };
-                return respond(&mut stream, 200, content_type, body);
-            }
-            ("/status/sessions" | "/activities", _) => {
-                return respond(&mut stream, 401, "text/html", "401 Unauthorized");
-            }
-            (_, None) if path != "/" => {
-                return respond(&mut stream, 404, "text/plain", "404 Not Found");
-            }
-            _ => {}
-        }
+        let Some(endpoint) = endpoint else {
+            let (status, content_type, body) = super::rest::answer(self, &request);
+            return respond(&mut stream, status, content_type, &body);
+        };
         match &fault {
             Fault::Status(status) => {
                 return respond(&mut stream, *status, "text/plain", "mock fault");
@@ -148,7 +100,7 @@ impl Inner {
             }
             _ => {}
         }
-        if !authorized {
+        if super::rest::role(self, &request) == super::rest::Role::Nobody {
             return respond(
                 &mut stream,
                 401,
@@ -156,9 +108,6 @@ impl Inner {
                 "<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>",
             );
         }
-        let Some(endpoint) = endpoint else {
-            return respond(&mut stream, 404, "text/plain", "404 Not Found");
-        };
         let head = match endpoint {
             Transport::WebSocket => {
                 let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
@@ -217,6 +166,7 @@ impl Inner {
         }
         let session = Session {
             inner: Arc::clone(self),
+            id,
             endpoint,
             pings: (endpoint == Transport::EventSource
                 && filters.admits("ping")
@@ -232,23 +182,33 @@ impl Inner {
         Ok(())
     }
 
+    /// Client `id` has read everything up to flush `n`.
+    fn flushed(&self, id: u64, n: u64) {
+        let mut flushed = lock(&self.flushed);
+        match flushed.iter_mut().find(|(c, _)| *c == id) {
+            Some(entry) => entry.1 = entry.1.max(n),
+            None => flushed.push((id, n)),
+        }
+        drop(flushed);
+        self.changed.notify_all();
+    }
+
     fn track_silent(&self, tcp: &TcpStream) {
         if let Ok(clone) = tcp.try_clone() {
             lock(&self.silent).push(clone);
         }
     }
 
-    fn machine_identifier(&self) -> String {
+    pub(super) fn machine_identifier(&self) -> String {
         format!("mock-{:05}", self.addr.port())
     }
 }
 
-const MOCK_NAME: &str = "plex-alerts mock";
-const MOCK_VERSION: &str = "1.41.0.0000-mock";
-
 /// One client's connection after the handshake.
 struct Session {
     inner: Arc<Inner>,
+    /// The client's id, as in [`Inner::clients`].
+    id: u64,
     endpoint: Transport,
     pings: Option<Duration>,
     chunked: bool,
@@ -274,10 +234,20 @@ impl Session {
                 let inner = Arc::clone(&self.inner);
                 let endpoint = self.endpoint;
                 let unresponsive = self.unresponsive;
+                let id = self.id;
                 let read = thread::Builder::new()
                     .name("mock-read".into())
                     .spawn(move || {
-                        read_client(reader, leftover, endpoint, &inner, unresponsive, &tx);
+                        let parser = ClientFrames::new(id);
+                        read_client(
+                            reader,
+                            leftover,
+                            parser,
+                            endpoint,
+                            &inner,
+                            unresponsive,
+                            &tx,
+                        );
                         // The writer ends when the reader does.
                         let _ = tx.send(Command::Close);
                     });
@@ -290,7 +260,7 @@ impl Session {
             }
             MockStream::Tls(mut tls) => {
                 // A TLS stream can't be split: one thread polls both ways.
-                let mut parser = ClientFrames::default();
+                let mut parser = ClientFrames::new(self.id);
                 parser.push(&leftover);
                 let _ = control.set_read_timeout(Some(Duration::from_millis(5)));
                 let mut poll = |tls: &mut native_tls::TlsStream<TcpStream>| -> io::Result<bool> {
@@ -366,6 +336,13 @@ impl Session {
                     reset(control);
                     return;
                 }
+                Ok(Command::Barrier(n)) => match self.endpoint {
+                    // The Pong to this Ping proves the client read everything before it.
+                    Transport::WebSocket => out
+                        .write_all(&ws_frame(0x9, format!("flush-{n}").as_bytes()))
+                        .and_then(|_| out.flush()),
+                    Transport::EventSource => out.flush().map(|()| self.inner.flushed(self.id, n)),
+                },
                 Err(RecvTimeoutError::Timeout) => Ok(()),
             };
             if result.is_err() {
@@ -406,12 +383,12 @@ impl Session {
 fn read_client(
     mut reader: TcpStream,
     leftover: Vec<u8>,
+    mut parser: ClientFrames,
     endpoint: Transport,
     inner: &Inner,
     unresponsive: bool,
     tx: &Sender<Command>,
 ) {
-    let mut parser = ClientFrames::default();
     parser.push(&leftover);
     let mut buf = [0u8; 4096];
     loop {
@@ -438,12 +415,20 @@ enum Reply {
 }
 
 /// Parses the (masked) frames a WebSocket client sends.
-#[derive(Default)]
 struct ClientFrames {
+    /// The client's id.
+    id: u64,
     buf: Vec<u8>,
 }
 
 impl ClientFrames {
+    fn new(id: u64) -> ClientFrames {
+        ClientFrames {
+            id,
+            buf: Vec::new(),
+        }
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
@@ -470,6 +455,15 @@ impl ClientFrames {
                 other => ClientFrame::Other(other),
             });
             inner.changed.notify_all();
+            if opcode == 0xA {
+                let flush = std::str::from_utf8(&payload)
+                    .ok()
+                    .and_then(|p| p.strip_prefix("flush-"))
+                    .and_then(|n| n.parse().ok());
+                if let Some(n) = flush {
+                    inner.flushed(self.id, n);
+                }
+            }
             match opcode {
                 0x9 if inner.answer_pings.load(Ordering::SeqCst) && !unresponsive => {
                     return Some(Reply::Pong(payload));

@@ -1,13 +1,34 @@
-//! [`MockServer`]: a Plex notification server on `127.0.0.1`, for tests, examples and
-//! your own tests (feature `mock`).
+//! [`MockServer`]: a small Plex on `127.0.0.1`, for tests, examples and your own tests
+//! (feature `mock`).
 //!
 //! It speaks both notification endpoints as a real Plex Media Server does: the token check
-//! (401 without the right `X-Plex-Token`, as header or query parameter), the `filters`
-//! parameter, pings on the event stream, and `GET /`, `/identity`, and (empty)
-//! `/status/sessions` and `/activities` for resyncing. It lets a test push
-//! any notification, or any bytes at all, to the connected listeners, records what they
-//! sent, and injects the faults of a real network (resets, silence, status codes,
-//! restarts).
+//! (401 without a valid `X-Plex-Token`, as header or query parameter), the `filters`
+//! parameter, pings on the event stream. And it plays a small, consistent Plex:
+//!
+//! - a **library** ([`MockServer::library`]: movies, shows, seasons, episodes, artists,
+//!   albums, tracks), **users** with tokens of their own ([`MockServer::add_user`]) and
+//!   **players** ([`MockServer::add_player`]);
+//! - **scripted playback** ([`MockServer::play`], [`Playback`]): a user starts an item on a
+//!   player, pauses, seeks, buffers, autoplays the next item, transcodes, stops, each step
+//!   sending the `playing` notification a real server sends, repeated at the server's
+//!   cadence while offsets advance with the clock;
+//! - **scripted scans** ([`MockServer::scan`], [`Scan`]) that announce items through their
+//!   timeline states, with the activity running meanwhile;
+//! - **REST answers from the model**: `GET /`, `/identity`, `/status/sessions` (the owner's
+//!   token only), `/library/metadata/{key}`, `/library/recentlyAdded`, `/activities`;
+//! - the **quirks of real servers**, each a switch: a stop never sent
+//!   ([`Playback::vanish`]), a session that lingers ([`Playback::stop_lingering`]), one not
+//!   visible yet ([`PlaybackBuilder::hidden`]), a `stopped` without keys
+//!   ([`Playback::stop_with_empty_keys`]), a client without a session key
+//!   ([`PlaybackBuilder::without_session_key`]), Live TV ([`MockServer::play_live`]),
+//!   prerolls ([`MockServer::play_preroll`]), a timeline flood
+//!   ([`MockServer::flood_timeline`]), restarts that reuse session keys
+//!   ([`MockServer::restart`], [`MockServer::update_and_restart`]);
+//! - the **faults of a real network**: resets, silence, status codes, stalled handshakes,
+//!   any bytes at all ([`MockServer::send_raw`]).
+//!
+//! Notifications can also be sent by hand, built from the typed views with [`frame`];
+//! [`MockServer::flush`] waits until the listeners have read what was sent.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,6 +49,10 @@
 //! ```
 
 mod conn;
+mod library;
+mod model;
+mod playback;
+mod rest;
 mod stalled;
 mod wire;
 
@@ -46,8 +71,10 @@ use socket2::{Domain, Socket, Type};
 use crate::stop::lock;
 use crate::{Filters, Transport};
 
+pub use library::{Library, MockItem, Scan};
+pub use playback::{MockPlayer, MockUser, Playback, PlaybackBuilder};
 pub use stalled::StalledListener;
-pub use wire::event_stream_text;
+pub use wire::{event_stream_text, frame};
 use wire::{notification_type, ws_frame};
 
 /// The WebSocket endpoint every client uses, and the spelling of Plex's API description.
@@ -185,6 +212,8 @@ pub struct MockBuilder {
     singular: bool,
     port: u16,
     ip: std::net::Ipv4Addr,
+    progress_interval: Option<Duration>,
+    forbidden_status: u16,
 }
 
 impl MockBuilder {
@@ -234,6 +263,21 @@ impl MockBuilder {
         self
     }
 
+    /// How often every playing, paused or buffering session's state is sent again, with
+    /// its offset: 10 s by default, as real servers do. `None`: only when a
+    /// [`Playback`] changes, or [`Playback::progress`] asks, which lets a test decide.
+    pub fn progress_interval(mut self, every: Option<Duration>) -> MockBuilder {
+        self.progress_interval = every;
+        self
+    }
+
+    /// What `/status/sessions` answers a valid token that is not the owner's: 401, as
+    /// Plex 1.46 does (the default), or 403, as 1.47 does.
+    pub fn forbidden_status(mut self, status: u16) -> MockBuilder {
+        self.forbidden_status = status;
+        self
+    }
+
     /// Starts the server.
     pub fn start(self) -> io::Result<MockServer> {
         let tls = match &self.tls {
@@ -267,11 +311,17 @@ impl MockBuilder {
             accepted: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             accepting: AtomicBool::new(false),
+            model: Mutex::new(model::Model::new()),
+            progress_interval: self.progress_interval.filter(|d| !d.is_zero()),
+            ticker: Mutex::new(None),
+            forbidden_status: self.forbidden_status,
+            flushes: AtomicU64::new(0),
+            flushed: Mutex::new(Vec::new()),
         });
         let accept = Inner::serve(&inner, listener)?;
         Ok(MockServer {
             inner,
-            accept: Some(accept),
+            accept: Mutex::new(Some(accept)),
         })
     }
 }
@@ -290,7 +340,7 @@ pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Dropping it closes every connection.
 pub struct MockServer {
     inner: Arc<Inner>,
-    accept: Option<JoinHandle<()>>,
+    accept: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Inner {
@@ -313,6 +363,15 @@ struct Inner {
     next_id: AtomicU64,
     /// Cleared to end the accept loop (then woken by a connection to itself).
     accepting: AtomicBool,
+    /// The Plex it plays: library, users, players, sessions, activities.
+    model: Mutex<model::Model>,
+    progress_interval: Option<Duration>,
+    /// Dropped to end the progress ticker.
+    ticker: Mutex<Option<Sender<()>>>,
+    forbidden_status: u16,
+    /// The last flush asked for, and (client id, the last flush it has read) per client.
+    flushes: AtomicU64,
+    flushed: Mutex<Vec<(u64, u64)>>,
 }
 
 struct Client {
@@ -333,6 +392,9 @@ enum Command {
     Close,
     /// Reset the connection once what was queued before is written.
     Reset,
+    /// Everything queued before is written: confirm flush `n` (over WebSocket, by a Ping
+    /// whose Pong proves the client read it all).
+    Barrier(u64),
 }
 
 impl MockServer {
@@ -357,6 +419,8 @@ impl MockServer {
             singular: false,
             port: 0,
             ip: std::net::Ipv4Addr::LOCALHOST,
+            progress_interval: Some(Duration::from_secs(10)),
+            forbidden_status: 401,
         }
     }
 
@@ -389,49 +453,18 @@ impl MockServer {
     /// # Panics
     /// If `frame` is not a notification in that shape.
     pub fn send(&self, frame: &str) -> usize {
-        let kind = notification_type(frame);
-        // Each encoding is made once, and only if a client needs it.
-        let mut ws: Option<Arc<[u8]>> = None;
-        let mut sse: Option<Arc<[u8]>> = None;
-        self.broadcast(&kind, false, |endpoint| match endpoint {
-            Transport::WebSocket => Command::Write(
-                ws.get_or_insert_with(|| ws_frame(0x1, frame.as_bytes()).into())
-                    .clone(),
-            ),
-            Transport::EventSource => Command::Body(
-                sse.get_or_insert_with(|| event_stream_text(frame).into_bytes().into())
-                    .clone(),
-            ),
-        })
-    }
-
-    /// Queues, for every client whose filters admit `kind`, the command `for_endpoint` gives
-    /// for its endpoint, and a reset after it if asked. Returns how many clients got it.
-    fn broadcast(
-        &self,
-        kind: &str,
-        reset_after: bool,
-        mut for_endpoint: impl FnMut(Transport) -> Command,
-    ) -> usize {
-        let clients = lock(&self.inner.clients);
-        let mut sent = 0;
-        for client in clients.iter().filter(|c| c.filters.admits(kind)) {
-            sent += usize::from(client.tx.send(for_endpoint(client.endpoint)).is_ok());
-            if reset_after {
-                let _ = client.tx.send(Command::Reset);
-            }
-        }
-        sent
+        self.inner.send(frame)
     }
 
     /// Sends a burst encoded beforehand with [`prepare`](MockServer::prepare): one write per
     /// client, so that the server is never what limits a client's throughput. Returns how
     /// many clients it was sent to.
     pub fn send_prepared(&self, burst: &Prepared) -> usize {
-        self.broadcast(&burst.kind, false, |endpoint| match endpoint {
-            Transport::WebSocket => Command::Write(burst.websocket.clone()),
-            Transport::EventSource => Command::Body(burst.event_stream.clone()),
-        })
+        self.inner
+            .broadcast(&burst.kind, false, |endpoint| match endpoint {
+                Transport::WebSocket => Command::Write(burst.websocket.clone()),
+                Transport::EventSource => Command::Body(burst.event_stream.clone()),
+            })
     }
 
     /// Encodes notifications of one type for both transports, ahead of
@@ -495,7 +528,7 @@ impl MockServer {
     /// and event), then resets the connection: a stream cut mid-frame.
     pub fn send_cut(&self, frame: &str, keep: usize) -> usize {
         let kind = notification_type(frame);
-        self.broadcast(&kind, true, |endpoint| {
+        self.inner.broadcast(&kind, true, |endpoint| {
             let mut wire = match endpoint {
                 Transport::WebSocket => ws_frame(0x1, frame.as_bytes()),
                 Transport::EventSource => {
@@ -621,43 +654,123 @@ impl MockServer {
         }
     }
 
-    /// Stops listening and resets every connection, then listens again on the same port:
-    /// a server restart.
-    pub fn restart(&mut self) -> io::Result<()> {
+    /// A server restart, as after a crash or a plain restart: it stops listening, resets
+    /// every connection, forgets every session (no `stopped` is sent) and running
+    /// activity, starts session keys again from 1, and listens again on the same port.
+    /// Its identity stays the same; the library, users and players stay.
+    pub fn restart(&self) -> io::Result<()> {
         self.stop_listening();
+        self.forget_sessions(false);
+        self.start_listening()
+    }
+
+    /// [`restart`](Self::restart) after an update: the same, and `/identity` (and `GET /`)
+    /// report a new version.
+    pub fn update_and_restart(&self) -> io::Result<()> {
+        self.stop_listening();
+        self.forget_sessions(true);
         self.start_listening()
     }
 
     /// Stops listening (new connections are refused) and resets every connection: a
     /// server that went down. [`start_listening`](MockServer::start_listening) brings it back.
-    pub fn stop_listening(&mut self) {
-        self.shut_down();
-    }
-
-    /// Listens again on the same port after [`stop_listening`](MockServer::stop_listening).
-    pub fn start_listening(&mut self) -> io::Result<()> {
-        if self.accept.is_none() {
-            let listener = bind(self.inner.addr)?;
-            self.accept = Some(Inner::serve(&self.inner, listener)?);
-        }
-        Ok(())
-    }
-
-    fn shut_down(&mut self) {
+    pub fn stop_listening(&self) {
         if self.inner.accepting.swap(false, Ordering::SeqCst) {
             // Wakes the blocked accept(), which then sees the flag and ends.
             let _ = TcpStream::connect_timeout(&self.inner.addr, Duration::from_secs(1));
         }
-        if let Some(accept) = self.accept.take() {
+        if let Some(accept) = lock(&self.accept).take() {
             let _ = accept.join();
         }
         self.reset_all();
+    }
+
+    /// Listens again on the same port after [`stop_listening`](MockServer::stop_listening).
+    pub fn start_listening(&self) -> io::Result<()> {
+        let mut accept = lock(&self.accept);
+        if accept.is_none() {
+            let listener = bind(self.inner.addr)?;
+            *accept = Some(Inner::serve(&self.inner, listener)?);
+        }
+        Ok(())
+    }
+
+    /// Waits until every connected client has read everything sent so far, as far as the
+    /// transport can tell: over WebSocket a Ping sent after it all has come back as a
+    /// Pong; over an event stream it has all been written and flushed. False on timeout
+    /// (a client that never answers, say).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let n = self.inner.flushes.fetch_add(1, Ordering::SeqCst) + 1;
+        let ids: Vec<u64> = {
+            let clients = lock(&self.inner.clients);
+            clients
+                .iter()
+                .filter(|c| c.tx.send(Command::Barrier(n)).is_ok())
+                .map(|c| c.id)
+                .collect()
+        };
+        self.wait(timeout, |inner| {
+            let flushed = lock(&inner.flushed);
+            let clients = lock(&inner.clients);
+            ids.iter().all(|id| {
+                flushed.iter().any(|(c, m)| c == id && *m >= n)
+                    || !clients.iter().any(|c| c.id == *id)
+            })
+        })
+    }
+}
+
+impl Inner {
+    /// [`MockServer::send`].
+    fn send(&self, frame: &str) -> usize {
+        let kind = notification_type(frame);
+        // Each encoding is made once, and only if a client needs it.
+        let mut ws: Option<Arc<[u8]>> = None;
+        let mut sse: Option<Arc<[u8]>> = None;
+        self.broadcast(&kind, false, |endpoint| match endpoint {
+            Transport::WebSocket => Command::Write(
+                ws.get_or_insert_with(|| ws_frame(0x1, frame.as_bytes()).into())
+                    .clone(),
+            ),
+            Transport::EventSource => Command::Body(
+                sse.get_or_insert_with(|| event_stream_text(frame).into_bytes().into())
+                    .clone(),
+            ),
+        })
+    }
+
+    /// Queues, for every client whose filters admit `kind`, the command `for_endpoint` gives
+    /// for its endpoint, and a reset after it if asked. Returns how many clients got it.
+    fn broadcast(
+        &self,
+        kind: &str,
+        reset_after: bool,
+        mut for_endpoint: impl FnMut(Transport) -> Command,
+    ) -> usize {
+        let clients = lock(&self.clients);
+        let mut sent = 0;
+        for client in clients.iter().filter(|c| c.filters.admits(kind)) {
+            sent += usize::from(client.tx.send(for_endpoint(client.endpoint)).is_ok());
+            if reset_after {
+                let _ = client.tx.send(Command::Reset);
+            }
+        }
+        sent
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.shut_down();
+        self.stop_listening();
+        lock(&self.inner.ticker).take();
     }
 }
 

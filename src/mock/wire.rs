@@ -10,6 +10,7 @@ use crate::percent;
 use crate::transport::http::owned_headers;
 
 use super::RecordedRequest;
+use crate::Notification;
 
 /// One complete masked frame: (opcode, unmasked payload, bytes used).
 pub(super) fn parse_client_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
@@ -201,4 +202,36 @@ pub(super) fn respond_with(
         body.len()
     )?;
     stream.flush()
+}
+
+/// A notification's WebSocket frame (`{"NotificationContainer": {...}}`), made from its
+/// typed view, for [`MockServer::send`](super::MockServer::send): tests and examples need
+/// not write JSON.
+///
+/// ```
+/// use plex_alerts::{Notification, ReachabilityNotification, mock};
+///
+/// let mut r = ReachabilityNotification::default();
+/// r.reachability = Some(true);
+/// let frame = mock::frame(&Notification::Reachability(vec![r]));
+/// assert_eq!(
+///     frame,
+///     r#"{"NotificationContainer":{"type":"reachability","size":1,"ReachabilityNotification":[{"reachability":true}]}}"#
+/// );
+/// ```
+///
+/// # Panics
+/// For [`Notification::Account`] and [`Notification::Other`], which have no typed view to
+/// write: send their JSON as it is.
+pub fn frame(notification: &Notification) -> String {
+    let (kind, key) = crate::alert::kind_and_key(notification)
+        .unwrap_or_else(|| panic!("no typed view to write for {notification:?}"));
+    let children = match serde_json::to_value(notification) {
+        Ok(serde_json::Value::Object(variant)) => match variant.into_iter().next() {
+            Some((_, serde_json::Value::Array(children))) => children,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    super::model::frame(kind, key, children)
 }

@@ -117,6 +117,19 @@ pub(crate) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
     d.deserialize_any(V)
 }
 
+/// A media type: a name or a number, or either written as text; empty is none.
+pub(crate) fn media_type<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::MediaType>, D::Error> {
+    use serde::Deserialize;
+    match Option::<crate::MediaType>::deserialize(d)? {
+        Some(crate::MediaType::Unknown(crate::media::UnknownType::Name(n))) if n.is_empty() => {
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
 /// A flag: a boolean, 0 or 1, or `"true"`/`"false"`/`"0"`/`"1"`.
 pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     struct V;

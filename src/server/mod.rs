@@ -1,22 +1,22 @@
 //! [`PlexServer`]: python-plexapi's entry point, `PlexServer(baseurl, token)`.
 
+mod request;
+mod soft;
+mod types;
+
 use std::fmt;
-use std::io::Read;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::Phase;
 use crate::listener::Builder;
 use crate::stop::Stop;
-use crate::transport::http::{self, Body};
-use crate::transport::{Settings, Token, net};
-use crate::{Alert, AlertListener, Error, TlsOptions};
+use crate::transport::{Settings, Token};
+use crate::{Activity, Alert, AlertListener, Error, TlsOptions};
 
-/// Largest answer read by [`PlexServer::get_json`]: library listings can be large.
-const MAX_BODY: u64 = 64 * 1024 * 1024;
+pub use types::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
 
 /// A Plex Media Server that answered with the given token, as python-plexapi's
 /// `PlexServer(baseurl, token)`.
@@ -73,7 +73,13 @@ impl PlexServer {
             ..Config::default()
         };
         let settings = config.check(&url)?.settings;
-        let identity = identity(&settings).map_err(|e| token.redact(e))?;
+        let root = request::get_json(&settings, "/", &Stop::new()).map_err(|e| token.redact(e))?;
+        let identity = Root::deserialize(&root).map(|r| r.container).map_err(|e| {
+            token.redact(Error::decode(
+                format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
+                &root.to_string(),
+            ))
+        })?;
         Ok(PlexServer {
             url,
             token,
@@ -120,7 +126,133 @@ impl PlexServer {
                 "{path:?} is not a path on the server (it starts with /, without spaces)"
             )));
         }
-        get_json(&self.settings, path).map_err(|e| self.token.redact(e))
+        self.fetch(path, &Stop::new())
+    }
+
+    /// Who is playing what now: `GET /status/sessions`, as python-plexapi's
+    /// `plex.sessions()`. Each [`Session`] has its user, player, item and position.
+    ///
+    /// The server shows sessions to its owner's (admin) token only: another token gets
+    /// [`Error::Forbidden`], which tells it from a wrong token ([`Error::Unauthorized`])
+    /// and from a network failure.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let movie = mock.library().add_movie("Movies", "The Matrix", 8_160_000);
+    /// # let (alice, tv) = (mock.add_user("alice"), mock.add_player("Living Room TV"));
+    /// # let _play = mock.play(&alice, &movie, &tv);
+    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+    /// for s in plex.sessions()? {
+    ///     let user = s.user.as_ref().and_then(|u| u.title.as_deref()).unwrap_or("someone");
+    ///     let player = s.player.as_ref().and_then(|p| p.title.as_deref()).unwrap_or("?");
+    ///     println!("{user} watches {:?} on {player}", s.title);
+    /// }
+    /// # assert_eq!(plex.sessions()?.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sessions(&self) -> Result<Vec<Session>, Error> {
+        self.sessions_until(&Stop::new())
+    }
+
+    pub(crate) fn sessions_until(&self, stop: &Stop) -> Result<Vec<Session>, Error> {
+        let path = "/status/sessions";
+        let answer = self.fetch(path, stop)?;
+        items(&answer, "Metadata", path)?
+            .into_iter()
+            .map(|v| Session::from_value(v).map_err(|e| answer_error(path, e, &answer)))
+            .collect()
+    }
+
+    /// One library item by its rating key: `GET /library/metadata/{rating_key}`, as
+    /// python-plexapi's `plex.fetchItem(ratingKey)`. `None` when the server has no such
+    /// item (it was deleted, or the key is not a library item's, as for Live TV).
+    pub fn metadata(&self, rating_key: &str) -> Result<Option<Metadata>, Error> {
+        self.metadata_until(rating_key, &Stop::new())
+    }
+
+    pub(crate) fn metadata_until(
+        &self,
+        rating_key: &str,
+        stop: &Stop,
+    ) -> Result<Option<Metadata>, Error> {
+        if rating_key.is_empty() {
+            return Ok(None);
+        }
+        let path = format!("/library/metadata/{}", crate::percent::encode(rating_key));
+        let answer = match self.fetch(&path, stop) {
+            Err(Error::HttpStatus { status: 404, .. }) => return Ok(None),
+            other => other?,
+        };
+        let item = items(&answer, "Metadata", &path)?.into_iter().next();
+        item.map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
+            .transpose()
+    }
+
+    /// The jobs running now (scans, refreshes, analysis): `GET /activities`, as
+    /// python-plexapi's `plex.activities`. Each is the same [`Activity`] an `activity`
+    /// notification carries.
+    pub fn activities(&self) -> Result<Vec<Activity>, Error> {
+        self.activities_until(&Stop::new())
+    }
+
+    pub(crate) fn activities_until(&self, stop: &Stop) -> Result<Vec<Activity>, Error> {
+        let path = "/activities";
+        let answer = self.fetch(path, stop)?;
+        items(&answer, "Activity", path)?
+            .into_iter()
+            .map(|v| Activity::deserialize(&v).map_err(|e| answer_error(path, e, &answer)))
+            .collect()
+    }
+
+    /// The server's identity, read afresh: `GET /identity`.
+    ///
+    /// [`machine_identifier`](Self::machine_identifier) and [`version`](Self::version) are
+    /// what the server said at [`connect`](Self::connect). A server that was updated and
+    /// restarted since shows a new version here; a plain restart shows the same identity,
+    /// so this alone cannot tell that a server restarted.
+    pub fn identity(&self) -> Result<ServerIdentity, Error> {
+        self.identity_until(&Stop::new())
+    }
+
+    pub(crate) fn identity_until(&self, stop: &Stop) -> Result<ServerIdentity, Error> {
+        let path = "/identity";
+        let answer = self.fetch(path, stop)?;
+        ServerIdentity::deserialize(&answer["MediaContainer"])
+            .map_err(|e| answer_error(path, e, &answer))
+    }
+
+    /// A copy whose requests give up sooner: each step (connect, TLS, the answer) within
+    /// `timeout`.
+    #[allow(dead_code)] // for the trackers' lookups
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> PlexServer {
+        let mut server = self.clone();
+        server.settings.connect_timeout = timeout;
+        server.settings.handshake_timeout = timeout;
+        server
+    }
+
+    /// `GET path`, its answer as JSON, with the errors told apart: a good token that may
+    /// not see `path` is [`Error::Forbidden`]. Every error leaves redacted.
+    fn fetch(&self, path: &str, stop: &Stop) -> Result<Value, Error> {
+        let result = match request::get_json(&self.settings, path, stop) {
+            Err(Error::HttpStatus {
+                status: 403, path, ..
+            }) => Err(Error::Forbidden { status: 403, path }),
+            // A non-admin token gets 401 for sessions on some servers: the token is good
+            // if the server's root still takes it.
+            Err(Error::Unauthorized { status: 401 })
+                if path != "/" && request::get_json(&self.settings, "/", stop).is_ok() =>
+            {
+                Err(Error::Forbidden {
+                    status: 401,
+                    path: path.to_owned(),
+                })
+            }
+            other => other,
+        };
+        result.map_err(|e| self.token.redact(e))
     }
 
     /// A listener builder for this server, with its URL, token and TLS options set.
@@ -144,16 +276,27 @@ impl PlexServer {
     }
 }
 
-impl fmt::Debug for PlexServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PlexServer")
-            .field("url", &self.url)
-            .field("token", &self.token)
-            .field("friendly_name", &self.friendly_name)
-            .field("machine_identifier", &self.machine_identifier)
-            .field("version", &self.version)
-            .finish()
+/// The items under `MediaContainer.<key>`: an array, one object, or none.
+fn items(answer: &Value, key: &str, path: &str) -> Result<Vec<Value>, Error> {
+    let container = &answer["MediaContainer"];
+    if !container.is_object() {
+        return Err(Error::decode(
+            format!("the answer to GET {path} has no MediaContainer"),
+            &answer.to_string(),
+        ));
     }
+    Ok(match &container[key] {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    })
+}
+
+fn answer_error(path: &str, e: serde_json::Error, answer: &Value) -> Error {
+    Error::decode(
+        format!("the answer to GET {path} is not what Plex sends: {e}"),
+        &answer.to_string(),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -164,51 +307,20 @@ struct Identity {
     version: String,
 }
 
-/// `GET /` with the token: the server's name, id and version.
-fn identity(settings: &Settings) -> Result<Identity, Error> {
-    #[derive(Deserialize)]
-    struct Root {
-        #[serde(rename = "MediaContainer")]
-        container: Identity,
-    }
-    let root = get_json(settings, "/")?;
-    Root::deserialize(&root).map(|r| r.container).map_err(|e| {
-        Error::decode(
-            format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
-            &root.to_string(),
-        )
-    })
+#[derive(Deserialize)]
+struct Root {
+    #[serde(rename = "MediaContainer")]
+    container: Identity,
 }
 
-/// One GET with the token, its body parsed as JSON.
-fn get_json(settings: &Settings, path: &str) -> Result<serde_json::Value, Error> {
-    let mut stream = net::open(settings, &Stop::new(), Arc::new(AtomicU64::new(0)))?;
-    let headers = [
-        ("Accept", "application/json".to_owned()),
-        ("Accept-Encoding", "identity".to_owned()),
-        ("Connection", "close".to_owned()),
-    ];
-    let no_filters = crate::Filters::default();
-    let (head, leftover) = http::get(&mut stream, settings, path, &no_filters, &headers, 200)?;
-    http::expect_identity_encoding(&head, "an answer", "")?;
-    stream
-        .set_read_timeout(settings.handshake_timeout)
-        .map_err(|e| Error::lost(Phase::Read, e))?;
-    let mut body = Vec::new();
-    Body::new(stream, &head, leftover)?
-        .take(MAX_BODY)
-        .read_to_end(&mut body)
-        .map_err(|e| match net::is_timeout(&e) {
-            true => Error::Timeout {
-                phase: Phase::Read,
-                after: settings.handshake_timeout,
-            },
-            false => Error::lost(Phase::Read, e),
-        })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        Error::decode(
-            format!("the answer to GET {path} is not JSON: {e}"),
-            &String::from_utf8_lossy(&body),
-        )
-    })
+impl fmt::Debug for PlexServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlexServer")
+            .field("url", &self.url)
+            .field("token", &self.token)
+            .field("friendly_name", &self.friendly_name)
+            .field("machine_identifier", &self.machine_identifier)
+            .field("version", &self.version)
+            .finish()
+    }
 }
