@@ -61,7 +61,6 @@ impl Filters {
     }
 
     /// Whether a notification of type `kind` passes these filters.
-    #[cfg_attr(not(feature = "mock"), allow(dead_code))]
     pub(crate) fn admits(&self, kind: &str) -> bool {
         match &self.0 {
             Kind::ServerDefault => kind != "log",
@@ -105,6 +104,9 @@ impl Filters {
     /// negative one. The event stream asks for `ping` this way so its watchdog keeps seeing
     /// pings.
     pub(crate) fn also_admitting(&self, kind: &str) -> Filters {
+        if self.admits(kind) {
+            return self.clone();
+        }
         match &self.0 {
             Kind::Only(types) if !types.iter().any(|t| t == kind) => {
                 let mut types = types.clone();

@@ -386,10 +386,13 @@ pub mod mock;
 mod notification;
 mod percent;
 mod reconnect;
+mod rest;
 mod server;
+mod session;
 mod stats;
 mod stop;
 mod tls;
+mod tracking;
 mod transport;
 mod worker;
 
@@ -406,10 +409,13 @@ pub use notification::{
     TimelineEntry, TranscodeSession,
 };
 pub use reconnect::{Heartbeat, Reconnect};
-pub use server::{Metadata, Player, PlexServer, ServerIdentity, Session, SessionInfo, User};
+pub use rest::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
+pub use server::PlexServer;
+pub use session::{Origin, SessionEvent, SessionStats, StopReason, TrackedMedia, TrackedSession};
 pub use stats::Stats;
 pub use stop::StopHandle;
 pub use tls::TlsOptions;
+pub use tracking::SessionTrackerBuilder;
 pub use transport::Transport;
 
 /// The README's examples, compiled as doctests so that they keep working.

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::handler::Callbacks;
+use crate::session::{NowPlaying, SessionStats, TrackedSession};
 use crate::stats::{Counters, Stats};
 use crate::stop::{Stop, StopHandle, lock};
 use crate::transport::Token;
-use crate::worker::{Shared, Worker};
+use crate::worker::{Delivery, Shared, Tap, Worker};
 use crate::{
     Alert, ConnectionState, Error, Event, Filters, Handler, Heartbeat, Reconnect, TlsOptions,
     Transport,
@@ -26,6 +27,10 @@ pub struct Builder {
     config: Config,
     callbacks: Callbacks,
     handler: Option<Box<dyn Handler<Event>>>,
+    /// Trackers attached with `track_sessions` and `track_library`.
+    pub(crate) taps: Vec<Box<dyn Tap>>,
+    /// What the session tracker, if any, knows is playing.
+    pub(crate) now_playing: Option<NowPlaying>,
 }
 
 impl Builder {
@@ -35,6 +40,8 @@ impl Builder {
             config: Config::default(),
             callbacks: Callbacks::default(),
             handler: None,
+            taps: Vec::new(),
+            now_playing: None,
         }
     }
 
@@ -160,32 +167,57 @@ impl Builder {
     }
 
     /// Checks the URL and every option, then starts the listener's thread.
-    pub fn start(self) -> Result<AlertListener, Error> {
-        let handler: Box<dyn Handler<Event>> = match (self.handler, self.callbacks.is_empty()) {
-            (Some(_), false) => {
+    pub fn start(mut self) -> Result<AlertListener, Error> {
+        let trackers = !self.taps.is_empty();
+        let no_callbacks = self.callbacks.is_empty();
+        let handler: Box<dyn Handler<Event>> = match self.handler {
+            Some(_) if !no_callbacks => {
                 return Err(Error::config(
                     "set either callbacks or a handler (channel), not both",
                 ));
             }
-            (Some(handler), true) => handler,
-            (None, false) => Box::new(self.callbacks),
-            (None, true) => {
+            Some(handler) => handler,
+            None if no_callbacks && !trackers => {
                 return Err(Error::config(
-                    "nothing would hear the alerts: set a callback or a handler (channel)",
+                    "nothing would hear the alerts: set a callback, a handler (channel) or a tracker",
                 ));
             }
+            // With trackers only, errors still go to the log and states to debug.
+            None => Box::new(self.callbacks),
         };
+        // The trackers' types are asked for too; the app's handler sees only its own.
+        let app_filters = self.config.filters.clone();
+        for kind in self.taps.iter().flat_map(|t| t.needs()) {
+            self.config.filters = self.config.filters.also_admitting(kind);
+        }
+        let app_filters = (app_filters != self.config.filters).then_some(app_filters);
         let checked = self.config.check(&self.url)?;
         let shared = Arc::new(Shared {
             stop: StopHandle { stop: Stop::new() },
             counters: Counters::default(),
             ended_by: Mutex::new(None),
         });
+        let delivery = Arc::new(Delivery::new(
+            handler,
+            checked.settings.token.clone(),
+            Arc::clone(&shared),
+        ));
+        for tap in &mut self.taps {
+            if let Err(e) = tap.start(Arc::clone(&delivery)) {
+                shared.stop.stop();
+                for tap in &mut self.taps {
+                    tap.finish();
+                }
+                return Err(e);
+            }
+        }
         let name = checked.thread_name.clone();
         let worker = Worker {
             checked,
-            handler,
+            delivery,
             shared: Arc::clone(&shared),
+            taps: self.taps,
+            app_filters,
         };
         let thread = thread::Builder::new()
             .name(name)
@@ -194,6 +226,7 @@ impl Builder {
         Ok(AlertListener {
             thread: Some(thread),
             shared,
+            now_playing: self.now_playing,
         })
     }
 }
@@ -237,6 +270,7 @@ impl fmt::Debug for Builder {
 pub struct AlertListener {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    now_playing: Option<NowPlaying>,
 }
 
 impl AlertListener {
@@ -284,6 +318,26 @@ impl AlertListener {
     /// Counters since the listener started.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
+    }
+
+    /// What is playing now, as the listener's session tracker knows it (see
+    /// [`PlexServer::track_sessions`](crate::PlexServer::track_sessions)), without a
+    /// request: every session it has announced and not yet stopped. Empty for a listener
+    /// without a session tracker.
+    pub fn now_playing(&self) -> Vec<TrackedSession> {
+        self.now_playing
+            .as_ref()
+            .map(NowPlaying::sessions)
+            .unwrap_or_default()
+    }
+
+    /// The session tracker's counters (requests it made, notifications it could not
+    /// use); all zero for a listener without one.
+    pub fn session_stats(&self) -> SessionStats {
+        self.now_playing
+            .as_ref()
+            .map(NowPlaying::stats)
+            .unwrap_or_default()
     }
 
     fn join_thread(&mut self) {

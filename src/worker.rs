@@ -16,8 +16,9 @@ use crate::handler::{ConnectionState, Event, Handler, Outage};
 use crate::reconnect::Backoff;
 use crate::stats::Counters;
 use crate::stop::{StopHandle, lock};
+use crate::transport::Token;
 use crate::transport::{Connection, Connector, Frame};
-use crate::{Error, alert};
+use crate::{Error, Filters, alert};
 
 /// What the listener's handle and its thread share.
 pub(crate) struct Shared {
@@ -29,8 +30,35 @@ pub(crate) struct Shared {
 
 pub(crate) struct Worker {
     pub checked: Checked,
-    pub handler: Box<dyn Handler<Event>>,
+    pub delivery: Arc<Delivery>,
     pub shared: Arc<Shared>,
+    /// The trackers attached to this listener: they see every event first.
+    pub taps: Vec<Box<dyn Tap>>,
+    /// When trackers widened what the server is asked for: what the app asked for, so
+    /// that its handler sees only those alerts.
+    pub app_filters: Option<Filters>,
+}
+
+/// What a tracker attached to a listener is to it (see [`Builder`](crate::Builder)'s
+/// `track_sessions` and `track_library`): it runs a thread of its own, sees every event
+/// on the listener's thread before the app's handler does, and ends with the listener.
+pub(crate) trait Tap: Send {
+    /// Notification types it needs: the listener asks the server for them too.
+    fn needs(&self) -> &'static [&'static str];
+    /// Starts its thread. Its errors go through `delivery`, to the app's error handler.
+    fn start(&mut self, delivery: Arc<Delivery>) -> Result<(), Error>;
+    /// One event, on the listener's thread. It may wait for room, never past a stop.
+    fn see(&mut self, event: &Event, stop: &StopHandle);
+    /// The listener ends: the tap's thread finishes what it owes and is joined.
+    fn finish(&mut self);
+}
+
+/// The app's handler, shared by the listener's thread and its trackers' threads: every
+/// event and error reaches the app through here, redacted, with panics caught.
+pub(crate) struct Delivery {
+    handler: Mutex<Box<dyn Handler<Event>>>,
+    token: Token,
+    shared: Arc<Shared>,
 }
 
 /// How listening on one connection ended.
@@ -66,6 +94,70 @@ impl OutageClock {
     }
 }
 
+impl Delivery {
+    pub fn new(handler: Box<dyn Handler<Event>>, token: Token, shared: Arc<Shared>) -> Delivery {
+        Delivery {
+            handler: Mutex::new(handler),
+            token,
+            shared,
+        }
+    }
+
+    pub fn stop(&self) -> &StopHandle {
+        &self.shared.stop
+    }
+
+    /// Reports an error (counted).
+    pub fn report(&self, error: Error) -> ControlFlow<()> {
+        Counters::count(&self.shared.counters.errors);
+        self.emit(Event::Error(error))
+    }
+
+    /// Hands an event to the app's code; a panic there is caught and reported. Every
+    /// error leaves through here, so the token is blanked out here, once for all.
+    pub fn emit(&self, event: Event) -> ControlFlow<()> {
+        let token = &self.token;
+        let event = match event {
+            Event::Error(e) => Event::Error(token.redact(e)),
+            Event::State(ConnectionState::Disconnected {
+                error,
+                retry_in,
+                outage,
+            }) => Event::State(ConnectionState::Disconnected {
+                error: token.redact(error),
+                retry_in,
+                outage,
+            }),
+            other => other,
+        };
+        let was_error = matches!(event, Event::Error(_));
+        let stop = &self.shared.stop;
+        let mut handler = lock(&self.handler);
+        let panic = match catch_unwind(AssertUnwindSafe(|| handler.handle(event, stop))) {
+            Ok(flow) => return flow,
+            Err(panic) => panic,
+        };
+        let error = token.redact(Error::CallbackPanicked {
+            message: panic_message(&*panic),
+        });
+        if was_error {
+            log::error!("plex-alerts: callback_error panicked: {error}");
+            return ControlFlow::Continue(());
+        }
+        Counters::count(&self.shared.counters.errors);
+        let error_for_log = error.to_string();
+        match catch_unwind(AssertUnwindSafe(|| {
+            handler.handle(Event::Error(error), stop)
+        })) {
+            Ok(flow) => flow,
+            Err(_) => {
+                log::error!("plex-alerts: {error_for_log}, and so did callback_error");
+                ControlFlow::Continue(())
+            }
+        }
+    }
+}
+
 impl Worker {
     pub fn run(mut self) {
         // Whatever happens in run_loop, even a bug of ours, the listener ends properly:
@@ -79,6 +171,11 @@ impl Worker {
             let _ = self.report(error);
         }
         self.shared.counters.set_connected(false);
+        // The trackers end first: what they owe (a Stopped for each session) comes
+        // before the listener's own Stopped.
+        for tap in &mut self.taps {
+            tap.finish();
+        }
         let _ = self.emit(Event::State(ConnectionState::Stopped));
         self.shared.stop.stop.finished();
     }
@@ -203,52 +300,21 @@ impl Worker {
     }
 
     fn report(&mut self, error: Error) -> ControlFlow<()> {
-        Counters::count(&self.shared.counters.errors);
-        self.emit(Event::Error(error))
+        self.delivery.report(error)
     }
 
-    /// Hands an event to the user's code; a panic there is caught and reported. Every
-    /// error leaves through here, so the token is blanked out here, once for all.
+    /// Shows an event to the trackers, then to the app (an alert only if the app asked
+    /// for its type).
     fn emit(&mut self, event: Event) -> ControlFlow<()> {
-        let token = &self.checked.settings.token;
-        let event = match event {
-            Event::Error(e) => Event::Error(token.redact(e)),
-            Event::State(ConnectionState::Disconnected {
-                error,
-                retry_in,
-                outage,
-            }) => Event::State(ConnectionState::Disconnected {
-                error: token.redact(error),
-                retry_in,
-                outage,
-            }),
-            other => other,
-        };
-        let was_error = matches!(event, Event::Error(_));
-        let stop = &self.shared.stop;
-        let handler = &mut self.handler;
-        let panic = match catch_unwind(AssertUnwindSafe(|| handler.handle(event, stop))) {
-            Ok(flow) => return flow,
-            Err(panic) => panic,
-        };
-        let error = token.redact(Error::CallbackPanicked {
-            message: panic_message(&*panic),
-        });
-        if was_error {
-            log::error!("plex-alerts: callback_error panicked: {error}");
-            return ControlFlow::Continue(());
+        for tap in &mut self.taps {
+            tap.see(&event, &self.shared.stop);
         }
-        Counters::count(&self.shared.counters.errors);
-        let error_for_log = error.to_string();
-        match catch_unwind(AssertUnwindSafe(|| {
-            handler.handle(Event::Error(error), stop)
-        })) {
-            Ok(flow) => flow,
-            Err(_) => {
-                log::error!("plex-alerts: {error_for_log}, and so did callback_error");
-                ControlFlow::Continue(())
+        if let (Event::Alert(alert), Some(filters)) = (&event, &self.app_filters) {
+            if !filters.admits(alert.kind()) {
+                return ControlFlow::Continue(());
             }
         }
+        self.delivery.emit(event)
     }
 }
 

@@ -73,8 +73,6 @@ impl Inner {
     ) -> io::Result<()> {
         let _ = control.set_read_timeout(Some(Duration::from_secs(10)));
         let (request, leftover) = read_request(&mut stream)?;
-        lock(&self.requests).push(request.clone());
-        self.changed.notify_all();
         let path = request.path.as_str();
         let endpoint = if path == self.websocket_path {
             Some(Transport::WebSocket)
@@ -84,9 +82,15 @@ impl Inner {
             None
         };
         let Some(endpoint) = endpoint else {
+            // Recorded once answered: a test that saw it knows the client has the answer.
             let (status, content_type, body) = super::rest::answer(self, &request);
-            return respond(&mut stream, status, content_type, &body);
+            let sent = respond(&mut stream, status, content_type, &body);
+            self.record(request);
+            return sent;
         };
+        // A notification request is recorded before its answer: a client may be sent
+        // notifications as soon as it is counted.
+        self.record(request.clone());
         match &fault {
             Fault::Status(status) => {
                 return respond(&mut stream, *status, "text/plain", "mock fault");
@@ -180,6 +184,11 @@ impl Inner {
         lock(&self.clients).retain(|c| c.id != id);
         self.changed.notify_all();
         Ok(())
+    }
+
+    fn record(&self, request: super::RecordedRequest) {
+        lock(&self.requests).push(request);
+        self.changed.notify_all();
     }
 
     /// Client `id` has read everything up to flush `n`.

@@ -1,8 +1,6 @@
 //! [`PlexServer`]: python-plexapi's entry point, `PlexServer(baseurl, token)`.
 
 mod request;
-mod soft;
-mod types;
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +14,7 @@ use crate::stop::Stop;
 use crate::transport::{Settings, Token};
 use crate::{Activity, Alert, AlertListener, Error, TlsOptions};
 
-pub use types::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
+use crate::rest::{Metadata, ServerIdentity, Session};
 
 /// A Plex Media Server that answered with the given token, as python-plexapi's
 /// `PlexServer(baseurl, token)`.
@@ -225,7 +223,6 @@ impl PlexServer {
 
     /// A copy whose requests give up sooner: each step (connect, TLS, the answer) within
     /// `timeout`.
-    #[allow(dead_code)] // for the trackers' lookups
     pub(crate) fn with_timeout(&self, timeout: Duration) -> PlexServer {
         let mut server = self.clone();
         server.settings.connect_timeout = timeout;

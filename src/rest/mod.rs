@@ -1,5 +1,5 @@
-//! What the REST calls answer: [`Session`] (with its [`User`], [`Player`] and
-//! [`SessionInfo`]), [`Metadata`] and [`ServerIdentity`].
+//! What [`PlexServer`](crate::PlexServer)'s REST calls answer: [`Session`] (with its
+//! [`User`], [`Player`] and [`SessionInfo`]), [`Metadata`] and [`ServerIdentity`].
 //!
 //! Decoded as softly as servers differ: numbers or strings, `true` or `"1"`, every field
 //! optional, and a value of an unexpected type read as absent rather than failing the
@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::soft;
+mod soft;
+
 use crate::{MediaType, TranscodeSession};
 
 /// One playback session, from `GET /status/sessions` ([`PlexServer::sessions`](crate::PlexServer::sessions)):

@@ -1,0 +1,352 @@
+//! Sessions as events an app acts on: [`SessionEvent`], and the snapshot of a tracked
+//! session each one carries ([`TrackedSession`]). The rules are in
+//! [`machine`](self::machine); the thread, the lookups and the builder in `tracking`.
+
+pub(crate) mod machine;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::stop::lock;
+use crate::{MediaType, PlaybackState, Player, Session, User};
+
+/// What happened to a playback session. Every variant carries a snapshot of the session
+/// as the tracker knows it ([`SessionEvent::session`]): who (user, player, bound when it
+/// first appeared and kept to its end), what (the item), where it is (state, offset).
+///
+/// A scrobbler or a "now playing" display is a `match` on these. The rules that decide
+/// each one are in the [crate docs](crate#sessions-who-plays-what-as-events).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+// Every variant carries a whole snapshot: boxing one would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum SessionEvent {
+    /// A session appeared: just started, or found already playing when the tracker
+    /// started or after a gap (see [`TrackedSession::origin`]). Its state may be
+    /// paused or buffering.
+    Started(TrackedSession),
+    /// It paused.
+    Paused(TrackedSession),
+    /// It plays again after a pause (a buffering between counts as the pause's).
+    Resumed(TrackedSession),
+    /// It is buffering.
+    Buffering(TrackedSession),
+    /// It played on: the offset moved with the clock (every 10 s or so). Ignore it if you
+    /// do not show progress.
+    Progress(TrackedSession),
+    /// The offset jumped: by more than the tracker's seek tolerance (5 s) beyond what the
+    /// clock explains, while playing or paused.
+    Seeked {
+        /// The session, at its new offset.
+        session: TrackedSession,
+        /// Where it was, in milliseconds.
+        from: i64,
+    },
+    /// The same session plays another item: autoplay of the next episode, or Live TV's
+    /// next programme. The item before it ended without a stop.
+    MediaChanged {
+        /// The session, with its new item.
+        session: TrackedSession,
+        /// The item it played before.
+        previous: TrackedMedia,
+    },
+    /// The offset passed the watched threshold of the item's type (once per session and
+    /// item; never while buffering; before the stop that passes it).
+    Watched(TrackedSession),
+    /// The session ended. It carries who and what, though the server has forgotten them.
+    Stopped {
+        /// The session as it ended.
+        session: TrackedSession,
+        /// How the tracker knows.
+        reason: StopReason,
+    },
+}
+
+impl SessionEvent {
+    /// The session this event is about.
+    pub fn session(&self) -> &TrackedSession {
+        match self {
+            SessionEvent::Started(s)
+            | SessionEvent::Paused(s)
+            | SessionEvent::Resumed(s)
+            | SessionEvent::Buffering(s)
+            | SessionEvent::Progress(s)
+            | SessionEvent::Watched(s)
+            | SessionEvent::Seeked { session: s, .. }
+            | SessionEvent::MediaChanged { session: s, .. }
+            | SessionEvent::Stopped { session: s, .. } => s,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            SessionEvent::Started(_) => "started",
+            SessionEvent::Paused(_) => "paused",
+            SessionEvent::Resumed(_) => "resumed",
+            SessionEvent::Buffering(_) => "buffering",
+            SessionEvent::Progress(_) => "progress",
+            SessionEvent::Seeked { .. } => "seeked",
+            SessionEvent::MediaChanged { .. } => "media changed",
+            SessionEvent::Watched(_) => "watched",
+            SessionEvent::Stopped { .. } => "stopped",
+        }
+    }
+}
+
+/// One line for people: `started: alice on Living Room TV: Severance — Good News About
+/// Hell (episode) at 0:00`.
+impl fmt::Display for SessionEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.session();
+        write!(f, "{}: {s}", self.name())?;
+        match self {
+            SessionEvent::Stopped { reason, .. } => write!(f, " ({reason})"),
+            SessionEvent::Seeked { from, .. } => write!(f, " (from {})", clock(*from)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How the tracker knows a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The server said so: a `stopped` notification.
+    Reported,
+    /// It was gone from `/status/sessions` at a resync, and still gone after the absence
+    /// grace period and one confirming read.
+    Vanished,
+    /// Nothing was heard of it for the stale period (5 min by default), or it said it was
+    /// playing with an offset that did not move for that long: the stop never came.
+    Stale,
+    /// The server restarted: it reports a new version, or after a gap the session's key
+    /// is held by another user or player (session keys start again from 1).
+    ServerRestarted,
+    /// The tracker stopped (the listener was stopped or ended).
+    TrackerStopped,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopReason::Reported => "reported",
+            StopReason::Vanished => "vanished from the server's sessions",
+            StopReason::Stale => "stale: the stop never came",
+            StopReason::ServerRestarted => "the server restarted",
+            StopReason::TrackerStopped => "the tracker stopped",
+        })
+    }
+}
+
+/// How a session came to be tracked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// It started while the tracker listened.
+    Started,
+    /// It was already playing when the tracker started (the first sync).
+    FoundAtStart,
+    /// It started while the listener was disconnected (found at a resync).
+    FoundAfterGap,
+}
+
+/// A tracked session, as an event carries it or [`now_playing`](crate::AlertListener::now_playing)
+/// lists it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TrackedSession {
+    /// The session's key, as notifications and `/status/sessions` name it; `None` for a
+    /// client that sends none (the session is then tracked by its client identifier).
+    pub session_key: Option<String>,
+    /// The player's identifier (`clientIdentifier`, `Player.machineIdentifier`).
+    pub client_identifier: Option<String>,
+    /// Who watches; `None` if the token may not see sessions, or the session never
+    /// showed in `/status/sessions`.
+    pub user: Option<User>,
+    /// On what.
+    pub player: Option<Player>,
+    /// What it plays.
+    pub media: TrackedMedia,
+    /// Playing, paused, buffering; stopped in a `Stopped` event.
+    pub state: PlaybackState,
+    /// Position in milliseconds: never below 0 nor past the item's duration, and, at a
+    /// stop within 10 s of the end, the end.
+    pub offset: i64,
+    /// When the tracker first saw it.
+    pub started_at: SystemTime,
+    /// Time spent paused so far.
+    pub paused_for: Duration,
+    /// Whether it started while the tracker listened, or was found.
+    pub origin: Origin,
+    /// Live TV.
+    pub live: bool,
+    /// A preroll or theme music, or other playback an app usually leaves out of
+    /// history (its events come all the same, flagged).
+    pub transient: bool,
+    /// Whether it was transcoding at last report.
+    pub transcoding: bool,
+    /// The stream's id, as `/status/sessions/terminate?sessionId=` takes it.
+    pub stream_id: Option<String>,
+}
+
+impl TrackedSession {
+    /// How far through the item, 0.0 to 1.0, if its duration is known.
+    pub fn progress(&self) -> Option<f64> {
+        match self.media.duration {
+            Some(d) if d > 0 => Some((self.offset as f64 / d as f64).clamp(0.0, 1.0)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TrackedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = self.user.as_ref().and_then(|u| u.title.as_deref());
+        let player = self.player.as_ref().and_then(|p| p.title.as_deref());
+        write!(
+            f,
+            "{} on {}: ",
+            user.unwrap_or("someone"),
+            player.unwrap_or("a player")
+        )?;
+        let m = &self.media;
+        match (&m.grandparent_title, &m.title) {
+            (Some(g), Some(t)) => write!(f, "{g} — {t}")?,
+            (None, Some(t)) => f.write_str(t)?,
+            _ => f.write_str(m.rating_key.as_deref().or(m.key.as_deref()).unwrap_or("?"))?,
+        }
+        if let Some(t) = &m.media_type {
+            write!(f, " ({t})")?;
+        }
+        write!(f, " at {}", clock(self.offset))
+    }
+}
+
+/// `1:02:03` or `2:03` from milliseconds.
+fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, m, s) => format!("{m}:{s:02}"),
+        (h, m, s) => format!("{h}:{m:02}:{s:02}"),
+    }
+}
+
+/// The item a tracked session plays.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct TrackedMedia {
+    /// Its rating key (for Live TV, the programme's GUID).
+    pub rating_key: Option<String>,
+    /// Its path: `/library/metadata/N`, or `/livetv/sessions/<uuid>`.
+    pub key: Option<String>,
+    /// Movie, episode, track, clip, ...
+    pub media_type: Option<MediaType>,
+    /// Its title (an episode's own).
+    pub title: Option<String>,
+    /// The show of an episode, the artist of a track.
+    pub grandparent_title: Option<String>,
+    /// The season of an episode, the album of a track.
+    pub parent_title: Option<String>,
+    /// The episode's (or track's) number.
+    pub index: Option<i64>,
+    /// The season's (or disc's) number.
+    pub parent_index: Option<i64>,
+    /// Length in milliseconds.
+    pub duration: Option<i64>,
+    /// Its GUID.
+    pub guid: Option<String>,
+    /// Its library section.
+    pub library_section_id: Option<String>,
+}
+
+impl TrackedMedia {
+    /// The item as `/status/sessions` describes it.
+    pub(crate) fn from_session(s: &Session) -> TrackedMedia {
+        TrackedMedia {
+            rating_key: s.rating_key.clone(),
+            key: s.key.clone(),
+            media_type: s.media_type.clone(),
+            title: s.title.clone(),
+            grandparent_title: s.grandparent_title.clone(),
+            parent_title: s.parent_title.clone(),
+            index: s.index,
+            parent_index: s.parent_index,
+            duration: s.duration,
+            guid: s.guid.clone(),
+            library_section_id: s.library_section_id.clone(),
+        }
+    }
+
+    /// The item as `/library/metadata` describes it.
+    pub(crate) fn from_metadata(m: &crate::Metadata) -> TrackedMedia {
+        TrackedMedia {
+            rating_key: m.rating_key.clone(),
+            key: m.key.clone(),
+            media_type: m.media_type.clone(),
+            title: m.title.clone(),
+            grandparent_title: m.grandparent_title.clone(),
+            parent_title: m.parent_title.clone(),
+            index: m.index,
+            parent_index: m.parent_index,
+            duration: m.duration,
+            guid: m.guid.clone(),
+            library_section_id: m.library_section_id.clone(),
+        }
+    }
+}
+
+/// A session tracker's counters: [`AlertListener::session_stats`](crate::AlertListener::session_stats).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionStats {
+    /// Sessions tracked now.
+    pub tracked: u64,
+    /// Sessions announced since it started.
+    pub sessions: u64,
+    /// `/status/sessions` reads for new sessions (several starting together share one).
+    pub lookups: u64,
+    /// `/status/sessions` reads again for a session not visible yet.
+    pub retries: u64,
+    /// `/status/sessions` reads at a first sync or after a gap.
+    pub resyncs: u64,
+    /// `/status/sessions` reads to confirm a session is gone.
+    pub confirmations: u64,
+    /// `/library/metadata` reads (a new item in a session, or sessions not visible).
+    pub metadata_reads: u64,
+    /// `/identity` reads (after each gap, to see a server update).
+    pub identity_reads: u64,
+    /// Notifications that name neither a session key nor a client: not trackable.
+    pub without_key: u64,
+    /// New sessions not tracked because the tracker holds its most already.
+    pub over_limit: u64,
+}
+
+/// What the tracker knows is playing, shared with the listener's handle.
+#[derive(Clone, Default)]
+pub(crate) struct NowPlaying(Arc<Mutex<(HashMap<String, TrackedSession>, SessionStats)>>);
+
+impl NowPlaying {
+    pub fn sessions(&self) -> Vec<TrackedSession> {
+        let mut sessions: Vec<_> = lock(&self.0).0.values().cloned().collect();
+        sessions.sort_by_key(|s| s.started_at);
+        sessions
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        lock(&self.0).1.clone()
+    }
+
+    pub fn set(&self, key: &str, session: Option<&TrackedSession>) {
+        let mut now = lock(&self.0);
+        match session {
+            Some(s) => now.0.insert(key.to_owned(), s.clone()),
+            None => now.0.remove(key),
+        };
+    }
+
+    pub fn set_stats(&self, stats: &SessionStats) {
+        lock(&self.0).1 = stats.clone();
+    }
+}
