@@ -50,13 +50,9 @@ fn env() -> Env {
     }
 }
 
-/// The number of `/status/sessions` requests the mock has answered (it records a REST
-/// request once its answer is written).
+/// The number of `/status/sessions` requests the mock has answered.
 fn session_reads(mock: &MockServer) -> usize {
-    mock.requests()
-        .iter()
-        .filter(|r| r.path == "/status/sessions")
-        .count()
+    mock.answered("/status/sessions")
 }
 
 /// Starts a tracker made by `configure` (on `transport`), and waits for its first sync.

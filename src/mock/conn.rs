@@ -81,16 +81,15 @@ impl Inner {
         } else {
             None
         };
+        self.record(request.clone());
         let Some(endpoint) = endpoint else {
-            // Recorded once answered: a test that saw it knows the client has the answer.
             let (status, content_type, body) = super::rest::answer(self, &request);
             let sent = respond(&mut stream, status, content_type, &body);
-            self.record(request);
+            // Counted once written: a test that sees it knows the client has the answer.
+            lock(&self.answered).push(request.path);
+            self.changed.notify_all();
             return sent;
         };
-        // A notification request is recorded before its answer: a client may be sent
-        // notifications as soon as it is counted.
-        self.record(request.clone());
         match &fault {
             Fault::Status(status) => {
                 return respond(&mut stream, *status, "text/plain", "mock fault");

@@ -317,6 +317,7 @@ impl MockBuilder {
             forbidden_status: self.forbidden_status,
             flushes: AtomicU64::new(0),
             flushed: Mutex::new(Vec::new()),
+            answered: Mutex::new(Vec::new()),
         });
         let accept = Inner::serve(&inner, listener)?;
         Ok(MockServer {
@@ -372,6 +373,8 @@ struct Inner {
     /// The last flush asked for, and (client id, the last flush it has read) per client.
     flushes: AtomicU64,
     flushed: Mutex<Vec<(u64, u64)>>,
+    /// The paths of the REST requests answered, in order.
+    answered: Mutex<Vec<String>>,
 }
 
 struct Client {
@@ -619,6 +622,13 @@ impl MockServer {
     /// Every WebSocket frame clients have sent so far, in order.
     pub fn received_frames(&self) -> Vec<ClientFrame> {
         lock(&self.inner.received).clone()
+    }
+
+    /// How many requests for `path` (a REST path, such as `/status/sessions`) the server
+    /// has answered so far: counted once the answer is written, so a client that made
+    /// them has its answers. Wait for it with [`wait_until`](Self::wait_until).
+    pub fn answered(&self, path: &str) -> usize {
+        lock(&self.inner.answered).iter().filter(|p| *p == path).count()
     }
 
     /// Every request received so far, in order.
