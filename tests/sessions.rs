@@ -284,6 +284,14 @@ fn a_stop_that_never_comes_is_stale() {
         );
         p.progress();
     }
+    p.stop();
+    assert!(matches!(
+        next(&rx),
+        SessionEvent::Stopped {
+            reason: StopReason::Reported,
+            ..
+        }
+    ));
     // One that says it plays while its offset does not move is.
     let frozen = e.mock.playback(&e.bob, &e.movie, &e.phone).start();
     let started = next(&rx);
@@ -304,8 +312,9 @@ fn a_stop_that_never_comes_is_stale() {
     let stale = std::time::Instant::now();
     while stale.elapsed() < Duration::from_secs(5) {
         match rx.recv_timeout(Duration::from_millis(150)) {
-            Ok(SessionEvent::Stopped { reason, .. }) => {
+            Ok(SessionEvent::Stopped { reason, session }) => {
                 assert_eq!(reason, StopReason::Stale);
+                assert_eq!(session.user.unwrap().title.as_deref(), Some("bob"));
                 break;
             }
             Ok(other) => panic!("{other:?}"),

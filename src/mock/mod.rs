@@ -628,7 +628,10 @@ impl MockServer {
     /// has answered so far: counted once the answer is written, so a client that made
     /// them has its answers. Wait for it with [`wait_until`](Self::wait_until).
     pub fn answered(&self, path: &str) -> usize {
-        lock(&self.inner.answered).iter().filter(|p| *p == path).count()
+        lock(&self.inner.answered)
+            .iter()
+            .filter(|p| *p == path)
+            .count()
     }
 
     /// Every request received so far, in order.

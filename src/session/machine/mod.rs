@@ -585,3 +585,114 @@ fn apply(t: &mut Tracked, state: PlaybackState, offset: Option<i64>, now: Instan
         t.snap.state = state;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(key: &str, state: &str, offset: i64) -> PlaySessionState {
+        let mut n = PlaySessionState::default();
+        n.session_key = Some(key.into());
+        n.rating_key = Some("100".into());
+        n.state = Some(state.into());
+        n.view_offset = Some(offset);
+        n
+    }
+
+    fn listed(key: &str, offset: i64) -> Session {
+        let mut s: Session = serde_json::from_value(serde_json::json!({
+            "sessionKey": key, "ratingKey": "100", "title": "Arrival", "type": "movie",
+            "duration": 6_960_000, "viewOffset": offset,
+            "User": {"id": "1", "title": "alice"},
+            "Player": {"machineIdentifier": "tv", "state": "playing"},
+        }))
+        .unwrap();
+        s.view_offset = Some(offset);
+        s
+    }
+
+    fn kinds(m: &mut Machine) -> Vec<&'static str> {
+        std::mem::take(&mut m.out)
+            .into_iter()
+            .map(|o| match o {
+                Out::Event { event, .. } => event.name(),
+                Out::Error(_) => "error",
+            })
+            .collect()
+    }
+
+    /// A machine with one announced session "1", playing from offset 0 at `t0`.
+    fn started(t0: Instant) -> Machine {
+        let mut m = Machine::new(Options::default(), t0);
+        m.connected(false, t0);
+        m.identity(Ok(ServerIdentity::default()), t0);
+        m.sessions(Ok(vec![]), t0);
+        m.playing(&note("1", "playing", 0), t0);
+        assert_eq!(m.want(t0), Some(Want::Sessions));
+        m.sessions(Ok(vec![listed("1", 0)]), t0);
+        assert_eq!(kinds(&mut m), ["started"]);
+        m
+    }
+
+    use crate::{ServerIdentity, Session};
+
+    #[test]
+    fn playback_that_keeps_pace_with_the_clock_is_progress_and_a_jump_is_a_seek() {
+        let t0 = Instant::now();
+        let mut m = started(t0);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        m.playing(&note("1", "playing", 10_000), at(10));
+        assert_eq!(kinds(&mut m), ["progress"]);
+        // 4.9 s ahead of the clock: within the tolerance.
+        m.playing(&note("1", "playing", 24_900), at(20));
+        assert_eq!(kinds(&mut m), ["progress"]);
+        // 30 s ahead: a seek.
+        m.playing(&note("1", "playing", 64_900), at(30));
+        assert_eq!(kinds(&mut m), ["seeked"]);
+        // Paused: the clock moves, the offset may not.
+        m.playing(&note("1", "paused", 64_900), at(31));
+        m.playing(&note("1", "paused", 64_900), at(60));
+        assert_eq!(kinds(&mut m), ["paused"]);
+        m.playing(&note("1", "playing", 64_900), at(61));
+        let out = std::mem::take(&mut m.out);
+        let Some(Out::Event {
+            event: SessionEvent::Resumed(s),
+            ..
+        }) = out.first()
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(s.paused_for, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_stale_clock_does_not_run_while_disconnected() {
+        let t0 = Instant::now();
+        let mut m = started(t0);
+        m.disconnected();
+        m.tick(t0 + Duration::from_secs(3600));
+        assert!(kinds(&mut m).is_empty(), "not stale while nobody listens");
+        m.connected(true, t0 + Duration::from_secs(3600));
+        m.tick(t0 + Duration::from_secs(3601));
+        assert!(kinds(&mut m).is_empty());
+        m.tick(t0 + Duration::from_secs(3600 + 301));
+        assert_eq!(kinds(&mut m), ["stopped"]);
+    }
+
+    #[test]
+    fn a_session_without_identity_after_every_retry_goes_on_with_its_item_read_alone() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(Options::default(), t0);
+        m.playing(&note("9", "playing", 0), t0);
+        let mut now = t0;
+        for _ in 0..=Options::default().lookup_retries {
+            now = m.next_deadline().unwrap().max(now);
+            assert_eq!(m.want(now), Some(Want::Sessions));
+            m.sessions(Ok(vec![]), now);
+        }
+        assert_eq!(m.want(now), Some(Want::Metadata("100".into())));
+        m.metadata("100", Ok(None));
+        assert_eq!(kinds(&mut m), ["started"]);
+        assert_eq!(m.stats.retries, 3);
+    }
+}
