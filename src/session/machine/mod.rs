@@ -591,12 +591,13 @@ mod tests {
     use super::*;
 
     fn note(key: &str, state: &str, offset: i64) -> PlaySessionState {
-        let mut n = PlaySessionState::default();
-        n.session_key = Some(key.into());
-        n.rating_key = Some("100".into());
-        n.state = Some(state.into());
-        n.view_offset = Some(offset);
-        n
+        PlaySessionState {
+            session_key: Some(key.into()),
+            rating_key: Some("100".into()),
+            state: Some(state.into()),
+            view_offset: Some(offset),
+            ..PlaySessionState::default()
+        }
     }
 
     fn listed(key: &str, offset: i64) -> Session {
