@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plex_alerts::mock::{Fault, MockServer};
-use plex_alerts::{AlertListener, ConnectionState, Event, Transport};
+use plex_alerts::{AlertListener, ConnectionState, Event, SessionEvent, Transport};
 use serde_json::Value;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -28,6 +28,7 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const GUARD: Duration = Duration::from_secs(120);
 
 struct Plan {
+    sessions: usize,
     alerts: u64,
     rounds: usize,
     stops: usize,
@@ -47,6 +48,7 @@ fn main() -> Result<()> {
         .and_then(|i| args.get(i + 1).cloned());
     let plan = if quick {
         Plan {
+            sessions: 100,
             alerts: 50_000,
             rounds: 3,
             stops: 200,
@@ -55,6 +57,7 @@ fn main() -> Result<()> {
         }
     } else {
         Plan {
+            sessions: 500,
             alerts: 200_000,
             rounds: 5,
             stops: 300,
@@ -77,6 +80,7 @@ fn main() -> Result<()> {
     stop_latency(&mut server, &plan)?;
     delivery_latency(&mut server)?;
     idle_cost(&mut server, &plan)?;
+    session_tracker(&mut server, &plan)?;
     if let Some(python) = python {
         compare_plexapi(&mut server, &python, &plan)?;
     }
@@ -85,13 +89,136 @@ fn main() -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
+// 6. The session tracker.
+
+/// The number in an `ok N` answer.
+fn answered(server: &mut Server, path: &str) -> Result<u64> {
+    let line = server.cmd(&format!("answered {path}"))?;
+    Ok(line.split_whitespace().nth(1).ok_or("no count")?.parse()?)
+}
+
+fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
+    let (n, rounds) = (plan.sessions, 20usize);
+    let reports = (n * rounds) as f64;
+    let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
+    println!(
+        "6. Session tracker: {n} sessions starting together, {rounds} progress reports each,\n   then a reconnect (a resync), then every session stops"
+    );
+    // With the tracker: its events, timed, and the requests it made.
+    let (tx, events) = crossbeam_channel::unbounded();
+    let tracked = plex
+        .alert_listener()
+        .callback(|_| {})
+        .track_sessions(plex.session_tracker(), tx)
+        .start()?;
+    server.cmd("wait 1")?;
+    // The first sync first: the sessions are to start while the tracker listens.
+    let deadline = Instant::now() + GUARD;
+    while answered(server, "/status/sessions")? == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sessions_before = answered(server, "/status/sessions")?;
+    let rss_before = rss_kib();
+    server.cmd(&format!("sessions {n}"))?;
+    let wait_for = |count: usize, want: fn(&SessionEvent) -> bool| -> Result<()> {
+        let mut seen = 0;
+        while seen < count {
+            let event = events.recv_timeout(GUARD)?;
+            seen += usize::from(want(&event));
+        }
+        Ok(())
+    };
+    wait_for(n, |e| matches!(e, SessionEvent::Started(_)))?;
+    let rss_after = rss_kib();
+    let started = Instant::now();
+    server.cmd(&format!("reports {rounds}"))?;
+    wait_for(n * rounds, |e| matches!(e, SessionEvent::Progress(_)))?;
+    let with_tracker = started.elapsed();
+    let before_resync = answered(server, "/status/sessions")?;
+    server.cmd("close")?;
+    let deadline = Instant::now() + GUARD;
+    while answered(server, "/status/sessions")? == before_resync && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.cmd("end")?;
+    wait_for(n, |e| matches!(e, SessionEvent::Stopped { .. }))?;
+    let stats = tracked.session_stats();
+    let reads = answered(server, "/status/sessions")? - sessions_before;
+    tracked.stop();
+
+    // Without: the same load on a plain listener, timed to its last alert.
+    let (count_tx, count) = crossbeam_channel::unbounded();
+    let plain = plex
+        .alert_listener()
+        .callback(move |_| {
+            let _ = count_tx.send(());
+        })
+        .start()?;
+    server.cmd("wait 1")?;
+    server.cmd(&format!("sessions {n}"))?;
+    for _ in 0..n {
+        count.recv_timeout(GUARD)?;
+    }
+    let started = Instant::now();
+    server.cmd(&format!("reports {rounds}"))?;
+    for _ in 0..n * rounds {
+        count.recv_timeout(GUARD)?;
+    }
+    let without = started.elapsed();
+    server.cmd("end")?;
+    plain.stop();
+
+    let per_session = |x: u64| x as f64 / n as f64;
+    println!("   | requests                                | in all | per session |");
+    println!("   |-----------------------------------------|-------:|------------:|");
+    let row =
+        |what: &str, x: u64| println!("   | {what:<39} | {x:>6} | {:>11.3} |", per_session(x));
+    row("/status/sessions for new sessions", stats.lookups);
+    row("/status/sessions again (not visible yet)", stats.retries);
+    row("/status/sessions at syncs (start, gap)", stats.resyncs);
+    row("/status/sessions after the start (server)", reads);
+    row("/identity (start, gap)", stats.identity_reads);
+    row("/library/metadata", stats.metadata_reads);
+    println!();
+    println!(
+        "   | {:>5} progress reports                  | alerts/s   | µs per alert |",
+        n * rounds
+    );
+    println!("   |-----------------------------------------|-----------:|-------------:|");
+    for (what, took) in [
+        ("plain listener", without),
+        ("with the session tracker", with_tracker),
+    ] {
+        println!(
+            "   | {what:<39} | {:>10.0} | {:>12.2} |",
+            reports / took.as_secs_f64(),
+            took.as_secs_f64() * 1e6 / reports
+        );
+    }
+    let added = (with_tracker.as_secs_f64() - without.as_secs_f64()) * 1e6 / reports;
+    println!("   tracker's added cost per alert: {added:.2} µs");
+    if let (Some(a), Some(b)) = (rss_before, rss_after) {
+        println!(
+            "   memory per tracked session: {:.1} KiB (this process's RSS growth, {n} sessions)",
+            b.saturating_sub(a) as f64 / n as f64
+        );
+    }
+    println!();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
 // The server process.
 
 /// `bench serve`: a mock server driven by one command per stdin line, answering on stdout.
 fn serve() -> Result<()> {
-    let server = MockServer::builder().chunked(false).start()?;
+    let server = MockServer::builder()
+        .chunked(false)
+        .progress_interval(None)
+        .start()?;
     println!("ready {} {}", server.url(), server.token());
     let mut burst = None;
+    let mut playbacks: Vec<plex_alerts::mock::Playback> = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -126,6 +253,37 @@ fn serve() -> Result<()> {
                     }
                     server.send(&playing_frame(now_ns()));
                 }
+                "ok".to_owned()
+            }
+            ["sessions", n] => {
+                // n viewers, each on a player of their own, start a movie together.
+                let lib = server.library();
+                for i in 0..n.parse::<usize>()? {
+                    let movie = lib.add_movie("Movies", &format!("Movie {i}"), 7_200_000);
+                    let user = server.add_user(&format!("user{i}"));
+                    let player = server.add_player(&format!("Player {i}"));
+                    playbacks.push(server.play(&user, &movie, &player));
+                }
+                "ok".to_owned()
+            }
+            ["reports", rounds] => {
+                // Each session reports on, a second further each time (not a seek).
+                for round in 1..=rounds.parse::<i64>()? {
+                    for p in &playbacks {
+                        p.seek(round * 1000);
+                    }
+                }
+                "ok".to_owned()
+            }
+            ["end"] => {
+                for p in playbacks.drain(..) {
+                    p.stop();
+                }
+                "ok".to_owned()
+            }
+            ["answered", path] => format!("ok {}", server.answered(path)),
+            ["close"] => {
+                server.close_all();
                 "ok".to_owned()
             }
             ["quit"] => break,

@@ -1,6 +1,7 @@
-//! No Plex server needed: starts the crate's mock server, has it play a short story (a
-//! library scan, a new episode, a playback with pauses, a transcode), listens to it and
-//! prints each alert as it arrives, then stops and says how long stopping took.
+//! No Plex server needed: starts the crate's mock server, a small Plex, and has it play a
+//! short story (a library scan that finds a new episode, someone watching it with pauses
+//! and a transcode). It listens, prints each alert as it arrives and, marked `»`, what
+//! the session tracker makes of them, then stops and says how long stopping took.
 //!
 //! ```text
 //! cargo run --example demo
@@ -10,8 +11,7 @@
 use std::time::{Duration, Instant};
 
 use plex_alerts::mock::MockServer;
-use plex_alerts::{AlertListener, ConnectionState, Transport};
-use serde_json::{Value, json};
+use plex_alerts::{ConnectionState, PlexServer, SessionEvent, Transport};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transport = match parse_transport()? {
@@ -23,16 +23,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mock Plex server listening on {} ({transport:?})\n",
         server.url()
     );
+    let lib = server.library();
+    let show = lib.add_show("TV Shows", "Severance");
+    let season = lib.add_season(&show, 2);
+    let alice = server.add_user("alice");
+    let tv = server.add_player("Living Room TV");
 
-    let (alerts_tx, alerts) = crossbeam_channel::unbounded();
+    let plex = PlexServer::connect(server.url(), server.token())?;
     let (connected_tx, connected) = crossbeam_channel::bounded(1);
-    let listener = AlertListener::builder(server.url())
-        .token(server.token())
+    let (ended_tx, ended) = crossbeam_channel::bounded(1);
+    let listener = plex
+        .alert_listener()
         .transport(transport)
-        .callback(move |alert| {
-            println!("  {alert}");
-            let _ = alerts_tx.send(());
-        })
+        .callback(|alert| println!("  {alert}"))
         .callback_error(|error| eprintln!("  error: {error}"))
         .on_state(move |state| {
             println!("[{state}]");
@@ -40,19 +43,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = connected_tx.try_send(());
             }
         })
+        .track_sessions(plex.session_tracker(), move |event: SessionEvent| {
+            println!("  » {event}");
+            if matches!(event, SessionEvent::Stopped { .. }) {
+                let _ = ended_tx.try_send(());
+            }
+        })
         .start()?;
     connected.recv_timeout(Duration::from_secs(10))?;
+    // A pause between steps, so that the output reads as a story.
+    let beat = || std::thread::sleep(Duration::from_millis(150));
+    beat();
 
-    let script = story();
-    for (caption, frame) in &script {
-        if let Some(caption) = caption {
-            println!("\n{caption}");
-        }
-        server.send(&frame.to_string());
-        // Wait for the alert to be printed before the next one, so output reads in order.
-        alerts.recv_timeout(Duration::from_secs(10))?;
-        std::thread::sleep(Duration::from_millis(120));
-    }
+    println!("\nA library scan finds a new episode:");
+    let mut scan = server.scan("TV Shows");
+    beat();
+    let episode = scan.add_episode(&season, 1, "Hello, Ms. Cobel", 2_880_000);
+    beat();
+    scan.progress(60);
+    beat();
+    scan.finish();
+    beat();
+
+    println!("\nalice watches it on the living-room TV (transcoded):");
+    let playback = server.play(&alice, &episode, &tv);
+    beat();
+    playback.start_transcode();
+    beat();
+    playback.pause();
+    beat();
+    playback.resume();
+    beat();
+    playback.seek(2_700_000);
+    beat();
+    playback.stop();
+    ended.recv_timeout(Duration::from_secs(10))?;
+    beat();
 
     let stats = listener.stats();
     let started = Instant::now();
@@ -87,88 +113,4 @@ fn parse_transport() -> Result<Option<Transport>, String> {
             "unexpected arguments {other:?}; usage: demo [--transport websocket|eventsource]"
         )),
     }
-}
-
-/// Wraps children in a NotificationContainer frame, as the server sends them.
-fn frame(kind: &str, child_key: &str, child: Value) -> Value {
-    json!({"NotificationContainer": {"type": kind, "size": 1, child_key: [child]}})
-}
-
-fn activity(event: &str, progress: u32, subtitle: &str) -> Value {
-    frame(
-        "activity",
-        "ActivityNotification",
-        json!({"event": event, "uuid": "6f2c7a1e", "Activity": {
-            "uuid": "6f2c7a1e", "type": "library.update.section", "cancellable": true,
-            "userID": 1, "title": "Scanning TV Shows", "subtitle": subtitle, "progress": progress,
-            "Context": {"librarySectionID": "2"}}}),
-    )
-}
-
-/// A timeline entry for the new episode. Real servers send `metadataState` while an item
-/// is created or changes (created, loading, processing, deleted), and none with state 5.
-fn timeline(state: u32, metadata_state: Option<&str>) -> Value {
-    let mut entry = json!({"identifier": "com.plexapp.plugins.library", "sectionID": "2",
-        "itemID": "5123", "parentItemID": "5120", "rootItemID": "5100", "type": 4,
-        "title": "The Arrival", "state": state, "updatedAt": 1_732_280_000});
-    if let Some(metadata_state) = metadata_state {
-        entry["metadataState"] = json!(metadata_state);
-    }
-    frame("timeline", "TimelineEntry", entry)
-}
-
-fn playing(state: &str, offset_ms: u64) -> Value {
-    frame(
-        "playing",
-        "PlaySessionStateNotification",
-        json!({"sessionKey": "23", "clientIdentifier": "livingroom-tv", "guid": "",
-               "ratingKey": "5123", "url": "", "key": "/library/metadata/5123",
-               "viewOffset": offset_ms, "playQueueItemID": 9001, "playQueueID": 412,
-               "state": state, "transcodeSession": "k2u3rz7x"}),
-    )
-}
-
-fn transcode(kind: &str, progress: f64, speed: f64) -> Value {
-    frame(
-        kind,
-        "TranscodeSession",
-        json!({"key": "/transcode/sessions/k2u3rz7x", "throttled": false, "complete": kind.ends_with("end"),
-               "progress": progress, "speed": speed, "duration": 2_640_000, "context": "streaming",
-               "sourceVideoCodec": "hevc", "sourceAudioCodec": "eac3", "videoDecision": "transcode",
-               "audioDecision": "copy", "protocol": "hls", "container": "mpegts", "videoCodec": "h264",
-               "audioCodec": "eac3", "audioChannels": 6, "transcodeHwRequested": true}),
-    )
-}
-
-fn story() -> Vec<(Option<&'static str>, Value)> {
-    vec![
-        (
-            Some("A library scan finds a new episode:"),
-            activity("started", 0, "Scanning"),
-        ),
-        (None, activity("updated", 35, "The Arrival")),
-        (None, timeline(0, Some("created"))),
-        (None, activity("updated", 80, "Matching")),
-        (None, timeline(5, None)),
-        (None, activity("ended", 100, "")),
-        (
-            None,
-            frame(
-                "status",
-                "StatusNotification",
-                json!({"title": "Library scan complete", "description": "", "notificationName": "LIBRARY_UPDATE"}),
-            ),
-        ),
-        (
-            Some("Someone watches it on the living-room TV (transcoded):"),
-            transcode("transcodeSession.start", 0.0, 0.0),
-        ),
-        (None, playing("playing", 0)),
-        (None, transcode("transcodeSession.update", 12.5, 4.2)),
-        (None, playing("playing", 10_000)),
-        (None, playing("paused", 14_500)),
-        (None, playing("playing", 14_500)),
-        (None, playing("stopped", 61_000)),
-        (None, transcode("transcodeSession.end", 100.0, 0.0)),
-    ]
 }

@@ -613,3 +613,25 @@ fn one_connection_carries_raw_alerts_beside_session_events() {
     assert_eq!(e.mock.handshakes(), before + 1, "one connection");
     listener.stop();
 }
+
+#[test]
+fn sessions_that_start_together_share_one_lookup() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let players: Vec<_> = (0..5)
+        .map(|i| e.mock.add_player(&format!("TV {i}")))
+        .collect();
+    for player in &players {
+        e.mock.play(&e.alice, &e.movie, player);
+    }
+    for _ in 0..5 {
+        assert!(matches!(next(&rx), SessionEvent::Started(_)));
+    }
+    let stats = listener.session_stats();
+    assert_eq!(
+        (stats.lookups, stats.retries, stats.sessions),
+        (1, 0, 5),
+        "{stats:?}"
+    );
+    listener.stop();
+}

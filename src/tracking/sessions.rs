@@ -319,13 +319,13 @@ impl TrackerThread {
                     at.saturating_duration_since(now)
                 });
             match rx.recv_timeout(wait) {
-                Ok(Input::Playing(states, at)) => {
-                    for n in &states {
-                        self.machine.playing(n, at);
+                Ok(input) => {
+                    self.take(input);
+                    // What else has come meanwhile, before any lookup.
+                    for input in rx.try_iter().take(QUEUE) {
+                        self.take(input);
                     }
                 }
-                Ok(Input::Connected { after_gap, at }) => self.machine.connected(after_gap, at),
-                Ok(Input::Disconnected) => self.machine.disconnected(),
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     self.machine.tick(Instant::now())
                 }
@@ -335,6 +335,18 @@ impl TrackerThread {
         }
         self.machine.finish();
         self.flush();
+    }
+
+    fn take(&mut self, input: Input) {
+        match input {
+            Input::Playing(states, at) => {
+                for n in &states {
+                    self.machine.playing(n, at);
+                }
+            }
+            Input::Connected { after_gap, at } => self.machine.connected(after_gap, at),
+            Input::Disconnected => self.machine.disconnected(),
+        }
     }
 
     /// Makes the lookups the machine wants now, and feeds it their answers.
@@ -368,6 +380,8 @@ impl TrackerThread {
 
     /// Hands what happened to the app, and keeps `now_playing` up to date.
     fn flush(&mut self) {
+        // Published first: an app that reads them on an event sees them up to date.
+        self.now_playing.set_stats(&self.machine.stats);
         let stopping = self.delivery.stop().is_stopped();
         for out in std::mem::take(&mut self.machine.out) {
             match out {
@@ -384,6 +398,5 @@ impl TrackerThread {
                 }
             }
         }
-        self.now_playing.set_stats(&self.machine.stats);
     }
 }

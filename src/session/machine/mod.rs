@@ -48,6 +48,10 @@ pub(crate) struct Options {
     /// `retry_after`, each next after twice as long.
     pub lookup_retries: u32,
     pub retry_after: Duration,
+    /// A new session is looked up this long after its first notification, so that
+    /// sessions starting together share one read (and a session not visible at once
+    /// usually is by then).
+    pub gather: Duration,
     pub max_sessions: usize,
 }
 
@@ -66,6 +70,7 @@ impl Default for Options {
             default_watched: 0.85,
             lookup_retries: 3,
             retry_after: Duration::from_millis(250),
+            gather: Duration::from_millis(100),
             max_sessions: 1000,
         }
     }
@@ -384,7 +389,7 @@ impl Machine {
             was_paused: state == PlaybackState::Paused,
             watched: false,
             attempts: 0,
-            next_lookup: Some(now),
+            next_lookup: Some(now + self.opts.gather),
             needs_metadata: self.hidden,
             media_pending: None,
             missing_since: None,
@@ -629,6 +634,8 @@ mod tests {
         m.identity(Ok(ServerIdentity::default()), t0);
         m.sessions(Ok(vec![]), t0);
         m.playing(&note("1", "playing", 0), t0);
+        assert_eq!(m.want(t0), None, "gathering");
+        let t0 = m.next_deadline().unwrap();
         assert_eq!(m.want(t0), Some(Want::Sessions));
         m.sessions(Ok(vec![listed("1", 0)]), t0);
         assert_eq!(kinds(&mut m), ["started"]);
