@@ -89,6 +89,96 @@
 //! notification carries, and [`PlexServer::identity`] the server's identity read afresh.
 //! Requests use the listener's connect and TLS layer, timeouts and redaction.
 //!
+//! # Sessions: who plays what, as events
+//!
+//! What every app that listens for `playing` notifications writes by hand (remember each
+//! session, look up who watches, drop the progress repeats, decide started, paused,
+//! resumed and stopped, catch the stop that never comes, resync after a gap) is the
+//! session tracker's job. [`PlexServer::track_sessions`] delivers [`SessionEvent`]s,
+//! each with a snapshot of the session ([`TrackedSession`]: user, player, item, state,
+//! offset, time paused):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use std::time::Duration;
+//! # let mock = plex_alerts::mock::MockServer::start();
+//! # let movie = mock.library().add_movie("Movies", "Arrival", 6_960_000);
+//! # let (alice, tv) = (mock.add_user("alice"), mock.add_player("Living Room TV"));
+//! # let (url, token) = (mock.url(), mock.token());
+//! use plex_alerts::{PlexServer, SessionEvent};
+//!
+//! let plex = PlexServer::connect(&url, &token)?;
+//! let (tx, events) = crossbeam_channel::unbounded();
+//! let tracker = plex.track_sessions(tx)?; // a channel, or a closure taking a SessionEvent
+//! # mock.wait_until(Duration::from_secs(10), |m| m.answered("/status/sessions") > 0);
+//! # let playback = mock.play(&alice, &movie, &tv);
+//! # playback.seek(6_500_000);
+//! # playback.stop();
+//! for event in events.iter() {
+//!     match event {
+//!         SessionEvent::Started(s) => println!("{s}"),      // alice on Living Room TV: Arrival ...
+//!         SessionEvent::Watched(s) => println!("scrobble {:?}", s.media.title),
+//!         SessionEvent::Stopped { session, reason } => {
+//!             println!("{session} ended: {reason}");
+//! #           break;
+//!         }
+//!         _ => {} // Paused, Resumed, Buffering, Progress, Seeked, MediaChanged
+//!     }
+//! }
+//! tracker.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The rules, chosen from what real apps do and the quirks of Plex that broke them:
+//!
+//! - **Who and what are bound when a session first appears** and kept to its end: one
+//!   `/status/sessions` read (shared by sessions that start within 100 ms of each other,
+//!   read again up to three times while a new session is not visible yet), so a
+//!   `Stopped` carries the user and the item although the server has forgotten them.
+//!   There is no request for a known session's progress.
+//! - [`Started`](SessionEvent::Started) once the session is known; its state may be paused
+//!   or buffering. [`TrackedSession::origin`] says whether it started while listening or
+//!   was found at the first sync or after a gap.
+//! - [`Paused`](SessionEvent::Paused), [`Resumed`](SessionEvent::Resumed) and
+//!   [`Buffering`](SessionEvent::Buffering) follow the state; a resume after buffering is
+//!   a resume only if the session was paused before. [`Progress`](SessionEvent::Progress):
+//!   the offset moved while playing.
+//! - [`Seeked`](SessionEvent::Seeked): the offset moved more than 5 s beyond what the clock
+//!   explains (the time elapsed while playing; nothing while paused, so a seek while paused
+//!   is a seek). Not judged while buffering, nor across a gap.
+//! - [`MediaChanged`](SessionEvent::MediaChanged): the same session plays another item
+//!   (autoplay, Live TV's next programme); the new item is read once.
+//! - [`Watched`](SessionEvent::Watched): once per session and item, when the offset passes
+//!   the type's threshold (85 %, tracks 90 %; [`SessionTrackerBuilder::watched_at`]),
+//!   never while buffering, and before the stop that passes it.
+//! - Offsets are clamped to the item's duration; a stop within 10 s of the end is at the end.
+//! - [`Stopped`](SessionEvent::Stopped), with its [`StopReason`]: reported by the server;
+//!   **stale** when nothing was heard for 5 min, or the session says it plays while its
+//!   offset does not move for that long (a paused session that keeps reporting is not
+//!   stale, and the clock does not run while the listener is disconnected); **vanished**
+//!   when it is missing from `/status/sessions` at a resync, still missing 30 s later at
+//!   one confirming read; **the server restarted** when `/identity` shows a new version
+//!   after a gap, or a known key is now held by another user or player (session keys
+//!   start again from 1 after a restart, so a reused key never inherits someone else's
+//!   identity); **the tracker stopped**.
+//! - **After every gap** (and at start) `/identity` and `/status/sessions` are read, and
+//!   what changed while nobody listened comes as events: sessions that ended, started,
+//!   paused or resumed.
+//! - A client that sends no session key is tracked by its client identifier; a
+//!   notification with neither is counted ([`SessionStats::without_key`]), never a panic.
+//!   Prerolls and theme music are flagged [`transient`](TrackedSession::transient).
+//! - A token that may not see sessions (not the server owner's) is told once, as
+//!   [`Error::Forbidden`] through the listener's error callback; events still flow, with
+//!   the user unknown and the item read from `/library/metadata`.
+//!
+//! The tracker runs on a thread of its own, fed by the listener's thread through a
+//! bounded queue, and makes its lookups there with short timeouts (5 s), so the listener
+//! never waits for the server's answers; `stop()` interrupts a lookup too.
+//! [`AlertListener::now_playing`] answers from its state without a request. To keep your
+//! own listener's options, raw alerts and the library tracker on the same connection,
+//! attach it with [`Builder::track_sessions`].
+//!
 //! # Closures, one handler, or a channel
 //!
 //! [`Builder::callback`], [`Builder::callback_error`] and [`Builder::on_state`] take
@@ -294,6 +384,7 @@
 //! | `plex.sessions()` | [`plex.sessions()?`](PlexServer::sessions): [`Session`]s with [`User`], [`Player`], [`SessionInfo`] |
 //! | `plex.fetchItem(ratingKey)` | [`plex.metadata(rating_key)?`](PlexServer::metadata): `Option<`[`Metadata`]`>` |
 //! | `plex.activities` | [`plex.activities()?`](PlexServer::activities) |
+//! | a session tracker of your own over `playing` alerts and `plex.sessions()` | [`plex.track_sessions(handler)?`](PlexServer::track_sessions): [`SessionEvent`]s; [`listener.now_playing()`](AlertListener::now_playing) |
 //! | `plex.machineIdentifier`, `plex.version` | [`plex.machine_identifier()`](PlexServer::machine_identifier), [`plex.version()`](PlexServer::version) (read at connect); [`plex.identity()?`](PlexServer::identity) (read now) |
 //!
 //! # Testing your app with the mock
