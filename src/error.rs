@@ -143,6 +143,17 @@ pub enum Error {
         /// How long the connection was silent.
         silent_for: Duration,
     },
+    /// A tracker holds the most it may and leaves new ones out until some are done:
+    /// sessions past [`SessionTrackerBuilder::max_sessions`](crate::SessionTrackerBuilder::max_sessions),
+    /// items past [`LibraryTrackerBuilder::max_items`](crate::LibraryTrackerBuilder::max_items).
+    /// Said once each time it fills up; its stats' `over_limit` counts what it left out.
+    /// The tracker goes on.
+    TrackerFull {
+        /// `"sessions"` or `"library items"`.
+        what: &'static str,
+        /// The bound it reached.
+        limit: usize,
+    },
     /// Your callback panicked. The panic was caught and the listener went on.
     CallbackPanicked {
         /// The panic's message.
@@ -264,6 +275,11 @@ impl fmt::Display for Error {
             Error::HeartbeatTimeout { silent_for } => {
                 write!(f, "no sign of life from the server for {silent_for:?}")
             }
+            Error::TrackerFull { what, limit } => write!(
+                f,
+                "the tracker holds its most {what} ({limit}): new ones are left out until \
+                 some are done (its stats' over_limit counts them)"
+            ),
             Error::CallbackPanicked { message } => write!(f, "the callback panicked: {message}"),
             Error::Internal { message } => write!(
                 f,
@@ -410,6 +426,7 @@ impl Error {
             | Error::ConnectionLost { .. }
             | Error::Tls { .. }
             | Error::MessageTooLarge { .. }
+            | Error::TrackerFull { .. }
             | Error::HeartbeatTimeout { .. } => {}
         }
         self

@@ -635,3 +635,28 @@ fn sessions_that_start_together_share_one_lookup() {
     );
     listener.stop();
 }
+
+#[test]
+fn sessions_past_the_bound_are_told_once_and_the_tracked_ones_go_on() {
+    let e = env();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| {
+        t.max_sessions(1)
+            .callback_error(move |err| errors_tx.send(err).unwrap())
+    });
+    let a = e.mock.play(&e.alice, &e.ep1, &e.tv);
+    let started = next_change(&rx);
+    assert!(describe(&started).starts_with("started"), "{started:?}");
+    let b = e.mock.play(&e.bob, &e.movie, &e.phone);
+    match errors.recv_timeout(HANG_GUARD) {
+        Ok(Error::TrackerFull { limit: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    b.pause(); // more of the session left out: no second error
+    a.stop();
+    assert!(matches!(next_change(&rx), SessionEvent::Stopped { .. }));
+    let stats = listener.session_stats();
+    assert!(stats.over_limit >= 2, "{stats:?}");
+    assert!(errors.try_recv().is_err(), "told once");
+    listener.stop();
+}

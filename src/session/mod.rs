@@ -319,7 +319,8 @@ pub struct SessionStats {
     pub identity_reads: u64,
     /// Notifications that name neither a session key nor a client: not trackable.
     pub without_key: u64,
-    /// New sessions not tracked because the tracker holds its most already.
+    /// Notifications of new sessions left out because the tracker held its most already
+    /// ([`Error::TrackerFull`](crate::Error::TrackerFull) says when it fills up).
     pub over_limit: u64,
 }
 

@@ -134,6 +134,8 @@ pub(crate) struct Machine {
     sync_attempts: u32,
     awaiting_identity: bool,
     version: Option<String>,
+    /// At `max_sessions`: said once, until one more fits again.
+    full: bool,
     pub out: Vec<Out>,
 }
 
@@ -150,6 +152,7 @@ impl Machine {
             sync_attempts: 0,
             awaiting_identity: false,
             version: None,
+            full: false,
             out: Vec::new(),
         }
     }
@@ -353,8 +356,15 @@ impl Machine {
         }
         if self.tracked.len() >= self.opts.max_sessions {
             self.stats.over_limit += 1;
+            if !std::mem::replace(&mut self.full, true) {
+                self.out.push(Out::Error(Error::TrackerFull {
+                    what: "sessions",
+                    limit: self.opts.max_sessions,
+                }));
+            }
             return;
         }
+        self.full = false;
         let media = TrackedMedia {
             rating_key: n.rating_key.clone().filter(|k| !k.is_empty()),
             key: n.key.clone().filter(|k| !k.is_empty()),
