@@ -192,3 +192,10 @@ impl Handler<Event> for Callbacks {
         ControlFlow::Continue(())
     }
 }
+
+/// What a tracker's rules say: an event for the app, or an error for its error handler.
+#[derive(Debug)]
+pub(crate) enum Said<E> {
+    Event(E),
+    Error(Error),
+}

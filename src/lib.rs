@@ -348,6 +348,7 @@
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
 //! | [`Error::Decode`] (not JSON, a binary or non-UTF-8 message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
+//! | [`Error::Forbidden`] (a tracker's token may not read sessions), [`Error::TrackerFull`] | the tracker goes on, with less | a server owner's token; raise the tracker's bound |
 //!
 //! [`Error::is_retryable`] says which kind an error is. A message over
 //! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the
@@ -469,6 +470,7 @@ mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod library;
 mod listener;
 mod media;
 #[cfg(feature = "mock")]
@@ -491,13 +493,14 @@ pub use alert::Alert;
 pub use error::{Error, Phase};
 pub use filters::Filters;
 pub use handler::{ConnectionState, Event, Handler, Outage};
+pub use library::{LibraryEvent, LibraryGroup, LibraryItem, LibraryStats};
 pub use listener::{AlertListener, Builder};
 pub use media::{MediaType, UnknownType};
 pub use notification::{
     Activity, ActivityNotification, AutoUpdateNotification, BackgroundProcessingQueueEvent,
     LogSentNotification, MediaProviderContentNotification, Notification, PlaySessionState,
     PlaybackState, ProgressNotification, ReachabilityNotification, Setting, StatusNotification,
-    TimelineEntry, TranscodeSession,
+    TimelineEntry, TimelineState, TranscodeSession,
 };
 pub use reconnect::{Heartbeat, Reconnect};
 pub use rest::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
@@ -506,7 +509,7 @@ pub use session::{Origin, SessionEvent, SessionStats, StopReason, TrackedMedia, 
 pub use stats::Stats;
 pub use stop::StopHandle;
 pub use tls::TlsOptions;
-pub use tracking::SessionTrackerBuilder;
+pub use tracking::{LibraryTrackerBuilder, SessionTrackerBuilder};
 pub use transport::Transport;
 
 /// The README's examples, compiled as doctests so that they keep working.

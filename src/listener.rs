@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::handler::Callbacks;
+use crate::library::{LibraryStats, LibraryView};
 use crate::session::{NowPlaying, SessionStats, TrackedSession};
 use crate::stats::{Counters, Stats};
 use crate::stop::{Stop, StopHandle, lock};
@@ -31,6 +32,8 @@ pub struct Builder {
     pub(crate) taps: Vec<Box<dyn Tap>>,
     /// What the session tracker, if any, knows is playing.
     pub(crate) now_playing: Option<NowPlaying>,
+    /// The library tracker's counters, if it has one.
+    pub(crate) library: Option<LibraryView>,
 }
 
 impl Builder {
@@ -42,6 +45,7 @@ impl Builder {
             handler: None,
             taps: Vec::new(),
             now_playing: None,
+            library: None,
         }
     }
 
@@ -227,6 +231,7 @@ impl Builder {
             thread: Some(thread),
             shared,
             now_playing: self.now_playing,
+            library: self.library,
         })
     }
 }
@@ -271,6 +276,7 @@ pub struct AlertListener {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     now_playing: Option<NowPlaying>,
+    library: Option<LibraryView>,
 }
 
 impl AlertListener {
@@ -328,6 +334,16 @@ impl AlertListener {
         self.now_playing
             .as_ref()
             .map(NowPlaying::sessions)
+            .unwrap_or_default()
+    }
+
+    /// The library tracker's counters (its state now: items pending and remembered, which
+    /// stay within its bounds; what it announced, read and dropped); all zero for a
+    /// listener without one.
+    pub fn library_stats(&self) -> LibraryStats {
+        self.library
+            .as_ref()
+            .map(LibraryView::stats)
             .unwrap_or_default()
     }
 

@@ -358,6 +358,9 @@ fn a_scan_announces_items_as_a_server_does_while_activities_agree() {
         format!("{m} 3 loading"),
         format!("{m} 4 processing"),
         format!("{m} 5 -"),
+        // The movie's media analysis, then the scan's end.
+        "activity started".to_owned(),
+        "activity ended".to_owned(),
         "activity ended".to_owned(),
     ]
     .into();

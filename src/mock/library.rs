@@ -61,6 +61,12 @@ impl Library<'_> {
         add_item(&self.server.inner, new)
     }
 
+    /// The id of section `section` (made on first use), as notifications and REST answers
+    /// give it.
+    pub fn section_id(&self, section: &str) -> String {
+        lock(&self.server.inner.model).section(section).to_string()
+    }
+
     /// A movie in section `section` (made on first use), `duration` in milliseconds.
     pub fn add_movie(&self, section: &str, title: &str, duration: i64) -> MockItem {
         self.add(MediaType::Movie, section, None, title, None, Some(duration))
@@ -248,7 +254,8 @@ impl Scan {
         self.inner.delete_item(item);
     }
 
-    /// Processes what was found, ends the activity and sends "Library scan complete".
+    /// Processes what was found (with an agent: states 1 to 5, then a media analysis
+    /// activity per item), ends the activity and sends "Library scan complete".
     pub fn finish(self) {
         let states: &[(i64, Option<&str>)] = match self.with_agent {
             true => &[
@@ -275,6 +282,17 @@ impl Scan {
                 };
                 self.inner
                     .send(&frame("timeline", "TimelineEntry", vec![entry]));
+            }
+            if self.with_agent {
+                // Media analysis follows an add, as its own activity: no update.
+                let key = format!("/library/metadata/{}", item.rating_key);
+                let uuid = self.inner.start_activity(
+                    "library.refresh.items",
+                    "Refreshing",
+                    "Refreshing media analysis",
+                    json!({"key": key}),
+                );
+                self.inner.update_activity(&uuid, 100, "ended");
             }
         }
         self.inner.update_activity(&self.uuid, 100, "ended");
@@ -361,12 +379,12 @@ impl MockServer {
     }
     /// Starts a library scan of section `section`: see [`Scan`].
     pub fn scan(&self, section: &str) -> Scan {
-        lock(&self.inner.model).section(section);
+        let id = lock(&self.inner.model).section(section);
         let uuid = self.inner.start_activity(
             "library.update.section",
             &format!("Scanning {section}"),
             "Scanning",
-            json!({"librarySectionID": section}),
+            json!({"librarySectionID": id.to_string()}),
         );
         Scan {
             inner: Arc::clone(&self.inner),
@@ -376,6 +394,7 @@ impl MockServer {
             with_agent: true,
         }
     }
+
     /// Refreshes an item (a file upgrade, or new metadata): a `library.refresh.items`
     /// activity for it, and its timeline entries through processing to state 5.
     pub fn update_item(&self, item: &MockItem) {

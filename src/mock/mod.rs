@@ -74,7 +74,7 @@ use crate::{Filters, Transport};
 pub use library::{Library, MockItem, Scan};
 pub use playback::{MockPlayer, MockUser, Playback, PlaybackBuilder};
 pub use stalled::StalledListener;
-pub use wire::{event_stream_text, frame};
+pub use wire::{RecordedRequest, event_stream_text, frame};
 use wire::{notification_type, ws_frame};
 
 /// The WebSocket endpoint every client uses, and the spelling of Plex's API description.
@@ -83,38 +83,6 @@ const WEBSOCKET_PATH_SINGULAR: &str = "/:/websocket/notifications";
 const EVENTSOURCE_PATH: &str = "/:/eventsource/notifications";
 /// The token of a mock server made with [`MockServer::start`].
 pub const DEFAULT_TOKEN: &str = "mock-token-0123456789";
-
-/// A request the server received, as the client sent it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RecordedRequest {
-    /// `GET`, usually.
-    pub method: String,
-    /// The path, without the query.
-    pub path: String,
-    /// Query parameters, percent-decoded, in order.
-    pub query: Vec<(String, String)>,
-    /// Headers, in order.
-    pub headers: Vec<(String, String)>,
-}
-
-impl RecordedRequest {
-    /// The first header with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first query parameter with this name.
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A WebSocket frame a client sent, unmasked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,39 @@ use serde_json::Value;
 use crate::percent;
 use crate::transport::http::owned_headers;
 
-use super::RecordedRequest;
 use crate::Notification;
+
+/// A request the server received, as the client sent it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// `GET`, usually.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// Query parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first query parameter with this name.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
 
 /// One complete masked frame: (opcode, unmasked payload, bytes used).
 pub(super) fn parse_client_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {

@@ -54,6 +54,59 @@ pub enum Notification {
     Other,
 }
 
+/// Where a library item is in its processing, from [`TimelineEntry::state`]
+/// ([`TimelineEntry::timeline_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimelineState {
+    /// 0: the item was created; its metadata is not ready.
+    Created,
+    /// 1: in progress (with no metadata agent, processing ends here).
+    Progress,
+    /// 2: matching against the agent.
+    Matching,
+    /// 3: downloading metadata.
+    Downloading,
+    /// 4: processing downloaded metadata.
+    Processing,
+    /// 5: processed: ready.
+    Processed,
+    /// 9: deleted.
+    Deleted,
+    /// A state this crate does not know, as sent.
+    Unknown(i64),
+}
+
+impl TimelineState {
+    /// The state Plex numbers `code`.
+    pub fn from_code(code: i64) -> TimelineState {
+        match code {
+            0 => TimelineState::Created,
+            1 => TimelineState::Progress,
+            2 => TimelineState::Matching,
+            3 => TimelineState::Downloading,
+            4 => TimelineState::Processing,
+            5 => TimelineState::Processed,
+            9 => TimelineState::Deleted,
+            other => TimelineState::Unknown(other),
+        }
+    }
+
+    /// Plex's number for it.
+    pub fn code(&self) -> i64 {
+        match self {
+            TimelineState::Created => 0,
+            TimelineState::Progress => 1,
+            TimelineState::Matching => 2,
+            TimelineState::Downloading => 3,
+            TimelineState::Processing => 4,
+            TimelineState::Processed => 5,
+            TimelineState::Deleted => 9,
+            TimelineState::Unknown(code) => *code,
+        }
+    }
+}
+
 /// Where a playback session is, from [`PlaySessionState::state`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

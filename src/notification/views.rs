@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::PlaybackState;
 use super::lenient;
+use super::{PlaybackState, TimelineState};
+use crate::MediaType;
 
 /// `PlaySessionStateNotification`: a playback session's state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +181,25 @@ pub struct TimelineEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub updated_at: Option<i64>,
+}
+
+impl TimelineEntry {
+    /// [`Self::state`] as an enum.
+    pub fn timeline_state(&self) -> Option<TimelineState> {
+        self.state.map(TimelineState::from_code)
+    }
+
+    /// [`Self::media_type`] as a [`MediaType`] (`-1`, seen on entries that are not
+    /// library items, is kept as an unknown type).
+    pub fn item_type(&self) -> Option<MediaType> {
+        self.media_type.map(MediaType::from_code)
+    }
+
+    /// Whether this is about an item of a library (not an EPG or DVR entry, not `type -1`).
+    pub fn is_library_item(&self) -> bool {
+        self.identifier.as_deref() == Some("com.plexapp.plugins.library")
+            && self.item_type().is_some_and(|t| t.is_library_item())
+    }
 }
 
 /// `ActivityNotification`: a long job's progress.

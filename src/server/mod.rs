@@ -188,6 +188,28 @@ impl PlexServer {
             .transpose()
     }
 
+    /// The items added most recently, newest first: `GET /library/recentlyAdded`, at most
+    /// `limit` of them. What a library tracker reads after a gap to find what was added
+    /// while nobody listened.
+    pub fn recently_added(&self, limit: usize) -> Result<Vec<Metadata>, Error> {
+        self.recently_added_until(limit, &Stop::new())
+    }
+
+    pub(crate) fn recently_added_until(
+        &self,
+        limit: usize,
+        stop: &Stop,
+    ) -> Result<Vec<Metadata>, Error> {
+        let path = format!(
+            "/library/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size={limit}"
+        );
+        let answer = self.fetch(&path, stop)?;
+        items(&answer, "Metadata", "/library/recentlyAdded")?
+            .into_iter()
+            .map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
+            .collect()
+    }
+
     /// The jobs running now (scans, refreshes, analysis): `GET /activities`, as
     /// python-plexapi's `plex.activities`. Each is the same [`Activity`] an `activity`
     /// notification carries.

@@ -1,24 +1,128 @@
 //! Trackers on a listener: each runs on a thread of its own, fed by the listener's thread
 //! through a bounded queue, and makes its lookups there, so the listener never waits
 //! for the server's answers (only, when the queue is full, for room in it; never past a
-//! stop).
+//! stop). The rules of each tracker are a state machine with no I/O ([`Rules`]); this
+//! module is what runs one.
 
+pub(crate) mod library;
 pub(crate) mod sessions;
 
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::stop::StopHandle;
-use crate::worker::Delivery;
-use crate::{Error, Handler};
+use crate::stop::{Stop, StopHandle};
+use crate::worker::{Delivery, Tap};
+use crate::{Error, Event, Handler, PlexServer};
 
+pub use library::LibraryTrackerBuilder;
 pub use sessions::SessionTrackerBuilder;
 
 /// Inputs waiting for a tracker's thread, at most: a burst this long waits for room.
 const QUEUE: usize = 1024;
+
+/// Lookups one input may lead to, at most (a bound, not a budget: each answers a want).
+const LOOKUPS_PER_STEP: usize = 64;
+
+pub(crate) use crate::handler::Said;
+
+/// A tracker's rules: fed inputs, the time and the answers of the lookups it wants; it
+/// says what happened. No I/O, no clock of its own.
+pub(crate) trait Rules: Send + 'static {
+    type Input: Send + 'static;
+    type Event: Send + 'static;
+    type Want: Send;
+    type Answer;
+
+    /// The input, if any, an event of the listener's carries for these rules.
+    fn input(event: &Event) -> Option<Self::Input>;
+    fn take(&mut self, input: Self::Input);
+    fn tick(&mut self, now: Instant);
+    /// What it wants read now, if anything.
+    fn want(&self, now: Instant) -> Option<Self::Want>;
+    /// Reads it (on the tracker's thread; every step ends at once on `stop`).
+    fn fetch(plex: &PlexServer, want: &Self::Want, stop: &Stop) -> Self::Answer;
+    fn answer(&mut self, want: Self::Want, answer: Self::Answer, now: Instant);
+    /// When it next has something to do without new input.
+    fn next_deadline(&self) -> Option<Instant>;
+    /// The tracker stops: what it owes.
+    fn finish(&mut self);
+    /// What it said since the last call.
+    fn drain(&mut self) -> Vec<Said<Self::Event>>;
+}
+
+/// What a tracker's thread starts with: its rules, its server, the app's handler.
+type Start<R> = (R, PlexServer, Box<dyn Handler<<R as Rules>::Event>>);
+
+/// A tracker on a listener: the [`Tap`] its listener feeds, and its thread.
+pub(crate) struct Tracker<R: Rules> {
+    needs: &'static [&'static str],
+    /// Problems with the options, reported by the listener's start().
+    check: Result<(), Error>,
+    start: Option<Start<R>>,
+    tx: Option<Sender<R::Input>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<R: Rules> Tracker<R> {
+    pub fn new(
+        needs: &'static [&'static str],
+        check: Result<(), Error>,
+        rules: R,
+        plex: PlexServer,
+        handler: Box<dyn Handler<R::Event>>,
+    ) -> Tracker<R> {
+        Tracker {
+            needs,
+            check,
+            start: Some((rules, plex, handler)),
+            tx: None,
+            thread: None,
+        }
+    }
+}
+
+impl<R: Rules> Tap for Tracker<R> {
+    fn needs(&self) -> &'static [&'static str] {
+        self.needs
+    }
+
+    fn start(&mut self, delivery: Arc<Delivery>) -> Result<(), Error> {
+        self.check.clone()?;
+        let (rules, plex, handler) = self.start.take().expect("started once");
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let run = Runner {
+            rules,
+            plex,
+            handler,
+            delivery,
+        };
+        let thread = thread::Builder::new()
+            .name("plex-alerts-tracker".into())
+            .spawn(move || run.run(rx))
+            .map_err(|e| Error::config(format!("could not start a tracker's thread: {e}")))?;
+        self.tx = Some(tx);
+        self.thread = Some(thread);
+        Ok(())
+    }
+
+    fn see(&mut self, event: &Event, stop: &StopHandle) {
+        if let (Some(tx), Some(input)) = (&self.tx, R::input(event)) {
+            feed(tx, input, stop);
+        }
+    }
+
+    fn finish(&mut self) {
+        self.tx.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// Sends `item` to a tracker's thread, waiting for room, but never past a stop.
 fn feed<T>(tx: &Sender<T>, item: T, stop: &StopHandle) {
@@ -29,6 +133,74 @@ fn feed<T>(tx: &Sender<T>, item: T, stop: &StopHandle) {
     crossbeam_channel::select! {
         send(tx, item) -> _ => {},
         recv(stop.stop.woken()) -> _ => {},
+    }
+}
+
+/// A tracker's thread.
+struct Runner<R: Rules> {
+    rules: R,
+    plex: PlexServer,
+    handler: Box<dyn Handler<R::Event>>,
+    delivery: Arc<Delivery>,
+}
+
+impl<R: Rules> Runner<R> {
+    fn run(mut self, rx: Receiver<R::Input>) {
+        loop {
+            self.lookups();
+            self.flush();
+            let now = Instant::now();
+            let wait = self
+                .rules
+                .next_deadline()
+                .map_or(Duration::from_secs(3600), |at| {
+                    at.saturating_duration_since(now)
+                });
+            match rx.recv_timeout(wait) {
+                Ok(input) => {
+                    self.rules.take(input);
+                    // What else has come meanwhile, before any lookup: one read then
+                    // serves everything that arrived together.
+                    for input in rx.try_iter().take(QUEUE) {
+                        self.rules.take(input);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.rules.tick(Instant::now()),
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.rules.finish();
+        self.flush();
+    }
+
+    /// Makes the lookups the rules want now, and feeds them their answers.
+    fn lookups(&mut self) {
+        let stop = self.delivery.stop().stop.clone();
+        for _ in 0..LOOKUPS_PER_STEP {
+            if stop.is_stopped() {
+                return;
+            }
+            let Some(want) = self.rules.want(Instant::now()) else {
+                return;
+            };
+            let answer = R::fetch(&self.plex, &want, &stop);
+            self.rules.answer(want, answer, Instant::now());
+        }
+    }
+
+    /// Hands what was said to the app.
+    fn flush(&mut self) {
+        let stopping = self.delivery.stop().is_stopped();
+        for said in self.rules.drain() {
+            match said {
+                Said::Event(event) => deliver(self.handler.as_mut(), event, &self.delivery),
+                // A lookup a stop interrupted is no news.
+                Said::Error(_) if stopping => {}
+                Said::Error(e) => {
+                    let _ = self.delivery.report(e);
+                }
+            }
+        }
     }
 }
 
@@ -48,5 +220,43 @@ fn deliver<T: 'static>(handler: &mut dyn Handler<T>, item: T, delivery: &Arc<Del
                 .unwrap_or_else(|| "a panic without a message".to_owned());
             let _ = delivery.report(Error::CallbackPanicked { message });
         }
+    }
+}
+
+type Callback<T> = Box<dyn FnMut(T) + Send>;
+
+/// What every tracker builder has beside its rules' options: the server, the lookups'
+/// timeout, and the callbacks of the listener it starts.
+pub(crate) struct Common {
+    pub plex: PlexServer,
+    pub lookup_timeout: Duration,
+    pub on_error: Option<Callback<Error>>,
+    pub on_state: Option<Callback<crate::ConnectionState>>,
+}
+
+impl Common {
+    pub fn new(plex: &PlexServer) -> Common {
+        Common {
+            plex: plex.clone(),
+            lookup_timeout: Duration::from_secs(5),
+            on_error: None,
+            on_state: None,
+        }
+    }
+
+    /// Gives the tracker's callbacks to the listener it goes on.
+    pub fn attach(&mut self, mut listener: crate::Builder) -> crate::Builder {
+        if let Some(f) = self.on_error.take() {
+            listener = listener.callback_error(f);
+        }
+        if let Some(f) = self.on_state.take() {
+            listener = listener.on_state(f);
+        }
+        listener
+    }
+
+    /// The server, its requests bounded by the lookup timeout.
+    pub fn lookups(&self) -> PlexServer {
+        self.plex.with_timeout(self.lookup_timeout)
     }
 }

@@ -1,25 +1,18 @@
-//! The session tracker: its builder, its place on a listener, and its thread, which
-//! feeds the [`Machine`] and makes the lookups it asks for.
+//! The session tracker: its builder, its place on a listener, and the [`Rules`] that
+//! feed its [`Machine`] and read what it asks for.
 
 use std::fmt;
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
-
-use super::{QUEUE, deliver, feed};
+use super::{Common, Rules, Said, Tracker};
 use crate::listener::Builder;
 use crate::session::NowPlaying;
 use crate::session::machine::{Machine, Options, Out, Want};
-use crate::stop::StopHandle;
-use crate::worker::{Delivery, Tap};
+use crate::stop::Stop;
 use crate::{
-    AlertListener, ConnectionState, Error, Event, Handler, MediaType, Notification,
-    PlaySessionState, PlexServer, SessionEvent,
+    AlertListener, ConnectionState, Error, Event, Handler, MediaType, Metadata, Notification,
+    PlaySessionState, PlexServer, ServerIdentity, Session, SessionEvent,
 };
-
-type Callback<T> = Box<dyn FnMut(T) + Send>;
 
 /// Configures a session tracker: made by [`PlexServer::session_tracker`].
 ///
@@ -46,11 +39,8 @@ type Callback<T> = Box<dyn FnMut(T) + Send>;
 /// ```
 #[must_use = "a tracker does nothing until it is started"]
 pub struct SessionTrackerBuilder {
-    plex: PlexServer,
+    common: Common,
     opts: Options,
-    lookup_timeout: Duration,
-    on_error: Option<Callback<Error>>,
-    on_state: Option<Callback<ConnectionState>>,
 }
 
 impl fmt::Debug for SessionTrackerBuilder {
@@ -59,7 +49,7 @@ impl fmt::Debug for SessionTrackerBuilder {
             .field("stale_after", &self.opts.stale_after)
             .field("absence_grace", &self.opts.absence_grace)
             .field("seek_tolerance", &self.opts.seek_tolerance)
-            .field("lookup_timeout", &self.lookup_timeout)
+            .field("lookup_timeout", &self.common.lookup_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -99,7 +89,7 @@ impl SessionTrackerBuilder {
 
     /// The longest each lookup may take (each step: connect, TLS, the answer). Default 5 s.
     pub fn lookup_timeout(mut self, timeout: Duration) -> Self {
-        self.lookup_timeout = timeout;
+        self.common.lookup_timeout = timeout;
         self
     }
 
@@ -113,25 +103,25 @@ impl SessionTrackerBuilder {
     /// told once as [`Error::Forbidden`]) and the listener's. Without it they go to the
     /// log at warn level.
     pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Self {
-        self.on_error = Some(Box::new(f));
+        self.common.on_error = Some(Box::new(f));
         self
     }
 
     /// The connection's state changes, as [`Builder::on_state`].
     pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Self {
-        self.on_state = Some(Box::new(f));
+        self.common.on_state = Some(Box::new(f));
         self
     }
 
     /// Starts it on a listener of its own (the server's URL, token and TLS options).
     pub fn start(self, handler: impl Handler<SessionEvent>) -> Result<AlertListener, Error> {
-        let listener = self.plex.alert_listener();
+        let listener = self.common.plex.alert_listener();
         listener.track_sessions(self, handler).start()
     }
 
     fn check(&self) -> Result<(), Error> {
         let o = &self.opts;
-        let zero = [o.stale_after, o.absence_grace, self.lookup_timeout]
+        let zero = [o.stale_after, o.absence_grace, self.common.lookup_timeout]
             .iter()
             .any(Duration::is_zero);
         if zero {
@@ -181,11 +171,8 @@ impl PlexServer {
     /// A session tracker with options: see [`SessionTrackerBuilder`].
     pub fn session_tracker(&self) -> SessionTrackerBuilder {
         SessionTrackerBuilder {
-            plex: self.clone(),
+            common: Common::new(self),
             opts: Options::default(),
-            lookup_timeout: Duration::from_secs(5),
-            on_error: None,
-            on_state: None,
         }
     }
 }
@@ -200,141 +187,68 @@ impl Builder {
     ///
     /// The tracker's `callback_error` and `on_state`, if set, become this listener's.
     pub fn track_sessions(
-        mut self,
+        self,
         tracker: SessionTrackerBuilder,
         handler: impl Handler<SessionEvent>,
     ) -> Builder {
         let mut tracker = tracker;
-        if let Some(f) = tracker.on_error.take() {
-            self = self.callback_error(f);
-        }
-        if let Some(f) = tracker.on_state.take() {
-            self = self.on_state(f);
-        }
+        let mut listener = tracker.common.attach(self);
         let now_playing = NowPlaying::default();
-        self.now_playing = Some(now_playing.clone());
-        self.taps.push(Box::new(SessionTap {
-            check: tracker.check(),
-            plex: tracker.plex.with_timeout(tracker.lookup_timeout),
-            opts: tracker.opts,
-            handler: Some(Box::new(handler)),
+        listener.now_playing = Some(now_playing.clone());
+        let rules = SessionRules {
+            machine: Machine::new(tracker.opts.clone(), Instant::now()),
             now_playing,
-            tx: None,
-            thread: None,
-        }));
-        self
+        };
+        listener.taps.push(Box::new(Tracker::new(
+            &["playing"],
+            tracker.check(),
+            rules,
+            tracker.common.lookups(),
+            Box::new(handler),
+        )));
+        listener
     }
 }
 
-/// What the listener's thread hands the tracker's.
-enum Input {
+/// What the listener's thread hands the session tracker's.
+pub(crate) enum Input {
     Playing(Vec<PlaySessionState>, Instant),
     Connected { after_gap: bool, at: Instant },
     Disconnected,
 }
 
-struct SessionTap {
-    check: Result<(), Error>,
-    plex: PlexServer,
-    opts: Options,
-    handler: Option<Box<dyn Handler<SessionEvent>>>,
-    now_playing: NowPlaying,
-    tx: Option<Sender<Input>>,
-    thread: Option<JoinHandle<()>>,
+/// The answer to a [`Want`].
+pub(crate) enum Answer {
+    Sessions(Result<Vec<Session>, Error>),
+    Identity(Result<ServerIdentity, Error>),
+    Metadata(Box<Result<Option<Metadata>, Error>>),
 }
 
-impl Tap for SessionTap {
-    fn needs(&self) -> &'static [&'static str] {
-        &["playing"]
-    }
+/// The session machine, and what is playing for the listener's handle.
+pub(crate) struct SessionRules {
+    machine: Machine,
+    now_playing: NowPlaying,
+}
 
-    fn start(&mut self, delivery: Arc<Delivery>) -> Result<(), Error> {
-        self.check.clone()?;
-        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
-        let worker = TrackerThread {
-            machine: Machine::new(self.opts.clone(), Instant::now()),
-            plex: self.plex.clone(),
-            handler: self.handler.take().expect("started once"),
-            now_playing: self.now_playing.clone(),
-            delivery,
-        };
-        let thread = thread::Builder::new()
-            .name("plex-alerts-sessions".into())
-            .spawn(move || worker.run(rx))
-            .map_err(|e| Error::config(format!("could not start the session tracker: {e}")))?;
-        self.tx = Some(tx);
-        self.thread = Some(thread);
-        Ok(())
-    }
+impl Rules for SessionRules {
+    type Input = Input;
+    type Event = SessionEvent;
+    type Want = Want;
+    type Answer = Answer;
 
-    fn see(&mut self, event: &Event, stop: &StopHandle) {
-        let Some(tx) = &self.tx else {
-            return;
-        };
-        let input = match event {
+    fn input(event: &Event) -> Option<Input> {
+        Some(match event {
             Event::Alert(alert) => match alert.notification() {
                 Notification::Playing(states) => Input::Playing(states.clone(), Instant::now()),
-                _ => return,
+                _ => return None,
             },
             Event::State(ConnectionState::Connected { outage }) => Input::Connected {
                 after_gap: outage.is_some(),
                 at: Instant::now(),
             },
             Event::State(ConnectionState::Disconnected { .. }) => Input::Disconnected,
-            _ => return,
-        };
-        feed(tx, input, stop);
-    }
-
-    fn finish(&mut self) {
-        self.tx.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The tracker's thread.
-struct TrackerThread {
-    machine: Machine,
-    plex: PlexServer,
-    handler: Box<dyn Handler<SessionEvent>>,
-    now_playing: NowPlaying,
-    delivery: Arc<Delivery>,
-}
-
-/// Lookups one input may lead to, at most (a bound, not a budget: each answers a want).
-const LOOKUPS_PER_STEP: usize = 64;
-
-impl TrackerThread {
-    fn run(mut self, rx: Receiver<Input>) {
-        loop {
-            self.lookups();
-            self.flush();
-            let now = Instant::now();
-            let wait = self
-                .machine
-                .next_deadline()
-                .map_or(Duration::from_secs(3600), |at| {
-                    at.saturating_duration_since(now)
-                });
-            match rx.recv_timeout(wait) {
-                Ok(input) => {
-                    self.take(input);
-                    // What else has come meanwhile, before any lookup.
-                    for input in rx.try_iter().take(QUEUE) {
-                        self.take(input);
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    self.machine.tick(Instant::now())
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            }
-            self.machine.settle();
-        }
-        self.machine.finish();
-        self.flush();
+            _ => return None,
+        })
     }
 
     fn take(&mut self, input: Input) {
@@ -347,56 +261,58 @@ impl TrackerThread {
             Input::Connected { after_gap, at } => self.machine.connected(after_gap, at),
             Input::Disconnected => self.machine.disconnected(),
         }
+        self.machine.settle();
     }
 
-    /// Makes the lookups the machine wants now, and feeds it their answers.
-    fn lookups(&mut self) {
-        let stop = self.delivery.stop().stop.clone();
-        for _ in 0..LOOKUPS_PER_STEP {
-            if stop.is_stopped() {
-                return;
-            }
-            let now = Instant::now();
-            let Some(want) = self.machine.want(now) else {
-                return;
-            };
-            match want {
-                Want::Sessions => {
-                    let answer = self.plex.sessions_until(&stop);
-                    self.machine.sessions(answer, Instant::now());
-                }
-                Want::Identity => {
-                    let answer = self.plex.identity_until(&stop);
-                    self.machine.identity(answer, Instant::now());
-                }
-                Want::Metadata(key) => {
-                    let answer = self.plex.metadata_until(&key, &stop);
-                    self.machine.metadata(&key, answer);
-                }
-            }
-            self.machine.settle();
+    fn tick(&mut self, now: Instant) {
+        self.machine.tick(now);
+    }
+
+    fn want(&self, now: Instant) -> Option<Want> {
+        self.machine.want(now)
+    }
+
+    fn fetch(plex: &PlexServer, want: &Want, stop: &Stop) -> Answer {
+        match want {
+            Want::Sessions => Answer::Sessions(plex.sessions_until(stop)),
+            Want::Identity => Answer::Identity(plex.identity_until(stop)),
+            Want::Metadata(key) => Answer::Metadata(Box::new(plex.metadata_until(key, stop))),
         }
     }
 
-    /// Hands what happened to the app, and keeps `now_playing` up to date.
-    fn flush(&mut self) {
-        // Published first: an app that reads them on an event sees them up to date.
+    fn answer(&mut self, want: Want, answer: Answer, now: Instant) {
+        match (want, answer) {
+            (_, Answer::Sessions(a)) => self.machine.sessions(a, now),
+            (_, Answer::Identity(a)) => self.machine.identity(a, now),
+            (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a),
+            (_, Answer::Metadata(_)) => {}
+        }
+        self.machine.settle();
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.machine.next_deadline()
+    }
+
+    fn finish(&mut self) {
+        self.machine.finish();
+    }
+
+    /// Keeps `now_playing` up to date with what it hands on; its stats first, so that an
+    /// app that reads them on an event sees them current.
+    fn drain(&mut self) -> Vec<Said<SessionEvent>> {
         self.now_playing.set_stats(&self.machine.stats);
-        let stopping = self.delivery.stop().is_stopped();
-        for out in std::mem::take(&mut self.machine.out) {
-            match out {
+        std::mem::take(&mut self.machine.out)
+            .into_iter()
+            .map(|out| match out {
                 Out::Event { key, event } => {
                     let ended = matches!(event, SessionEvent::Stopped { .. });
                     self.now_playing
                         .set(&key, (!ended).then(|| event.session()));
-                    deliver(self.handler.as_mut(), event, &self.delivery);
+                    Said::Event(event)
                 }
-                // A lookup a stop interrupted is no news.
-                Out::Error(_) if stopping => {}
-                Out::Error(e) => {
-                    let _ = self.delivery.report(e);
-                }
-            }
-        }
+                Out::Error(e) => Said::Error(e),
+            })
+            .collect()
     }
 }

@@ -57,8 +57,10 @@ fn request_target(settings: &Settings, path: &str, filters: &Filters) -> String 
     if settings.token_in_query && !settings.token.is_empty() {
         params.push(("X-Plex-Token", settings.token.expose()));
     }
-    for (i, (key, value)) in params.iter().enumerate() {
-        target.push(if i == 0 { '?' } else { '&' });
+    let mut first = !path.contains('?');
+    for (key, value) in &params {
+        target.push(if first { '?' } else { '&' });
+        first = false;
         target.push_str(key);
         target.push('=');
         crate::percent::encode_into(&mut target, value);

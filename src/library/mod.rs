@@ -1,0 +1,262 @@
+//! Library changes as events an app acts on: [`LibraryEvent`], each item added, updated or
+//! deleted reported once, and the activities (scans, refreshes) from start to end. The
+//! rules are in [`machine`](self::machine); the thread and the builder in `tracking`.
+
+pub(crate) mod machine;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::stop::lock;
+use crate::{Activity, MediaType, Metadata, TimelineEntry};
+
+/// What changed in the library. See the [crate docs](crate#library-changes-and-activities)
+/// for the rules that decide each one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LibraryEvent {
+    /// An item was added, once its processing ended (or stayed quiet long enough, as in a
+    /// section without a metadata agent), with its metadata read.
+    ItemAdded(LibraryItem),
+    /// Items of one show (episodes) or one album (tracks) added within the grouping
+    /// period ([`LibraryTrackerBuilder::group_within`](crate::LibraryTrackerBuilder::group_within)),
+    /// as one event.
+    ItemsAdded {
+        /// The show, or the album.
+        group: LibraryGroup,
+        /// The items, in the order they were ready.
+        items: Vec<LibraryItem>,
+    },
+    /// An item already in the library changed: a file upgrade, a metadata refresh.
+    ItemUpdated(LibraryItem),
+    /// An item was deleted (what is known of it: all of it, if the tracker announced it).
+    ItemDeleted(LibraryItem),
+    /// A library scan started, in this section when the server says.
+    ScanStarted {
+        /// The section.
+        section_id: Option<String>,
+    },
+    /// A library scan ended.
+    ScanFinished {
+        /// The section, when the server said.
+        section_id: Option<String>,
+    },
+    /// An activity (a scan, a refresh, an analysis) started.
+    ActivityStarted(Activity),
+    /// An activity moved on: its progress changed.
+    ActivityProgress(Activity),
+    /// An activity ended (once, however often the server repeats it).
+    ActivityEnded(Activity),
+}
+
+impl fmt::Display for LibraryEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let activity = |f: &mut fmt::Formatter<'_>, what: &str, a: &Activity| {
+            write!(f, "{what}: {}", a.title.as_deref().unwrap_or("an activity"))?;
+            if let Some(s) = a.subtitle.as_deref().filter(|s| !s.is_empty()) {
+                write!(f, " — {s}")?;
+            }
+            match a.progress {
+                Some(p) if p >= 0.0 => write!(f, " {p:.0}%"),
+                _ => Ok(()),
+            }
+        };
+        let section = |s: &Option<String>| {
+            s.as_deref()
+                .map_or(String::new(), |s| format!(" of section {s}"))
+        };
+        match self {
+            LibraryEvent::ItemAdded(item) => write!(f, "added: {item}"),
+            LibraryEvent::ItemsAdded { group, items } => {
+                write!(f, "added {} to {group}:", items.len())?;
+                for item in items {
+                    write!(f, " {};", item.title.as_deref().unwrap_or(&item.rating_key))?;
+                }
+                Ok(())
+            }
+            LibraryEvent::ItemUpdated(item) => write!(f, "updated: {item}"),
+            LibraryEvent::ItemDeleted(item) => write!(f, "deleted: {item}"),
+            LibraryEvent::ScanStarted { section_id } => {
+                write!(f, "scan started{}", section(section_id))
+            }
+            LibraryEvent::ScanFinished { section_id } => {
+                write!(f, "scan finished{}", section(section_id))
+            }
+            LibraryEvent::ActivityStarted(a) => activity(f, "started", a),
+            LibraryEvent::ActivityProgress(a) => activity(f, "progress", a),
+            LibraryEvent::ActivityEnded(a) => activity(f, "ended", a),
+        }
+    }
+}
+
+/// A library item, as a [`LibraryEvent`] carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LibraryItem {
+    /// Its rating key.
+    pub rating_key: String,
+    /// Movie, episode, track, ...
+    pub media_type: Option<MediaType>,
+    /// Its title.
+    pub title: Option<String>,
+    /// The season of an episode, the album of a track.
+    pub parent_title: Option<String>,
+    /// The show of an episode, the artist of a track.
+    pub grandparent_title: Option<String>,
+    /// The season's (or album's) rating key.
+    pub parent_rating_key: Option<String>,
+    /// The show's (or artist's) rating key.
+    pub grandparent_rating_key: Option<String>,
+    /// The episode's (or track's) number.
+    pub index: Option<i64>,
+    /// The season's (or disc's) number.
+    pub parent_index: Option<i64>,
+    /// Its library section.
+    pub section_id: Option<String>,
+    /// Its section's name.
+    pub section_title: Option<String>,
+    /// When it was added, in seconds since the epoch.
+    pub added_at: Option<i64>,
+    /// Everything `/library/metadata` said of it, when it was read.
+    pub metadata: Option<Metadata>,
+}
+
+impl LibraryItem {
+    pub(crate) fn from_metadata(rating_key: &str, m: Metadata) -> LibraryItem {
+        LibraryItem {
+            rating_key: m
+                .rating_key
+                .clone()
+                .unwrap_or_else(|| rating_key.to_owned()),
+            media_type: m.media_type.clone(),
+            title: m.title.clone(),
+            parent_title: m.parent_title.clone(),
+            grandparent_title: m.grandparent_title.clone(),
+            parent_rating_key: m.parent_rating_key.clone(),
+            grandparent_rating_key: m.grandparent_rating_key.clone(),
+            index: m.index,
+            parent_index: m.parent_index,
+            section_id: m.library_section_id.clone(),
+            section_title: m.library_section_title.clone(),
+            added_at: m.added_at,
+            metadata: Some(m),
+        }
+    }
+
+    /// What a timeline entry says of an item (when its metadata could not be read).
+    pub(crate) fn from_entry(rating_key: &str, e: &TimelineEntry) -> LibraryItem {
+        LibraryItem {
+            rating_key: rating_key.to_owned(),
+            media_type: e.item_type(),
+            title: e.title.clone().filter(|t| !t.is_empty()),
+            parent_rating_key: e.parent_item_id.clone(),
+            grandparent_rating_key: e.root_item_id.clone(),
+            section_id: e.section_id.clone(),
+            ..LibraryItem::default()
+        }
+    }
+
+    /// The show (for an episode) or album (for a track) its group is, if any.
+    pub(crate) fn group(&self) -> Option<LibraryGroup> {
+        match self.media_type {
+            Some(MediaType::Episode) => Some(LibraryGroup {
+                rating_key: self.grandparent_rating_key.clone()?,
+                title: self.grandparent_title.clone(),
+                media_type: MediaType::Show,
+            }),
+            Some(MediaType::Track) => Some(LibraryGroup {
+                rating_key: self.parent_rating_key.clone()?,
+                title: self.parent_title.clone(),
+                media_type: MediaType::Album,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LibraryItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(g) = &self.grandparent_title {
+            write!(f, "{g} — ")?;
+        }
+        f.write_str(self.title.as_deref().unwrap_or(&self.rating_key))?;
+        if let Some(t) = &self.media_type {
+            write!(f, " ({t})")?;
+        }
+        if let Some(s) = &self.section_title {
+            write!(f, " in {s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The show or album of grouped items ([`LibraryEvent::ItemsAdded`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LibraryGroup {
+    /// Its rating key.
+    pub rating_key: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// [`MediaType::Show`] or [`MediaType::Album`].
+    pub media_type: MediaType,
+}
+
+impl fmt::Display for LibraryGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.media_type,
+            self.title.as_deref().unwrap_or(&self.rating_key)
+        )
+    }
+}
+
+/// A library tracker's counters: [`AlertListener::library_stats`](crate::AlertListener::library_stats).
+/// The first three are its state now, which stays within its bounds whatever arrives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LibraryStats {
+    /// Items seen and not yet announced.
+    pub pending: u64,
+    /// Items remembered as announced (at most the tracker's bound).
+    pub remembered: u64,
+    /// Activities running.
+    pub running_activities: u64,
+    /// Items announced as added.
+    pub added: u64,
+    /// Items announced as updated.
+    pub updated: u64,
+    /// Items announced as deleted.
+    pub deleted: u64,
+    /// Items deleted before their processing ended: never announced.
+    pub deleted_before_ready: u64,
+    /// `/library/metadata` reads (one per announced item).
+    pub metadata_reads: u64,
+    /// `/activities` and `/library/recentlyAdded` reads (at start and after gaps).
+    pub sync_reads: u64,
+    /// Timeline entries that are not about library items (EPG, DVR, `type -1`).
+    pub not_library: u64,
+    /// Timeline entries that change nothing (analysis and thumbnailing steps).
+    pub no_ops: u64,
+    /// Repeats collapsed: an item re-announced as processed, an activity ended twice.
+    pub repeats: u64,
+    /// Timeline entries of new items left out because the tracker held its most pending
+    /// already ([`Error::TrackerFull`](crate::Error::TrackerFull) says when it fills up).
+    pub over_limit: u64,
+}
+
+/// The library tracker's counters, shared with the listener's handle.
+#[derive(Clone, Default)]
+pub(crate) struct LibraryView(Arc<Mutex<LibraryStats>>);
+
+impl LibraryView {
+    pub fn stats(&self) -> LibraryStats {
+        lock(&self.0).clone()
+    }
+
+    pub fn set(&self, stats: &LibraryStats) {
+        *lock(&self.0) = stats.clone();
+    }
+}

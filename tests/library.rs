@@ -1,0 +1,523 @@
+//! The library tracker against the mock's small Plex: each item added, updated or deleted
+//! reported once, scans and activities from start to end, with a bounded state.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use crossbeam_channel::Receiver;
+use plex_alerts::mock::{MockItem, MockServer};
+use plex_alerts::{
+    AlertListener, Error, LibraryEvent, LibraryTrackerBuilder, MediaType, Notification, PlexServer,
+    SessionEvent, TimelineEntry, Transport,
+};
+
+struct Env {
+    mock: MockServer,
+    plex: PlexServer,
+    season: MockItem,
+    album: MockItem,
+}
+
+fn env() -> Env {
+    let mock = MockServer::builder()
+        .progress_interval(None)
+        .start()
+        .unwrap();
+    let lib = mock.library();
+    let show = lib.add_show("TV Shows", "Severance");
+    let season = lib.add_season(&show, 2);
+    let artist = lib.add_artist("Music", "Daft Punk");
+    let album = lib.add_album(&artist, "Discovery");
+    lib.add_movie("Movies", "Arrival", 6_960_000);
+    let plex = PlexServer::connect(mock.url(), mock.token()).unwrap();
+    Env {
+        mock,
+        plex,
+        season,
+        album,
+    }
+}
+
+/// Starts a tracker made by `configure` and waits for its first sync.
+fn tracker_with(
+    env: &Env,
+    transport: Transport,
+    configure: impl FnOnce(LibraryTrackerBuilder) -> LibraryTrackerBuilder,
+) -> (AlertListener, Receiver<LibraryEvent>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let synced = |m: &MockServer| {
+        (
+            m.answered("/activities"),
+            m.answered("/library/recentlyAdded"),
+        )
+    };
+    let before = synced(&env.mock);
+    let listener = env
+        .plex
+        .alert_listener()
+        .transport(transport)
+        .reconnect(fast_reconnect())
+        .track_library(configure(env.plex.library_tracker()), tx)
+        .start()
+        .unwrap();
+    assert!(
+        env.mock.wait_until(HANG_GUARD, |m| {
+            let now = synced(m);
+            now.0 > before.0 && now.1 > before.1
+        }),
+        "the first sync: activities, and what the library holds"
+    );
+    (listener, rx)
+}
+
+fn tracker(env: &Env) -> (AlertListener, Receiver<LibraryEvent>) {
+    tracker_with(env, Transport::WebSocket, |t| t)
+}
+
+fn next(rx: &Receiver<LibraryEvent>) -> LibraryEvent {
+    rx.recv_timeout(HANG_GUARD)
+        .expect("a library event in time")
+}
+
+/// The next event about items (skipping activities and scans).
+fn next_item(rx: &Receiver<LibraryEvent>) -> LibraryEvent {
+    loop {
+        match next(rx) {
+            LibraryEvent::ActivityStarted(_)
+            | LibraryEvent::ActivityProgress(_)
+            | LibraryEvent::ActivityEnded(_)
+            | LibraryEvent::ScanStarted { .. }
+            | LibraryEvent::ScanFinished { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+/// No more item events come once everything sent has been read (activities and scans
+/// may: they are not what this checks).
+fn nothing_more(env: &Env, rx: &Receiver<LibraryEvent>) {
+    // A marker through the tracker: a scan that finds nothing, whose end comes last.
+    let scan = env.mock.scan("Movies");
+    let uuid = scan.uuid().to_owned();
+    scan.finish();
+    loop {
+        match next(rx) {
+            LibraryEvent::ActivityEnded(a) if a.uuid.as_deref() == Some(uuid.as_str()) => break,
+            LibraryEvent::ActivityStarted(_)
+            | LibraryEvent::ActivityProgress(_)
+            | LibraryEvent::ActivityEnded(_)
+            | LibraryEvent::ScanStarted { .. }
+            | LibraryEvent::ScanFinished { .. } => {}
+            other => panic!("more came: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_season_added_in_a_burst_is_one_event_per_episode_with_its_metadata() {
+    for transport in BOTH {
+        let e = env();
+        let (listener, rx) = tracker_with(&e, transport, |t| t);
+        let mut scan = e.mock.scan("TV Shows");
+        let episodes: Vec<_> = (1..=5)
+            .map(|i| scan.add_episode(&e.season, i, &format!("Episode {i}"), 3_000_000))
+            .collect();
+        scan.finish();
+        for (i, ep) in episodes.iter().enumerate() {
+            match next_item(&rx) {
+                LibraryEvent::ItemAdded(item) => {
+                    assert_eq!(item.rating_key, ep.rating_key(), "{transport:?}");
+                    assert_eq!(item.title, Some(format!("Episode {}", i + 1)));
+                    assert_eq!(item.media_type, Some(MediaType::Episode));
+                    assert_eq!(item.grandparent_title.as_deref(), Some("Severance"));
+                    assert_eq!(item.parent_title.as_deref(), Some("Season 2"));
+                    assert_eq!(item.section_title.as_deref(), Some("TV Shows"));
+                    assert!(item.metadata.is_some());
+                }
+                other => panic!("{transport:?}: {other:?}"),
+            }
+        }
+        nothing_more(&e, &rx);
+        let stats = listener.library_stats();
+        assert_eq!(
+            (stats.added, stats.metadata_reads),
+            (5, 5),
+            "one read per item"
+        );
+        listener.stop();
+    }
+}
+
+#[test]
+fn grouped_a_season_is_one_event_and_an_album_another() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.group_within(Duration::from_millis(300))
+    });
+    let mut scan = e.mock.scan("TV Shows");
+    for i in 1..=4 {
+        scan.add_episode(&e.season, i, &format!("Episode {i}"), 3_000_000);
+    }
+    scan.finish();
+    let mut music = e.mock.scan("Music");
+    for i in 1..=3 {
+        music.add_track(&e.album, i, &format!("Track {i}"), 200_000);
+    }
+    music.finish();
+    let mut groups = Vec::new();
+    while groups.len() < 2 {
+        match next_item(&rx) {
+            LibraryEvent::ItemsAdded { group, items } => groups.push((group, items.len())),
+            other => panic!("{other:?}"),
+        }
+    }
+    groups.sort_by_key(|(_, n)| *n);
+    assert_eq!(groups[0].0.title.as_deref(), Some("Discovery"));
+    assert_eq!(
+        (groups[0].0.media_type.clone(), groups[0].1),
+        (MediaType::Album, 3)
+    );
+    assert_eq!(groups[1].0.title.as_deref(), Some("Severance"));
+    assert_eq!(
+        (groups[1].0.media_type.clone(), groups[1].1),
+        (MediaType::Show, 4)
+    );
+    listener.stop();
+}
+
+#[test]
+fn a_movie_added_then_upgraded_is_an_add_then_one_update() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Dune", 9_300_000);
+    scan.finish();
+    assert!(
+        matches!(next_item(&rx), LibraryEvent::ItemAdded(i) if i.rating_key == movie.rating_key())
+    );
+    e.mock.update_item(&movie);
+    match next_item(&rx) {
+        LibraryEvent::ItemUpdated(item) => {
+            assert_eq!(item.rating_key, movie.rating_key());
+            assert_eq!(item.title.as_deref(), Some("Dune"));
+        }
+        other => panic!("{other:?}"),
+    }
+    nothing_more(&e, &rx);
+    let stats = listener.library_stats();
+    assert_eq!(
+        (stats.added, stats.updated),
+        (1, 1),
+        "the refresh activity is no second update"
+    );
+    listener.stop();
+}
+
+#[test]
+fn an_item_deleted_during_processing_is_never_announced() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut scan = e.mock.scan("Movies");
+    let gone = scan.add_movie("Sample", 60_000);
+    let kept = scan.add_movie("Heat", 10_200_000);
+    scan.delete(&gone);
+    scan.finish();
+    match next_item(&rx) {
+        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, kept.rating_key()),
+        other => panic!("{other:?}"),
+    }
+    nothing_more(&e, &rx);
+    assert_eq!(listener.library_stats().deleted_before_ready, 1);
+    // One that was announced is deleted with what is known of it.
+    e.mock.delete_item(&kept);
+    match next_item(&rx) {
+        LibraryEvent::ItemDeleted(item) => {
+            assert_eq!(item.rating_key, kept.rating_key());
+            assert_eq!(item.title.as_deref(), Some("Heat"), "remembered");
+        }
+        other => panic!("{other:?}"),
+    }
+    listener.stop();
+}
+
+#[test]
+fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let section = e.mock.library().section_id("TV Shows");
+    let mut scan = e.mock.scan("TV Shows");
+    scan.progress(30);
+    scan.progress(30); // the same progress again: nothing new
+    scan.progress(70);
+    scan.add_episode(&e.season, 9, "The Last", 3_000_000);
+    scan.finish();
+    let mut seen = Vec::new();
+    loop {
+        let event = next(&rx);
+        let done = matches!(event, LibraryEvent::ItemAdded(_));
+        seen.push(match event {
+            LibraryEvent::ScanStarted { section_id } => format!("scan started {section_id:?}"),
+            LibraryEvent::ScanFinished { section_id } => format!("scan finished {section_id:?}"),
+            LibraryEvent::ActivityStarted(a) => format!("started {:?}", a.activity_type),
+            LibraryEvent::ActivityProgress(a) => format!("progress {:?}", a.progress),
+            LibraryEvent::ActivityEnded(a) => format!("ended {:?}", a.activity_type),
+            LibraryEvent::ItemAdded(i) => format!("added {:?}", i.title),
+            other => format!("{other:?}"),
+        });
+        if done && seen.len() >= 9 {
+            break;
+        }
+    }
+    let s = Some(section);
+    let expected = [
+        "started Some(\"library.update.section\")".to_owned(),
+        "progress Some(30.0)".to_owned(),
+        // `started` named no section: the scan is announced once an update does.
+        format!("scan started {s:?}"),
+        "progress Some(70.0)".to_owned(),
+        // The episode's media analysis, after its processing.
+        "started Some(\"library.refresh.items\")".to_owned(),
+        "ended Some(\"library.refresh.items\")".to_owned(),
+        "ended Some(\"library.update.section\")".to_owned(),
+        format!("scan finished {s:?}"),
+        "added Some(\"The Last\")".to_owned(),
+    ];
+    assert_eq!(seen, expected);
+    nothing_more(&e, &rx); // the "Library scan complete" status is no second finish
+    listener.stop();
+}
+
+#[test]
+fn an_hour_long_flood_of_one_item_is_one_event_in_a_bounded_state() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Tenet", 9_000_000);
+    scan.finish();
+    // Twice a second for an hour, as a server analysing the item does.
+    e.mock.flood_timeline(&movie, 7200);
+    assert!(matches!(next_item(&rx), LibraryEvent::ItemAdded(_)));
+    nothing_more(&e, &rx);
+    let stats = listener.library_stats();
+    assert_eq!((stats.added, stats.metadata_reads), (1, 1), "{stats:?}");
+    assert!(stats.repeats >= 7200, "{stats:?}");
+    assert_eq!((stats.pending, stats.remembered), (0, 1), "{stats:?}");
+    listener.stop();
+}
+
+#[test]
+fn a_group_is_announced_once_full_and_what_is_held_when_the_tracker_stops() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.group_within(Duration::from_secs(600)).max_items(3)
+    });
+    let scan_of = |range: std::ops::RangeInclusive<i64>| {
+        let mut scan = e.mock.scan("TV Shows");
+        for i in range {
+            scan.add_episode(&e.season, i, &format!("Episode {i}"), 3_000_000);
+        }
+        scan.finish();
+    };
+    scan_of(1..=3);
+    // Full at three, long before its 600 s are up.
+    match next_item(&rx) {
+        LibraryEvent::ItemsAdded { items, .. } => assert_eq!(items.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    scan_of(4..=5);
+    let two_held = e
+        .mock
+        .wait_until(HANG_GUARD, |_| listener.library_stats().pending == 2);
+    assert!(two_held, "{:?}", listener.library_stats());
+    listener.stop();
+    match next_item(&rx) {
+        LibraryEvent::ItemsAdded { items, .. } => {
+            let titles: Vec<_> = items.iter().map(|i| i.title.clone().unwrap()).collect();
+            assert_eq!(titles, ["Episode 4", "Episode 5"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_state_stays_within_its_bound_whatever_arrives() {
+    let e = env();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.max_items(50)
+            .quiet_period(Duration::from_secs(600))
+            .callback_error(move |err| errors_tx.send(err).unwrap())
+    });
+    // 500 items created and never processed: at most 50 are held.
+    let mut entries = Vec::new();
+    for i in 0..500 {
+        let mut t = TimelineEntry::default();
+        t.identifier = Some("com.plexapp.plugins.library".into());
+        t.item_id = Some((100_000 + i).to_string());
+        t.section_id = Some("1".into());
+        t.media_type = Some(1);
+        t.state = Some(0);
+        t.metadata_state = Some("created".into());
+        entries.push(t);
+    }
+    e.mock
+        .send(&plex_alerts::mock::frame(&Notification::Timeline(entries)));
+    nothing_more(&e, &rx);
+    let stats = listener.library_stats();
+    assert_eq!((stats.pending, stats.over_limit), (50, 450), "{stats:?}");
+    // Said, once.
+    match errors.try_recv() {
+        Ok(Error::TrackerFull { limit: 50, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(errors.try_recv().is_err(), "told once");
+    listener.stop();
+}
+
+#[test]
+fn epg_entries_and_no_op_analysis_steps_are_skipped() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut epg = TimelineEntry::default();
+    epg.identifier = Some("tv.plex.providers.epg.onconnect:4".into());
+    epg.item_id = Some("5001".into());
+    epg.media_type = Some(4);
+    epg.state = Some(5);
+    let mut minus_one = TimelineEntry::default();
+    minus_one.identifier = Some("com.plexapp.plugins.library".into());
+    minus_one.item_id = Some("5002".into());
+    minus_one.media_type = Some(-1);
+    minus_one.state = Some(0);
+    minus_one.metadata_state = Some("created".into());
+    let mut analysing = TimelineEntry::default();
+    analysing.identifier = Some("com.plexapp.plugins.library".into());
+    analysing.item_id = Some("5003".into());
+    analysing.media_type = Some(1);
+    analysing.state = Some(5);
+    analysing.media_state = Some("analyzing".into());
+    e.mock
+        .send(&plex_alerts::mock::frame(&Notification::Timeline(vec![
+            epg, minus_one, analysing,
+        ])));
+    nothing_more(&e, &rx);
+    let stats = listener.library_stats();
+    assert_eq!((stats.not_library, stats.no_ops), (2, 1), "{stats:?}");
+    listener.stop();
+}
+
+#[test]
+fn what_happened_while_disconnected_is_found_at_the_resync() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut scan = e.mock.scan("Movies");
+    let before = scan.add_movie("Before the gap", 6_000_000);
+    assert!(matches!(next(&rx), LibraryEvent::ActivityStarted(_)));
+    e.mock.stop_listening();
+    let during = scan.add_movie("During the gap", 6_000_000);
+    scan.finish(); // the scan's activity ends while nobody listens
+    e.mock.start_listening().unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        seen.push(match next(&rx) {
+            LibraryEvent::ActivityEnded(_) => "activity ended".to_owned(),
+            LibraryEvent::ScanFinished { .. } => "scan finished".to_owned(),
+            LibraryEvent::ItemAdded(i) => i.rating_key,
+            LibraryEvent::ScanStarted { .. } => continue,
+            other => format!("{other:?}"),
+        });
+    }
+    seen.sort();
+    let mut expected = vec![
+        "activity ended".to_owned(),
+        "scan finished".to_owned(),
+        before.rating_key(),
+        during.rating_key(),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    listener.stop();
+}
+
+#[test]
+fn a_section_without_an_agent_adds_after_its_quiet_period() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::EventSource, |t| {
+        t.quiet_period(Duration::from_millis(300))
+    });
+    let mut scan = e.mock.scan("Home Videos").without_agent();
+    let clip = scan.add_movie("Birthday", 120_000);
+    scan.finish(); // processing stops at state 1
+    match next_item(&rx) {
+        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, clip.rating_key()),
+        other => panic!("{other:?}"),
+    }
+    listener.stop();
+}
+
+#[test]
+fn an_ended_activity_repeated_is_one_end() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut ended = plex_alerts::ActivityNotification::default();
+    ended.event = Some("ended".into());
+    ended.uuid = Some("a-1".into());
+    let mut activity = plex_alerts::Activity::default();
+    activity.uuid = Some("a-1".into());
+    activity.activity_type = Some("library.refresh.items".into());
+    activity.progress = Some(100.0);
+    ended.activity = Some(activity);
+    let mut started = ended.clone();
+    started.event = Some("started".into());
+    let frame = |n: &plex_alerts::ActivityNotification| {
+        plex_alerts::mock::frame(&Notification::Activity(vec![n.clone()]))
+    };
+    e.mock.send(&frame(&started));
+    e.mock.send(&frame(&ended));
+    e.mock.send(&frame(&ended));
+    assert!(matches!(next(&rx), LibraryEvent::ActivityStarted(_)));
+    assert!(matches!(next(&rx), LibraryEvent::ActivityEnded(_)));
+    nothing_more(&e, &rx);
+    assert!(listener.library_stats().repeats >= 1);
+    listener.stop();
+}
+
+#[test]
+fn sessions_library_and_raw_alerts_share_one_connection() {
+    let e = env();
+    let (raw_tx, raw) = crossbeam_channel::unbounded();
+    let (lib_tx, lib) = crossbeam_channel::unbounded();
+    let (ses_tx, ses) = crossbeam_channel::unbounded();
+    let before = e.mock.handshakes();
+    let listener = e
+        .plex
+        .alert_listener()
+        .callback(move |a| raw_tx.send(a.kind().to_owned()).unwrap())
+        .track_library(e.plex.library_tracker(), lib_tx)
+        .track_sessions(e.plex.session_tracker(), ses_tx)
+        .start()
+        .unwrap();
+    assert!(
+        e.mock
+            .wait_until(HANG_GUARD, |m| m.answered("/status/sessions") >= 1
+                && m.answered("/activities") >= 1)
+    );
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Heat", 10_200_000);
+    scan.finish();
+    assert!(matches!(next_item(&lib), LibraryEvent::ItemAdded(_)));
+    let (alice, tv) = (e.mock.add_user("alice"), e.mock.add_player("TV"));
+    e.mock.play(&alice, &movie, &tv);
+    assert!(matches!(
+        ses.recv_timeout(HANG_GUARD).unwrap(),
+        SessionEvent::Started(_)
+    ));
+    assert!(raw.try_iter().any(|k| k == "playing"));
+    assert_eq!(
+        e.mock.handshakes(),
+        before + 1,
+        "one connection for all three"
+    );
+    listener.stop();
+}
