@@ -254,10 +254,9 @@ fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
     scan.add_episode(&e.season, 9, "The Last", 3_000_000);
     scan.finish();
     let mut seen = Vec::new();
-    loop {
-        let event = next(&rx);
-        let done = matches!(event, LibraryEvent::ItemAdded(_));
-        seen.push(match event {
+    // Nine events: the analysis and the episode may come in either order.
+    while seen.len() < 9 {
+        seen.push(match next(&rx) {
             LibraryEvent::ScanStarted { section_id } => format!("scan started {section_id:?}"),
             LibraryEvent::ScanFinished { section_id } => format!("scan finished {section_id:?}"),
             LibraryEvent::ActivityStarted(a) => format!("started {:?}", a.activity_type),
@@ -266,26 +265,58 @@ fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
             LibraryEvent::ItemAdded(i) => format!("added {:?}", i.title),
             other => format!("{other:?}"),
         });
-        if done && seen.len() >= 9 {
-            break;
-        }
     }
     let s = Some(section);
-    let expected = [
-        "started Some(\"library.update.section\")".to_owned(),
-        "progress Some(30.0)".to_owned(),
-        // `started` named no section: the scan is announced once an update does.
-        format!("scan started {s:?}"),
-        "progress Some(70.0)".to_owned(),
-        // The episode's media analysis, after its processing.
-        "started Some(\"library.refresh.items\")".to_owned(),
-        "ended Some(\"library.refresh.items\")".to_owned(),
-        "ended Some(\"library.update.section\")".to_owned(),
-        format!("scan finished {s:?}"),
-        "added Some(\"The Last\")".to_owned(),
-    ];
-    assert_eq!(seen, expected);
+    let at = |what: &str| {
+        seen.iter()
+            .position(|x| x == what)
+            .unwrap_or_else(|| panic!("{what}: {seen:?}"))
+    };
+    let of =
+        |prefix: &str| -> Vec<&String> { seen.iter().filter(|x| x.starts_with(prefix)).collect() };
+    assert_eq!(
+        seen[0], "started Some(\"library.update.section\")",
+        "{seen:?}"
+    );
+    // The same progress again is nothing new.
+    assert_eq!(
+        of("progress"),
+        ["progress Some(30.0)", "progress Some(70.0)"]
+    );
+    // `started` named no section: the scan is announced once an update or `/activities`
+    // does, before what it found.
+    let started = format!("scan started {s:?}");
+    assert_eq!(of("scan started"), [&started], "{seen:?}");
+    let finished = format!("scan finished {s:?}");
+    assert!(at(&started) < at(&finished), "{seen:?}");
+    assert!(
+        at("ended Some(\"library.update.section\")") < at(&finished),
+        "{seen:?}"
+    );
+    // The episode's media analysis, after its processing, and the episode itself.
+    assert!(
+        at("started Some(\"library.refresh.items\")") < at("ended Some(\"library.refresh.items\")")
+    );
+    assert!(at(&started) < at("added Some(\"The Last\")"), "{seen:?}");
     nothing_more(&e, &rx); // the "Library scan complete" status is no second finish
+    listener.stop();
+}
+
+#[test]
+fn a_scan_is_announced_with_its_section_as_it_starts_before_any_update() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let section = e.mock.library().section_id("Movies");
+    let scan = e.mock.scan("Movies"); // `started`, without its section
+    assert!(matches!(next(&rx), LibraryEvent::ActivityStarted(_)));
+    // Nothing else is sent: `/activities` names the section.
+    match next(&rx) {
+        LibraryEvent::ScanStarted { section_id } => assert_eq!(section_id, Some(section)),
+        other => panic!("{other:?}"),
+    }
+    scan.finish();
+    assert!(matches!(next(&rx), LibraryEvent::ActivityEnded(_)));
+    assert!(matches!(next(&rx), LibraryEvent::ScanFinished { .. }));
     listener.stop();
 }
 
@@ -327,9 +358,11 @@ fn a_group_is_announced_once_full_and_what_is_held_when_the_tracker_stops() {
         other => panic!("{other:?}"),
     }
     scan_of(4..=5);
-    let two_held = e
-        .mock
-        .wait_until(HANG_GUARD, |_| listener.library_stats().pending == 2);
+    // Read and held, both: five added, two of them waiting in their group.
+    let two_held = e.mock.wait_until(HANG_GUARD, |_| {
+        let stats = listener.library_stats();
+        (stats.added, stats.pending) == (5, 2)
+    });
     assert!(two_held, "{:?}", listener.library_stats());
     listener.stop();
     match next_item(&rx) {
@@ -441,6 +474,35 @@ fn what_happened_while_disconnected_is_found_at_the_resync() {
 }
 
 #[test]
+fn episodes_added_while_disconnected_are_found_through_their_season() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    e.mock.stop_listening();
+    // The season was there before: its own addedAt is old news, its new episodes are not.
+    let mut scan = e.mock.scan("TV Shows");
+    let first = scan.add_episode(&e.season, 1, "Hello, Ms. Cobel", 3_300_000);
+    let second = scan.add_episode(&e.season, 2, "Goodbye, Mrs. Selvig", 3_300_000);
+    scan.finish();
+    e.mock.start_listening().unwrap();
+    let mut added = Vec::new();
+    while added.len() < 2 {
+        if let LibraryEvent::ItemAdded(i) = next_item(&rx) {
+            added.push((i.rating_key, i.grandparent_title));
+        }
+    }
+    let show = Some("Severance".to_owned());
+    assert_eq!(
+        added,
+        [
+            (first.rating_key(), show.clone()),
+            (second.rating_key(), show)
+        ]
+    );
+    nothing_more(&e, &rx);
+    listener.stop();
+}
+
+#[test]
 fn a_section_without_an_agent_adds_after_its_quiet_period() {
     let e = env();
     let (listener, rx) = tracker_with(&e, Transport::EventSource, |t| {
@@ -520,4 +582,39 @@ fn sessions_library_and_raw_alerts_share_one_connection() {
         "one connection for all three"
     );
     listener.stop();
+}
+
+#[test]
+fn stop_is_prompt_while_a_metadata_read_hangs() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.lookup_timeout(Duration::from_secs(120))
+    });
+    let mut scan = e.mock.scan("Movies");
+    // The scan's announcement reads `/activities`: done before the fault.
+    while !matches!(next(&rx), LibraryEvent::ScanStarted { .. }) {}
+    let before = e.mock.connections();
+    // Every new connection (the metadata read's) is accepted and never answered.
+    e.mock.set_fault(plex_alerts::mock::Fault::Silent);
+    scan.add_movie("Hanging", 6_000_000);
+    scan.finish();
+    assert!(e.mock.wait_until(HANG_GUARD, |m| m.connections() > before));
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        listener.stop();
+        done_tx.send(()).unwrap();
+    });
+    assert!(
+        done.recv_timeout(Duration::from_secs(3)).is_ok(),
+        "stop waited for the read"
+    );
+    // Its processing ended: it is announced still, with what its timeline entries said.
+    let added: Vec<_> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            LibraryEvent::ItemAdded(i) => Some(i.title),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, [Some("Hanging".to_owned())]);
 }

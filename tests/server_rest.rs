@@ -169,6 +169,43 @@ fn metadata_has_the_item_its_parents_and_ids_or_none() {
 }
 
 #[test]
+fn recently_added_lists_the_newest_first_episodes_by_their_season() {
+    let p = plex();
+    let plex = connect(&p.mock);
+    // As a real server: the season stands for its new episodes, a movie for itself.
+    let newest = plex.recently_added(1).unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].media_type, Some(MediaType::Season));
+    assert_eq!(newest[0].title.as_deref(), Some("Season 1"));
+    let asked = p.mock.requests();
+    let asked = asked
+        .iter()
+        .rfind(|r| r.path == "/library/recentlyAdded")
+        .unwrap();
+    assert_eq!(asked.query("X-Plex-Container-Size"), Some("1"));
+    let all = plex.recently_added(100).unwrap();
+    let titles: Vec<_> = all.iter().map(|m| m.title.clone().unwrap()).collect();
+    assert_eq!(titles, ["Season 1", "The Matrix"]);
+    // Its children are the episodes, in order.
+    let season = newest[0].rating_key.as_deref().unwrap();
+    let episodes: Vec<_> = plex
+        .children(season)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.index, m.title.unwrap()))
+        .collect();
+    assert_eq!(
+        episodes,
+        [
+            (Some(1), "Good News About Hell".to_owned()),
+            (Some(2), "Half Loop".to_owned())
+        ]
+    );
+    assert!(plex.children("999999").unwrap().is_empty(), "no such item");
+    assert!(plex.children(&p.movie.rating_key()).unwrap().is_empty());
+}
+
+#[test]
 fn activities_agree_with_a_running_scan() {
     let p = plex();
     let plex = connect(&p.mock);

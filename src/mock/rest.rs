@@ -116,23 +116,27 @@ pub(super) fn answer(inner: &Inner, request: &RecordedRequest) -> Answer {
                 .query("X-Plex-Container-Size")
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(50);
-            let mut items: Vec<_> = model
-                .items
-                .values()
-                .filter(|i| {
-                    matches!(
-                        i.kind,
-                        MediaType::Movie | MediaType::Episode | MediaType::Track
-                    )
-                })
-                .collect();
-            items.sort_by_key(|i| std::cmp::Reverse((i.added_at, i.rating_key)));
-            let items = items
-                .into_iter()
-                .take(limit)
-                .map(|i| model.item_json(i))
-                .collect();
-            json_answer(container("Metadata", items))
+            json_answer(container("Metadata", recently_added(&model, limit)))
+        }
+        (path, _) if path.ends_with("/children") => {
+            let parent = path
+                .strip_prefix("/library/metadata/")
+                .and_then(|p| p.strip_suffix("/children"))
+                .and_then(|key| key.parse::<u64>().ok())
+                .filter(|key| model.items.contains_key(key));
+            match parent {
+                Some(parent) => {
+                    let mut children: Vec<_> = model
+                        .items
+                        .values()
+                        .filter(|i| i.parent == Some(parent))
+                        .collect();
+                    children.sort_by_key(|i| (i.index, i.rating_key));
+                    let children = children.into_iter().map(|i| model.item_json(i)).collect();
+                    json_answer(container("Metadata", children))
+                }
+                None => not_found(),
+            }
         }
         (path, _) => match path
             .strip_prefix("/library/metadata/")
@@ -143,4 +147,28 @@ pub(super) fn answer(inner: &Inner, request: &RecordedRequest) -> Answer {
             None => not_found(),
         },
     }
+}
+
+/// `/library/recentlyAdded` as a real server answers it: movies as themselves, episodes
+/// by their season and tracks by their album (whose own `addedAt` stays when it was
+/// created), newest additions first.
+fn recently_added(model: &Model, limit: usize) -> Vec<Value> {
+    let mut newest: std::collections::BTreeMap<u64, i64> = Default::default();
+    for item in model.items.values() {
+        let entry = match (&item.kind, item.parent) {
+            (MediaType::Movie, _) => item.rating_key,
+            (MediaType::Episode | MediaType::Track, Some(parent)) => parent,
+            _ => continue,
+        };
+        let at = newest.entry(entry).or_insert(item.added_at);
+        *at = (*at).max(item.added_at);
+    }
+    let mut entries: Vec<(i64, u64)> = newest.into_iter().map(|(k, at)| (at, k)).collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(*e));
+    entries
+        .into_iter()
+        .filter_map(|(_, key)| model.items.get(&key))
+        .take(limit)
+        .map(|i| model.item_json(i))
+        .collect()
 }

@@ -188,9 +188,40 @@ impl PlexServer {
             .transpose()
     }
 
+    /// The children of a library item: a season's episodes, an album's tracks, a show's
+    /// seasons. `GET /library/metadata/{rating_key}/children`, as python-plexapi's
+    /// `item.children()`. Empty when the server has no such item.
+    pub fn children(&self, rating_key: &str) -> Result<Vec<Metadata>, Error> {
+        self.children_until(rating_key, &Stop::new())
+    }
+
+    pub(crate) fn children_until(
+        &self,
+        rating_key: &str,
+        stop: &Stop,
+    ) -> Result<Vec<Metadata>, Error> {
+        if rating_key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = format!(
+            "/library/metadata/{}/children",
+            crate::percent::encode(rating_key)
+        );
+        let answer = match self.fetch(&path, stop) {
+            Err(Error::HttpStatus { status: 404, .. }) => return Ok(Vec::new()),
+            other => other?,
+        };
+        items(&answer, "Metadata", &path)?
+            .into_iter()
+            .map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
+            .collect()
+    }
+
     /// The items added most recently, newest first: `GET /library/recentlyAdded`, at most
-    /// `limit` of them. What a library tracker reads after a gap to find what was added
-    /// while nobody listened.
+    /// `limit` of them. Like python-plexapi's `plex.library.recentlyAdded()`, a server lists
+    /// movies as themselves but new episodes by their season and new tracks by their album
+    /// ([`children`](Self::children) reads those). What a library tracker reads after a
+    /// gap to find what was added while nobody listened.
     pub fn recently_added(&self, limit: usize) -> Result<Vec<Metadata>, Error> {
         self.recently_added_until(limit, &Stop::new())
     }

@@ -201,6 +201,7 @@ pub(crate) enum Answer {
     Metadata(Box<Result<Option<Metadata>, Error>>),
     Activities(Result<Vec<Activity>, Error>),
     RecentlyAdded(Result<Vec<Metadata>, Error>),
+    Children(Result<Vec<Metadata>, Error>),
 }
 
 pub(crate) struct LibraryRules {
@@ -264,18 +265,23 @@ impl Rules for LibraryRules {
     fn fetch(plex: &PlexServer, want: &Want, stop: &Stop) -> Answer {
         match want {
             Want::Metadata(key) => Answer::Metadata(Box::new(plex.metadata_until(key, stop))),
-            Want::Activities => Answer::Activities(plex.activities_until(stop)),
+            Want::Activities | Want::ScanSections => {
+                Answer::Activities(plex.activities_until(stop))
+            }
             Want::RecentlyAdded => {
                 Answer::RecentlyAdded(plex.recently_added_until(RECENT_LIMIT, stop))
             }
+            Want::Children(key) => Answer::Children(plex.children_until(key, stop)),
         }
     }
 
     fn answer(&mut self, want: Want, answer: Answer, now: Instant) {
         match (want, answer) {
             (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a, now),
+            (Want::ScanSections, Answer::Activities(a)) => self.machine.scan_sections(a),
             (_, Answer::Activities(a)) => self.machine.activities(a, now),
             (_, Answer::RecentlyAdded(a)) => self.machine.recently_added(a, now),
+            (_, Answer::Children(a)) => self.machine.children(a, now),
             (_, Answer::Metadata(_)) => {}
         }
     }

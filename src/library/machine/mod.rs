@@ -24,16 +24,12 @@
 //! - Bounded: pending items, remembered items, running and ended activities each have a
 //!   fixed bound; nothing grows with a flood.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::Hash;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{LibraryEvent, LibraryGroup, LibraryItem, LibraryStats};
 use crate::handler::Said;
-use crate::{
-    Activity, ActivityNotification, Error, Metadata, StatusNotification, TimelineEntry,
-    TimelineState,
-};
+use crate::{Activity, Error, Metadata, TimelineEntry, TimelineState};
 
 /// The tracker's options, with their defaults.
 #[derive(Debug, Clone)]
@@ -67,6 +63,8 @@ const MAX_ACTIVITIES: usize = 1000;
 const RECENT_SLACK: Duration = Duration::from_secs(60);
 /// A "scan complete" status this soon after a scan activity ended is that scan's.
 const SCAN_STATUS_SLACK: Duration = Duration::from_secs(10);
+/// How far the server's clock may be from ours, for `addedAt` ("long before").
+const CLOCK_SKEW: Duration = Duration::from_secs(3600);
 /// A group waits at most this many times its `group_within`, however long items come.
 const MAX_GROUP_WAITS: u32 = 10;
 /// How many recently added items are read after a gap.
@@ -77,7 +75,11 @@ pub(crate) const RECENT_LIMIT: usize = 100;
 pub(crate) enum Want {
     Metadata(String),
     Activities,
+    /// `/activities`, for the sections of scans just started.
+    ScanSections,
     RecentlyAdded,
+    /// `/library/metadata/{key}/children`: a season or album the resync's listing named.
+    Children(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,76 +102,12 @@ struct Pending {
     /// What its timeline entries said, for when its metadata cannot be read.
     seen: LibraryItem,
 }
+mod activities;
+mod bounded;
+mod resync;
 
-/// A map with a bound: the oldest goes when a new one comes. Removing is O(1): the
-/// order keeps a stale entry (told apart by its generation) until it is popped or the
-/// order is compacted.
-struct Bounded<K, V> {
-    order: VecDeque<(K, u64)>,
-    map: HashMap<K, (V, u64)>,
-    max: usize,
-    generation: u64,
-}
-
-impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
-    fn new(max: usize) -> Self {
-        Bounded {
-            order: VecDeque::new(),
-            map: HashMap::new(),
-            max,
-            generation: 0,
-        }
-    }
-
-    fn insert(&mut self, k: K, v: V) {
-        match self.map.get_mut(&k) {
-            Some(entry) => entry.0 = v,
-            None => {
-                self.generation += 1;
-                self.map.insert(k.clone(), (v, self.generation));
-                self.order.push_back((k, self.generation));
-            }
-        }
-        while self.map.len() > self.max {
-            let Some((old, generation)) = self.order.pop_front() else {
-                break;
-            };
-            if self.map.get(&old).is_some_and(|(_, g)| *g == generation) {
-                self.map.remove(&old);
-            }
-        }
-        if self.order.len() > 2 * self.max + 16 {
-            let map = &self.map;
-            self.order
-                .retain(|(k, generation)| map.get(k).is_some_and(|(_, g)| g == generation));
-        }
-    }
-
-    fn remove(&mut self, k: &K) -> Option<V> {
-        self.map.remove(k).map(|(v, _)| v)
-    }
-
-    fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k).map(|(v, _)| v)
-    }
-
-    fn contains(&self, k: &K) -> bool {
-        self.map.contains_key(k)
-    }
-
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    fn values(&self) -> impl Iterator<Item = &V> {
-        self.map.values().map(|(v, _)| v)
-    }
-
-    #[cfg(test)]
-    fn order_len(&self) -> usize {
-        self.order.len()
-    }
-}
+use bounded::Bounded;
+use resync::secs;
 
 struct Group {
     group: LibraryGroup,
@@ -196,6 +134,7 @@ pub(crate) struct Machine {
     /// A sync to make: `/activities` (at every connect), `/library/recentlyAdded` (after
     /// a gap).
     want_activities: bool,
+    want_sections: bool,
     want_recent: bool,
     /// Since when items count as added while nobody listened (seconds since the epoch).
     disconnected_at: Option<SystemTime>,
@@ -209,6 +148,7 @@ pub(crate) struct Machine {
     /// resync, though `addedAt` (whole seconds) may equal the second the tracker started.
     /// `None` until read.
     baseline: Option<HashSet<String>>,
+    resync: resync::Resync,
     seq: u64,
     pub stats: LibraryStats,
     out: Vec<Said<LibraryEvent>>,
@@ -227,6 +167,7 @@ impl Machine {
             full: false,
             groups: HashMap::new(),
             want_activities: false,
+            want_sections: false,
             want_recent: false,
             disconnected_at: None,
             recent_since: None,
@@ -234,6 +175,7 @@ impl Machine {
             unnamed_scans: Bounded::new(MAX_ACTIVITIES),
             started_at: SystemTime::now(),
             baseline: None,
+            resync: resync::Resync::default(),
             seq: 0,
             stats: LibraryStats::default(),
             out: Vec::new(),
@@ -261,10 +203,6 @@ impl Machine {
         if after_gap {
             let since = self.disconnected_at.take().unwrap_or_else(SystemTime::now);
             let since = since.checked_sub(RECENT_SLACK).unwrap_or(since);
-            let secs = |t: SystemTime| {
-                t.duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64)
-            };
             // Nothing added before the tracker started is news. `addedAt` counts whole
             // seconds: within the second it started, the baseline tells what was there;
             // without one (not read yet), that second is left out.
@@ -282,8 +220,14 @@ impl Machine {
         if self.want_activities {
             return Some(Want::Activities);
         }
+        if self.want_sections {
+            return Some(Want::ScanSections);
+        }
         if self.want_recent {
             return Some(Want::RecentlyAdded);
+        }
+        if let Some(key) = self.next_container() {
+            return Some(Want::Children(key));
         }
         self.pending
             .iter()
@@ -442,6 +386,9 @@ impl Machine {
             }
         };
         match p.kind {
+            // Created again, an item that was there long before the tracker started (an
+            // app's own write, echoing back): an update.
+            Kind::Add if self.older_than_the_tracker(&item) => self.updated(item, now),
             Kind::Add => self.added(item, now),
             Kind::Update => self.updated(item, now),
             Kind::Refresh => {
@@ -455,6 +402,18 @@ impl Machine {
                 }
             }
         }
+    }
+
+    /// Added, the server says, before the tracker started, by more than any clock skew.
+    fn older_than_the_tracker(&self, item: &LibraryItem) -> bool {
+        let started = self
+            .started_at
+            .checked_sub(CLOCK_SKEW)
+            .unwrap_or(UNIX_EPOCH);
+        let started = started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        item.added_at.is_some_and(|at| at < started as i64)
     }
 
     fn added(&mut self, item: LibraryItem, now: Instant) {
@@ -518,207 +477,6 @@ impl Machine {
         self.stats.updated += 1;
         self.emit(LibraryEvent::ItemUpdated(item));
     }
-
-    /// An `activity` notification.
-    pub fn activity(&mut self, n: &ActivityNotification, now: Instant) {
-        let Some(mut activity) = n.activity.clone() else {
-            return;
-        };
-        let Some(uuid) = n.uuid.clone().or(activity.uuid.clone()) else {
-            return;
-        };
-        activity.uuid.get_or_insert_with(|| uuid.clone());
-        if self.ended.contains(&uuid) {
-            self.stats.repeats += 1;
-            return;
-        }
-        let known = self.running.get(&uuid).cloned();
-        if activity.context.is_none() {
-            // `started` comes without its Context: keep the one seen, if any.
-            activity.context = known.as_ref().and_then(|a| a.context.clone());
-        }
-        match n.event.as_deref() {
-            Some("ended") => self.activity_ended(uuid, activity, now),
-            _ => match known {
-                None => self.activity_started(uuid, activity),
-                Some(before) => {
-                    let moved = before.progress != activity.progress;
-                    self.running.insert(uuid.clone(), activity.clone());
-                    if moved {
-                        self.emit(LibraryEvent::ActivityProgress(activity.clone()));
-                    }
-                    self.name_scan(&uuid, &activity);
-                }
-            },
-        }
-    }
-
-    fn activity_started(&mut self, uuid: String, activity: Activity) {
-        self.running.insert(uuid.clone(), activity.clone());
-        self.emit(LibraryEvent::ActivityStarted(activity.clone()));
-        if is_scan(&activity) {
-            // `started` usually names no section: the scan is announced once one does.
-            self.unnamed_scans.insert(uuid.clone(), ());
-            self.name_scan(&uuid, &activity);
-        }
-    }
-
-    /// A scan not yet announced is, once the activity names its section.
-    fn name_scan(&mut self, uuid: &String, activity: &Activity) {
-        if let Some(section_id) = section_of(activity) {
-            if self.unnamed_scans.remove(uuid).is_some() {
-                self.emit(LibraryEvent::ScanStarted {
-                    section_id: Some(section_id),
-                });
-            }
-        }
-    }
-
-    fn activity_ended(&mut self, uuid: String, activity: Activity, now: Instant) {
-        self.running.remove(&uuid);
-        let unnamed = self.unnamed_scans.remove(&uuid).is_some();
-        self.ended.insert(uuid, ());
-        let scan = is_scan(&activity);
-        let section_id = section_of(&activity);
-        let refreshed = refreshed_item(&activity);
-        if unnamed {
-            self.emit(LibraryEvent::ScanStarted {
-                section_id: section_id.clone(),
-            });
-        }
-        self.emit(LibraryEvent::ActivityEnded(activity));
-        if scan {
-            self.scan_ended_at = Some(now);
-            self.emit(LibraryEvent::ScanFinished { section_id });
-        }
-        // A refresh of an item that is there, with nothing pending for it: an update.
-        if let Some(key) = refreshed {
-            let recent = self
-                .updated
-                .get(&key)
-                .is_some_and(|at| now.duration_since(*at) < self.opts.update_window);
-            if recent {
-                self.stats.repeats += 1;
-            } else if !self.pending.contains_key(&key) && self.pending.len() < self.opts.max_pending
-            {
-                let seen = LibraryItem {
-                    rating_key: key.clone(),
-                    ..LibraryItem::default()
-                };
-                self.seq += 1;
-                self.pending.insert(
-                    key,
-                    Pending {
-                        kind: Kind::Refresh,
-                        seq: self.seq,
-                        last: now,
-                        ready: true,
-                        seen,
-                    },
-                );
-            }
-        }
-    }
-
-    /// A `status` notification: "Library scan complete" without a scan activity is a
-    /// scan finished.
-    pub fn status(&mut self, s: &StatusNotification, now: Instant) {
-        if s.title.as_deref() != Some("Library scan complete") {
-            return;
-        }
-        let a_scan_said_it = self.running.values().any(is_scan)
-            || self
-                .scan_ended_at
-                .is_some_and(|at| now.duration_since(at) < SCAN_STATUS_SLACK);
-        if !a_scan_said_it {
-            self.emit(LibraryEvent::ScanFinished { section_id: None });
-        }
-    }
-
-    /// `/activities`, read at a connect: what ended meanwhile ends, what runs is current.
-    pub fn activities(&mut self, answer: Result<Vec<Activity>, Error>, now: Instant) {
-        self.want_activities = false;
-        self.stats.sync_reads += 1;
-        let listed = match answer {
-            Ok(listed) => listed,
-            Err(e) => {
-                self.out.push(Said::Error(e));
-                return;
-            }
-        };
-        let uuids: HashSet<String> = listed.iter().filter_map(|a| a.uuid.clone()).collect();
-        let gone: Vec<String> = self
-            .running
-            .map
-            .keys()
-            .filter(|u| !uuids.contains(*u))
-            .cloned()
-            .collect();
-        for uuid in gone {
-            if let Some(activity) = self.running.get(&uuid).cloned() {
-                self.activity_ended(uuid, activity, now);
-            }
-        }
-        for activity in listed {
-            let Some(uuid) = activity.uuid.clone() else {
-                continue;
-            };
-            if self.ended.contains(&uuid) {
-                continue;
-            }
-            match self.running.get(&uuid).map(|a| a.progress) {
-                None => self.activity_started(uuid, activity),
-                Some(progress) if progress != activity.progress => {
-                    self.running.insert(uuid, activity.clone());
-                    self.emit(LibraryEvent::ActivityProgress(activity));
-                }
-                Some(_) => {}
-            }
-        }
-    }
-
-    /// `/library/recentlyAdded`, read after a gap: what was added meanwhile.
-    pub fn recently_added(&mut self, answer: Result<Vec<Metadata>, Error>, now: Instant) {
-        self.want_recent = false;
-        self.stats.sync_reads += 1;
-        let Some(since) = self.recent_since.take() else {
-            // The baseline, read at the first connection; if it fails, resyncs go
-            // without (and leave out the second the tracker started in).
-            match answer {
-                Ok(items) => {
-                    let keys = items.into_iter().filter_map(|m| m.rating_key);
-                    self.baseline = Some(keys.collect());
-                }
-                Err(e) => self.out.push(Said::Error(e)),
-            }
-            return;
-        };
-        let items = match answer {
-            Ok(items) => items,
-            Err(e) => {
-                self.out.push(Said::Error(e));
-                return;
-            }
-        };
-        let baseline = self.baseline.take();
-        // Oldest first, as they were added.
-        for m in items.into_iter().rev() {
-            let Some(key) = m.rating_key.clone() else {
-                continue;
-            };
-            // Pending since before the gap, its end lost in it: the listing says it is in.
-            let pending_add = self.pending.get(&key).is_some_and(|p| p.kind == Kind::Add);
-            let new = m.added_at.is_some_and(|at| at >= since)
-                && !self.pending.contains_key(&key)
-                && !baseline.as_ref().is_some_and(|b| b.contains(&key));
-            if (pending_add || new) && !self.remembered.contains(&key) {
-                self.pending.remove(&key);
-                self.added(LibraryItem::from_metadata(&key, m), now);
-            }
-        }
-        self.baseline = baseline;
-    }
-
     /// The tracker stops: grouped items are announced.
     pub fn finish(&mut self) {
         let mut keys: Vec<(Instant, String)> = self
@@ -733,65 +491,52 @@ impl Machine {
     }
 }
 
-fn is_scan(a: &Activity) -> bool {
-    a.activity_type.as_deref() == Some("library.update.section")
-}
-
-fn section_of(a: &Activity) -> Option<String> {
-    let v = a.context.as_ref()?.get("librarySectionID")?;
-    v.as_str()
-        .map(str::to_owned)
-        .or_else(|| v.as_i64().map(|n| n.to_string()))
-}
-
-/// The item a finished `library.refresh.items` activity refreshed, if it names one (not
-/// its children).
-fn refreshed_item(a: &Activity) -> Option<String> {
-    if a.activity_type.as_deref() != Some("library.refresh.items")
-        || a.progress.is_some_and(|p| p < 100.0)
-    {
-        return None;
-    }
-    let key = a.context.as_ref()?.get("key")?.as_str()?;
-    let id = key.strip_prefix("/library/metadata/")?;
-    (!id.is_empty() && !id.contains('/')).then(|| id.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Bounded;
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-    #[test]
-    fn the_oldest_goes_when_a_new_one_comes() {
-        let mut b = Bounded::new(2);
-        b.insert("a", 1);
-        b.insert("b", 2);
-        b.insert("a", 3); // replaced, not moved
-        b.insert("c", 4);
-        assert!(!b.contains(&"a"));
-        assert_eq!((b.get(&"b"), b.get(&"c")), (Some(&2), Some(&4)));
+    use super::{Machine, Options, Want};
+    use crate::handler::Said;
+    use crate::{LibraryEvent, Metadata, TimelineEntry};
+
+    /// An item created, then processed: what the tracker says once its metadata is read.
+    fn created_and_read(m: &mut Machine, key: &str, added_at: i64) -> Vec<String> {
+        let now = Instant::now();
+        let mut e = TimelineEntry {
+            identifier: Some("com.plexapp.plugins.library".into()),
+            item_id: Some(key.into()),
+            section_id: Some("1".into()),
+            media_type: Some(1),
+            state: Some(0),
+            metadata_state: Some("created".into()),
+            ..TimelineEntry::default()
+        };
+        m.timeline(&e, now);
+        (e.state, e.metadata_state) = (Some(5), None);
+        m.timeline(&e, now);
+        assert_eq!(m.want(), Some(Want::Metadata(key.into())));
+        let mut meta = Metadata::default();
+        (meta.rating_key, meta.added_at) = (Some(key.into()), Some(added_at));
+        m.metadata(key, Ok(Some(meta)), now);
+        let said = m.drain().into_iter().map(|s| match s {
+            Said::Event(LibraryEvent::ItemAdded(i)) => format!("added {}", i.rating_key),
+            Said::Event(LibraryEvent::ItemUpdated(i)) => format!("updated {}", i.rating_key),
+            other => format!("{other:?}"),
+        });
+        said.collect()
     }
 
     #[test]
-    fn a_key_back_after_its_removal_is_not_evicted_by_its_old_place() {
-        let mut b = Bounded::new(2);
-        b.insert("a", 1);
-        b.insert("b", 2);
-        assert_eq!(b.remove(&"a"), Some(1));
-        b.insert("a", 3); // now the newest
-        b.insert("c", 4); // "b" is the oldest
-        assert!(!b.contains(&"b"));
-        assert_eq!((b.get(&"a"), b.get(&"c")), (Some(&3), Some(&4)));
-    }
-
-    #[test]
-    fn adds_and_removes_without_end_stay_within_the_bound() {
-        let mut b = Bounded::new(10);
-        for i in 0..100_000u32 {
-            b.insert(i, ());
-            b.remove(&i);
-        }
-        assert_eq!(b.len(), 0);
-        assert!(b.order_len() <= 2 * 10 + 16, "{}", b.order_len());
+    fn an_item_from_long_before_the_start_created_again_is_an_update() {
+        let mut m = Machine::new(Options::default());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        // Two hours before, past any clock skew: an app's own write echoing back.
+        assert_eq!(created_and_read(&mut m, "7", now - 7200), ["updated 7"]);
+        // Within the skew allowed (the server's clock behind ours): new.
+        assert_eq!(created_and_read(&mut m, "8", now - 600), ["added 8"]);
+        assert_eq!(created_and_read(&mut m, "9", now), ["added 9"]);
     }
 }
