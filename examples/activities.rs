@@ -1,7 +1,9 @@
 //! Live progress bars for the server's activities: library scans, metadata refreshes,
-//! media analysis, preview thumbnails. The server reports them as `activity` notifications
-//! (`started`, `updated` with a progress of 0 to 100, `ended`); this shows one bar per
-//! running activity with `indicatif`.
+//! media analysis, preview thumbnails. The library tracker turns the server's `activity`
+//! notifications into `LibraryEvent::ActivityStarted`, `ActivityProgress` and
+//! `ActivityEnded` (each `ended` once, however often the server repeats it; activities that
+//! ended or ran on while the listener was away set right from `/activities` when it comes
+//! back); this shows one bar per running activity with `indicatif`.
 //!
 //! Without a URL it needs no Plex server: it starts the crate's mock server, plays three
 //! overlapping activities through it, and ends by itself. With `--url`/`--token` (or
@@ -27,7 +29,7 @@ use cli::{Command, Failure};
 use crossbeam_channel::{Receiver, never, select};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use plex_alerts::mock::MockServer;
-use plex_alerts::{AlertListener, ConnectionState, Event, Notification};
+use plex_alerts::{Activity, LibraryEvent, PlexServer};
 use serde_json::json;
 
 const PROGRAM: &str = "activities";
@@ -77,8 +79,9 @@ fn run() -> Result<(), Failure> {
         Command::Run(options) => options,
     };
     let (events_tx, events) = crossbeam_channel::unbounded();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
     // The mock server lives as long as `_mock`; `script_done` fires when its script has played.
-    let (builder, _mock, mut script_done) = match &options.url {
+    let (plex, _mock, mut script_done) = match &options.url {
         Some(url) => {
             let plex = cli::connect(url, &options)?;
             eprintln!(
@@ -86,7 +89,7 @@ fn run() -> Result<(), Failure> {
                 plex.friendly_name(),
                 plex.version()
             );
-            (plex.alert_listener().handler(events_tx), None, never())
+            (plex, None, never())
         }
         None => {
             let mock = Arc::new(MockServer::start());
@@ -94,16 +97,17 @@ fn run() -> Result<(), Failure> {
                 "no --url: playing a demo through a mock Plex server at {}",
                 mock.url()
             );
-            let builder = AlertListener::builder(mock.url())
-                .token(mock.token())
-                .handler(events_tx);
+            let plex = PlexServer::connect(mock.url(), mock.token()).map_err(Failure::runtime)?;
             let done = play_script(Arc::clone(&mock));
-            (builder, Some(mock), done)
+            (plex, Some(mock), done)
         }
     };
-    let listener = builder
+    let listener = plex
+        .alert_listener()
         .transport(options.transport)
         .filters(options.filters)
+        .callback_error(move |error| drop(errors_tx.send(error)))
+        .track_library(plex.library_tracker(), events_tx)
         .start()
         .map_err(Failure::usage)?;
     let ctrl_c = cli::ctrl_c()?;
@@ -122,7 +126,6 @@ fn run() -> Result<(), Failure> {
     .progress_chars("=> ");
     let mut running: HashMap<String, (ProgressBar, Instant)> = HashMap::new();
     let mut script_over = false;
-    let mut lost = false;
     let mut last_error = None;
     let ended_by_itself = loop {
         // In the demo, stop once the script has played and every bar has ended.
@@ -131,6 +134,13 @@ fn run() -> Result<(), Failure> {
         }
         let event = select! {
             recv(events) -> event => event,
+            recv(errors) -> error => {
+                if let Ok(error) = error {
+                    say(format!("error: {error}"));
+                    last_error = Some(error);
+                }
+                continue;
+            }
             recv(ctrl_c) -> _ => break false,
             recv(script_done) -> _ => {
                 script_over = true;
@@ -138,63 +148,39 @@ fn run() -> Result<(), Failure> {
                 continue;
             }
         };
-        match event {
-            Ok(Event::Alert(alert)) => {
-                let Notification::Activity(notifications) = alert.notification() else {
-                    continue; // not an activity: ignored
-                };
-                for n in notifications {
-                    let activity = n.activity.clone().unwrap_or_default();
-                    let Some(uuid) = n.uuid.clone().or(activity.uuid.clone()) else {
-                        continue;
-                    };
-                    let title = activity.title.unwrap_or_else(|| "(untitled)".to_owned());
-                    let subtitle = activity.subtitle.unwrap_or_default();
-                    let progress =
-                        activity.progress.unwrap_or(0.0).clamp(0.0, 100.0).round() as u64;
-                    if n.event.as_deref() == Some("ended") {
-                        if let Some((bar, since)) = running.remove(&uuid) {
-                            bar.finish_and_clear();
-                            bars.remove(&bar);
-                            say(format!("✓ {title} done in {:.1?}", since.elapsed()));
-                        }
-                        continue;
-                    }
-                    // A bar appears on `started`, or on the first `updated` of an activity
-                    // that was already running when we connected.
-                    let (bar, _) = running.entry(uuid).or_insert_with(|| {
-                        let bar = bars.add(ProgressBar::new(100).with_style(style.clone()));
-                        bar.set_prefix(title.clone());
-                        bar.enable_steady_tick(Duration::from_millis(100));
-                        let late = n.event.as_deref() != Some("started");
-                        say(format!(
-                            "▶ {title}{}",
-                            if late { " (already running)" } else { "" }
-                        ));
-                        (bar, Instant::now())
-                    });
-                    bar.set_position(progress);
-                    bar.set_message(subtitle);
-                }
+        let (activity, ended) = match event {
+            Ok(LibraryEvent::ActivityStarted(a) | LibraryEvent::ActivityProgress(a)) => (a, false),
+            Ok(LibraryEvent::ActivityEnded(a)) => (a, true),
+            Ok(_) => continue,    // items and scans: see the `new_items` example
+            Err(_) => break true, // the listener ended by itself
+        };
+        let Activity {
+            uuid,
+            title,
+            subtitle,
+            progress,
+            ..
+        } = activity;
+        let Some(uuid) = uuid else { continue };
+        let title = title.unwrap_or_else(|| "(untitled)".to_owned());
+        if ended {
+            if let Some((bar, since)) = running.remove(&uuid) {
+                bar.finish_and_clear();
+                bars.remove(&bar);
+                say(format!("✓ {title} done in {:.1?}", since.elapsed()));
             }
-            Ok(Event::Error(error)) => {
-                say(format!("error: {error}"));
-                last_error = Some(error);
-            }
-            Ok(Event::State(ConnectionState::Disconnected { .. })) => lost = true,
-            Ok(Event::State(ConnectionState::Connected { .. })) if lost => {
-                // An `ended` may have been missed while disconnected: drop every bar; the
-                // ones still running come back with their next update.
-                for (_, (bar, _)) in running.drain() {
-                    bar.finish_and_clear();
-                    bars.remove(&bar);
-                }
-                lost = false;
-                say("reconnected: bars come back with their next update".to_owned());
-            }
-            Ok(Event::State(ConnectionState::Stopped)) | Err(_) => break true,
-            Ok(_) => {}
+            continue;
         }
+        let (bar, _) = running.entry(uuid).or_insert_with(|| {
+            let bar = bars.add(ProgressBar::new(100).with_style(style.clone()));
+            bar.set_prefix(title.clone());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            say(format!("▶ {title}"));
+            (bar, Instant::now())
+        });
+        // -1 is "indeterminate".
+        bar.set_position(progress.unwrap_or(0.0).clamp(0.0, 100.0).round() as u64);
+        bar.set_message(subtitle.unwrap_or_default());
     };
     for (_, (bar, _)) in running.drain() {
         bar.finish_and_clear();

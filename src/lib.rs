@@ -179,6 +179,99 @@
 //! own listener's options, raw alerts and the library tracker on the same connection,
 //! attach it with [`Builder::track_sessions`].
 //!
+//! # Library changes and activities
+//!
+//! The other thing apps build on notifications is what changed in the library: set the
+//! languages of a new episode, post it to a chat, add it to a collection, remove what was
+//! deleted. Plex has no single "added" signal: an item comes as a burst of `timeline`
+//! entries (created, matched, processed, often repeated for an hour while it is analysed)
+//! before its metadata is ready. [`PlexServer::track_library`] turns them into
+//! [`LibraryEvent`]s, each item once:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use std::time::Duration;
+//! # let mock = plex_alerts::mock::MockServer::start();
+//! # let show = mock.library().add_show("TV Shows", "Severance");
+//! # let season = mock.library().add_season(&show, 2);
+//! # let (url, token) = (mock.url(), mock.token());
+//! use plex_alerts::{LibraryEvent, MediaType, PlexServer};
+//!
+//! let plex = PlexServer::connect(&url, &token)?;
+//! let (tx, events) = crossbeam_channel::unbounded();
+//! let tracker = plex.track_library(tx)?; // a channel, or a closure taking a LibraryEvent
+//! # mock.wait_until(Duration::from_secs(10), |m| m.answered("/library/recentlyAdded") > 0);
+//! # let mut scan = mock.scan("TV Shows");
+//! # scan.add_episode(&season, 1, "Hello, Ms. Cobel", 3_300_000);
+//! # scan.finish();
+//! for event in events.iter() {
+//!     match event {
+//!         LibraryEvent::ItemAdded(item) if item.media_type == Some(MediaType::Episode) => {
+//!             println!("new episode: {item}"); // Severance — Hello, Ms. Cobel (episode) in TV Shows
+//! #           break;
+//!         }
+//!         LibraryEvent::ItemAdded(item) => println!("new: {item}"),
+//!         LibraryEvent::ItemUpdated(item) => println!("changed: {item}"),
+//!         LibraryEvent::ItemDeleted(item) => println!("gone: {item}"),
+//!         LibraryEvent::ScanFinished { section_id } => println!("scanned {section_id:?}"),
+//!         _ => {} // ItemsAdded (grouped), ScanStarted, the activities
+//!     }
+//! }
+//! tracker.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The rules, chosen from what real apps do and the quirks of Plex that broke them:
+//!
+//! - **Library items only**: entries of other providers (EPG, DVR), `type -1` and entries
+//!   without an item are skipped, and so are the `mediaState` steps (analysis, thumbnails)
+//!   that change nothing; [`TimelineEntry::timeline_state`] and
+//!   [`TimelineEntry::item_type`] give the states and types as enums for your own rules.
+//! - [`ItemAdded`](LibraryEvent::ItemAdded) **once per item, when its processing ends**
+//!   (state 5), or once it has been quiet for 30 s
+//!   ([`LibraryTrackerBuilder::quiet_period`]) where no end comes, as in a section without
+//!   a metadata agent, whose processing stops at state 1. Its metadata is read then, once
+//!   ([`LibraryItem`]: title, type, section, parent and grandparent), so there is one
+//!   request per announced item and none per notification; items ready together are
+//!   read in the order they came.
+//! - **Floods collapse**: an item re-announced as processed, twice a second for an hour,
+//!   is that one event; an `ended` repeated is one [`ActivityEnded`](LibraryEvent::ActivityEnded).
+//! - **Deleted before its processing ended: never announced** (nor its delete).
+//!   [`ItemDeleted`](LibraryEvent::ItemDeleted) otherwise, with all that is known of it.
+//! - [`ItemUpdated`](LibraryEvent::ItemUpdated): processing that runs again on an item
+//!   that is there (a file upgrade), a `library.refresh.items` activity that ends for it
+//!   (not for its children), or a creation of an item the tracker announced, or that the
+//!   server says was added long before the tracker started (an app's own write echoing
+//!   back). The media analysis that follows an add, and repeats within 30 s, are no update.
+//! - **Grouping**, if you ask for it ([`LibraryTrackerBuilder::group_within`]): the
+//!   episodes of one show (the tracks of one album) added within that time of each other
+//!   come as one [`ItemsAdded`](LibraryEvent::ItemsAdded), at most ten times that time
+//!   after the first; what is held comes when the tracker stops.
+//! - [`ScanStarted`](LibraryEvent::ScanStarted) and [`ScanFinished`](LibraryEvent::ScanFinished)
+//!   follow a `library.update.section` activity, with its section: `started` does not name
+//!   it, so the tracker reads `/activities` once. A "Library scan complete" status right
+//!   after is no second finish; one with no scan activity running or just ended is a
+//!   finish without a section.
+//! - [`ActivityStarted`](LibraryEvent::ActivityStarted),
+//!   [`ActivityProgress`](LibraryEvent::ActivityProgress) (when the progress moved) and
+//!   [`ActivityEnded`](LibraryEvent::ActivityEnded), keyed by uuid; a notification
+//!   without its `Context` carries the one seen before.
+//! - **At start and after every gap**, `/activities` is read: activities that ended while
+//!   nobody listened end, running ones are current. After a gap, `/library/recentlyAdded`
+//!   (its 100 newest) says what was added meanwhile, announced unless it already was; it
+//!   lists new episodes by their season and new tracks by their album, so those (up to 20)
+//!   are read for their children. What was there when the tracker started (read once at
+//!   the first connection) never is news.
+//! - **Bounded**: at most 10 000 items pending and 10 000 remembered as announced
+//!   ([`LibraryTrackerBuilder::max_items`]); past that, new items are left out, counted
+//!   ([`LibraryStats::over_limit`]) and told once ([`Error::TrackerFull`]).
+//!   [`AlertListener::library_stats`] reads the counters without a request.
+//!
+//! Like the session tracker it runs on a thread of its own with short lookups, and
+//! `stop()` interrupts a lookup. [`Builder::track_library`] attaches it to your own
+//! listener, beside the session tracker and your raw alert callbacks, on one connection.
+//!
 //! # Closures, one handler, or a channel
 //!
 //! [`Builder::callback`], [`Builder::callback_error`] and [`Builder::on_state`] take
@@ -386,6 +479,9 @@
 //! | `plex.fetchItem(ratingKey)` | [`plex.metadata(rating_key)?`](PlexServer::metadata): `Option<`[`Metadata`]`>` |
 //! | `plex.activities` | [`plex.activities()?`](PlexServer::activities) |
 //! | a session tracker of your own over `playing` alerts and `plex.sessions()` | [`plex.track_sessions(handler)?`](PlexServer::track_sessions): [`SessionEvent`]s; [`listener.now_playing()`](AlertListener::now_playing) |
+//! | `plex.library.recentlyAdded()` | [`plex.recently_added(limit)?`](PlexServer::recently_added): newest first |
+//! | `item.children()` | [`plex.children(rating_key)?`](PlexServer::children) |
+//! | `timeline` alerts, `state` and `metadataState` checked by hand, a queue and a debounce of your own | [`plex.track_library(handler)?`](PlexServer::track_library): [`LibraryEvent`]s, each item once |
 //! | `plex.machineIdentifier`, `plex.version` | [`plex.machine_identifier()`](PlexServer::machine_identifier), [`plex.version()`](PlexServer::version) (read at connect); [`plex.identity()?`](PlexServer::identity) (read now) |
 //!
 //! # Testing your app with the mock
