@@ -1,7 +1,8 @@
 //! No Plex server needed: starts the crate's mock server, a small Plex, and has it play a
 //! short story (a library scan that finds a new episode, someone watching it with pauses
 //! and a transcode). It listens, prints each alert as it arrives and, marked `»`, what
-//! the session tracker makes of them, then stops and says how long stopping took.
+//! the library and session trackers make of them, then stops and says how long stopping
+//! took.
 //!
 //! ```text
 //! cargo run --example demo
@@ -11,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use plex_alerts::mock::MockServer;
-use plex_alerts::{ConnectionState, PlexServer, SessionEvent, Transport};
+use plex_alerts::{ConnectionState, LibraryEvent, PlexServer, SessionEvent, Transport};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transport = match parse_transport()? {
@@ -32,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plex = PlexServer::connect(server.url(), server.token())?;
     let (connected_tx, connected) = crossbeam_channel::bounded(1);
     let (ended_tx, ended) = crossbeam_channel::bounded(1);
+    let (added_tx, added) = crossbeam_channel::bounded(1);
     let listener = plex
         .alert_listener()
         .transport(transport)
@@ -41,6 +43,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("[{state}]");
             if matches!(state, ConnectionState::Connected { .. }) {
                 let _ = connected_tx.try_send(());
+            }
+        })
+        .track_library(plex.library_tracker(), move |event: LibraryEvent| {
+            // Items and scans; the activities' progress is in the raw alerts above.
+            let activity = matches!(
+                event,
+                LibraryEvent::ActivityStarted(_)
+                    | LibraryEvent::ActivityProgress(_)
+                    | LibraryEvent::ActivityEnded(_)
+            );
+            if !activity {
+                println!("  » {event}");
+            }
+            if matches!(event, LibraryEvent::ItemAdded(_)) {
+                let _ = added_tx.try_send(());
             }
         })
         .track_sessions(plex.session_tracker(), move |event: SessionEvent| {
@@ -63,6 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     scan.progress(60);
     beat();
     scan.finish();
+    added.recv_timeout(Duration::from_secs(10))?;
     beat();
 
     println!("\nalice watches it on the living-room TV (transcoded):");
