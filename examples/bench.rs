@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plex_alerts::mock::{Fault, MockServer};
-use plex_alerts::{AlertListener, ConnectionState, Event, SessionEvent, Transport};
+use plex_alerts::{AlertListener, ConnectionState, Event, LibraryEvent, SessionEvent, Transport};
 use serde_json::Value;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -29,6 +29,9 @@ const GUARD: Duration = Duration::from_secs(120);
 
 struct Plan {
     sessions: usize,
+    /// Items a scan finds, and the repeats of a timeline flood.
+    items: usize,
+    flood: usize,
     alerts: u64,
     rounds: usize,
     stops: usize,
@@ -49,6 +52,8 @@ fn main() -> Result<()> {
     let plan = if quick {
         Plan {
             sessions: 100,
+            items: 200,
+            flood: 20_000,
             alerts: 50_000,
             rounds: 3,
             stops: 200,
@@ -58,6 +63,8 @@ fn main() -> Result<()> {
     } else {
         Plan {
             sessions: 500,
+            items: 1000,
+            flood: 100_000,
             alerts: 200_000,
             rounds: 5,
             stops: 300,
@@ -81,6 +88,7 @@ fn main() -> Result<()> {
     delivery_latency(&mut server)?;
     idle_cost(&mut server, &plan)?;
     session_tracker(&mut server, &plan)?;
+    library_tracker(&mut server, &plan)?;
     if let Some(python) = python {
         compare_plexapi(&mut server, &python, &plan)?;
     }
@@ -208,6 +216,119 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
+// 7. The library tracker.
+
+fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
+    let (n, flood) = (plan.items, plan.flood);
+    let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
+    println!(
+        "7. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
+    );
+    let (tx, events) = crossbeam_channel::unbounded();
+    let tracked = plex
+        .alert_listener()
+        .callback(|_| {})
+        .track_library(plex.library_tracker(), tx)
+        .start()?;
+    server.cmd("wait 1")?;
+    // The first sync first: the scan is to run while the tracker listens.
+    let deadline = Instant::now() + GUARD;
+    while answered(server, "/library/recentlyAdded")? == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    server.cmd(&format!("scan {n}"))?;
+    let mut added = 0;
+    while added < n {
+        match events.recv_timeout(GUARD)? {
+            LibraryEvent::ItemAdded(_) => added += 1,
+            LibraryEvent::ItemsAdded { items, .. } => added += items.len(),
+            _ => {}
+        }
+    }
+    let scan_took = started.elapsed();
+    let rss_after = rss_kib();
+    let repeats_before = tracked.library_stats().repeats;
+    let started = Instant::now();
+    server.cmd(&format!("flood {flood}"))?;
+    let deadline = Instant::now() + GUARD;
+    while tracked.library_stats().repeats < repeats_before + flood as u64 {
+        if Instant::now() > deadline {
+            return Err("the tracker did not read the flood in time".into());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let with_tracker = started.elapsed();
+    let stats = tracked.library_stats();
+    tracked.stop();
+
+    // Without: the same flood on a plain listener, timed to its last alert.
+    let (count_tx, count) = crossbeam_channel::unbounded();
+    let plain = plex
+        .alert_listener()
+        .callback(move |_| {
+            let _ = count_tx.send(());
+        })
+        .start()?;
+    server.cmd("wait 1")?;
+    let started = Instant::now();
+    server.cmd(&format!("flood {flood}"))?;
+    for _ in 0..flood {
+        count.recv_timeout(GUARD)?;
+    }
+    let without = started.elapsed();
+    plain.stop();
+
+    println!("   | the scan of {n:>5} movies                  | figure |");
+    println!("   |------------------------------------------|-------:|");
+    let row = |what: &str, x: String| println!("   | {what:<40} | {x:>6} |");
+    row(
+        "/library/metadata reads, per item",
+        format!("{:.2}", stats.metadata_reads as f64 / n as f64),
+    );
+    row(
+        "syncs (/activities, /library/recentlyAdded)",
+        stats.sync_reads.to_string(),
+    );
+    row(
+        "ms from the scan to its last ItemAdded",
+        format!("{:.0}", scan_took.as_secs_f64() * 1e3),
+    );
+    row(
+        "items still pending after the flood",
+        stats.pending.to_string(),
+    );
+    row(
+        "items remembered (bound: 10000)",
+        stats.remembered.to_string(),
+    );
+    println!();
+    println!("   | {flood:>6} repeats of one item              | alerts/s   | µs per alert |");
+    println!("   |-----------------------------------------|-----------:|-------------:|");
+    for (what, took) in [
+        ("plain listener", without),
+        ("with the library tracker", with_tracker),
+    ] {
+        println!(
+            "   | {what:<39} | {:>10.0} | {:>12.2} |",
+            flood as f64 / took.as_secs_f64(),
+            took.as_secs_f64() * 1e6 / flood as f64
+        );
+    }
+    let extra = (with_tracker.as_secs_f64() - without.as_secs_f64()) * 1e6 / flood as f64;
+    println!("   tracker's added cost per repeat: {extra:.2} µs; no request for any of them");
+    if let (Some(a), Some(b)) = (rss_before, rss_after) {
+        println!(
+            "   memory per remembered item: {:.1} KiB (this process's RSS growth, {n} items)",
+            b.saturating_sub(a) as f64 / n as f64
+        );
+    }
+    println!();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
 // The server process.
 
 /// `bench serve`: a mock server driven by one command per stdin line, answering on stdout.
@@ -219,6 +340,7 @@ fn serve() -> Result<()> {
     println!("ready {} {}", server.url(), server.token());
     let mut burst = None;
     let mut playbacks: Vec<plex_alerts::mock::Playback> = Vec::new();
+    let mut scanned = None;
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -281,6 +403,21 @@ fn serve() -> Result<()> {
                 }
                 "ok".to_owned()
             }
+            ["scan", n] => {
+                let mut scan = server.scan("Movies");
+                for i in 0..n.parse::<usize>()? {
+                    scanned = Some(scan.add_movie(&format!("Found {i}"), 7_200_000));
+                }
+                scan.finish();
+                "ok".to_owned()
+            }
+            ["flood", n] => match &scanned {
+                Some(item) => {
+                    server.flood_timeline(item, n.parse()?);
+                    "ok".to_owned()
+                }
+                None => "error: scan first".to_owned(),
+            },
             ["answered", path] => format!("ok {}", server.answered(path)),
             ["close"] => {
                 server.close_all();

@@ -188,6 +188,30 @@ fn grouped_a_season_is_one_event_and_an_album_another() {
 }
 
 #[test]
+fn a_scan_of_hundreds_of_items_announces_every_one_with_one_read_each() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let mut scan = e.mock.scan("Movies");
+    // More than the tracker reads in one step, all ready at once.
+    for i in 0..200 {
+        scan.add_movie(&format!("Found {i}"), 6_000_000);
+    }
+    scan.finish();
+    let mut titles = Vec::new();
+    while titles.len() < 200 {
+        if let LibraryEvent::ItemAdded(item) = next_item(&rx) {
+            titles.push(item.title.unwrap());
+        }
+    }
+    // In the order they were found.
+    let expected: Vec<_> = (0..200).map(|i| format!("Found {i}")).collect();
+    assert_eq!(titles, expected);
+    let stats = listener.library_stats();
+    assert_eq!((stats.added, stats.metadata_reads), (200, 200), "{stats:?}");
+    listener.stop();
+}
+
+#[test]
 fn a_movie_added_then_upgraded_is_an_add_then_one_update() {
     let e = env();
     let (listener, rx) = tracker(&e);

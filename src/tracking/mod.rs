@@ -147,15 +147,15 @@ struct Runner<R: Rules> {
 impl<R: Rules> Runner<R> {
     fn run(mut self, rx: Receiver<R::Input>) {
         loop {
-            self.lookups();
+            let more = self.lookups();
             self.flush();
             let now = Instant::now();
-            let wait = self
-                .rules
-                .next_deadline()
-                .map_or(Duration::from_secs(3600), |at| {
-                    at.saturating_duration_since(now)
-                });
+            let wait = match (more, self.rules.next_deadline()) {
+                // Lookups left over from the bound: new input first, then those.
+                (true, _) => Duration::ZERO,
+                (false, Some(at)) => at.saturating_duration_since(now),
+                (false, None) => Duration::from_secs(3600),
+            };
             match rx.recv_timeout(wait) {
                 Ok(input) => {
                     self.rules.take(input);
@@ -173,19 +173,21 @@ impl<R: Rules> Runner<R> {
         self.flush();
     }
 
-    /// Makes the lookups the rules want now, and feeds them their answers.
-    fn lookups(&mut self) {
+    /// Makes the lookups the rules want now (at most [`LOOKUPS_PER_STEP`]), and feeds them
+    /// their answers. True if more are wanted still.
+    fn lookups(&mut self) -> bool {
         let stop = self.delivery.stop().stop.clone();
         for _ in 0..LOOKUPS_PER_STEP {
             if stop.is_stopped() {
-                return;
+                return false;
             }
             let Some(want) = self.rules.want(Instant::now()) else {
-                return;
+                return false;
             };
             let answer = R::fetch(&self.plex, &want, &stop);
             self.rules.answer(want, answer, Instant::now());
         }
+        !stop.is_stopped() && self.rules.want(Instant::now()).is_some()
     }
 
     /// Hands what was said to the app.
