@@ -177,10 +177,10 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     plain.stop();
 
     let per_session = |x: u64| x as f64 / n as f64;
-    println!("   | requests                                | in all | per session |");
-    println!("   |-----------------------------------------|-------:|------------:|");
+    println!("   | requests                                  | in all | per session |");
+    println!("   |-------------------------------------------|-------:|------------:|");
     let row =
-        |what: &str, x: u64| println!("   | {what:<39} | {x:>6} | {:>11.3} |", per_session(x));
+        |what: &str, x: u64| println!("   | {what:<41} | {x:>6} | {:>11.3} |", per_session(x));
     row("/status/sessions for new sessions", stats.lookups);
     row("/status/sessions again (not visible yet)", stats.retries);
     row("/status/sessions at syncs (start, gap)", stats.resyncs);
@@ -280,9 +280,9 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let without = started.elapsed();
     plain.stop();
 
-    println!("   | the scan of {n:>5} movies                  | figure |");
-    println!("   |------------------------------------------|-------:|");
-    let row = |what: &str, x: String| println!("   | {what:<40} | {x:>6} |");
+    println!("   | the scan of {n:>5} movies                     | figure |");
+    println!("   |---------------------------------------------|-------:|");
+    let row = |what: &str, x: String| println!("   | {what:<43} | {x:>6} |");
     row(
         "/library/metadata reads, per item",
         format!("{:.2}", stats.metadata_reads as f64 / n as f64),
