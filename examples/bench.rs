@@ -280,7 +280,7 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let without = started.elapsed();
     plain.stop();
 
-    println!("   | the scan of {n:>5} movies                     | figure |");
+    println!("   | {:<43} | figure |", format!("the scan of {n} movies"));
     println!("   |---------------------------------------------|-------:|");
     let row = |what: &str, x: String| println!("   | {what:<43} | {x:>6} |");
     row(
