@@ -47,28 +47,15 @@ fn tracker_with(
     configure: impl FnOnce(LibraryTrackerBuilder) -> LibraryTrackerBuilder,
 ) -> (AlertListener, Receiver<LibraryEvent>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let synced = |m: &MockServer| {
-        (
-            m.answered("/activities"),
-            m.answered("/library/recentlyAdded"),
-        )
-    };
-    let before = synced(&env.mock);
     let listener = env
         .plex
         .alert_listener()
         .transport(transport)
         .reconnect(fast_reconnect())
-        .track_library(configure(env.plex.library_tracker()), tx)
-        .start()
-        .unwrap();
-    assert!(
-        env.mock.wait_until(HANG_GUARD, |m| {
-            let now = synced(m);
-            now.0 > before.0 && now.1 > before.1
-        }),
-        "the first sync: activities, and what the library holds"
-    );
+        .track_library(configure(env.plex.library_tracker()), tx);
+    // The first sync: activities, and what the library holds.
+    let paths = ["/activities", "/library/recentlyAdded"];
+    let listener = start_synced(&env.mock, &paths, listener);
     (listener, rx)
 }
 

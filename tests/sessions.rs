@@ -62,20 +62,13 @@ fn tracker_on(
     configure: impl FnOnce(SessionTrackerBuilder) -> SessionTrackerBuilder,
 ) -> (AlertListener, Receiver<SessionEvent>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let reads = session_reads(&env.mock);
     let listener = env
         .plex
         .alert_listener()
         .transport(transport)
         .reconnect(fast_reconnect())
-        .track_sessions(configure(env.plex.session_tracker()), tx)
-        .start()
-        .unwrap();
-    assert!(
-        env.mock
-            .wait_until(HANG_GUARD, |m| session_reads(m) > reads),
-        "the first sync"
-    );
+        .track_sessions(configure(env.plex.session_tracker()), tx);
+    let listener = start_synced(&env.mock, &["/status/sessions"], listener);
     (listener, rx)
 }
 

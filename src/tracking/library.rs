@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Common, Rules, Said, Tracker};
+use super::{Common, Rules, Said};
 use crate::library::LibraryView;
 use crate::library::machine::{Machine, Options, RECENT_LIMIT, Want};
 use crate::listener::Builder;
@@ -168,22 +168,19 @@ impl Builder {
         tracker: LibraryTrackerBuilder,
         handler: impl Handler<LibraryEvent>,
     ) -> Builder {
-        let mut tracker = tracker;
-        let mut listener = tracker.common.attach(self);
+        let mut listener = self;
         let view = LibraryView::default();
         listener.library = Some(view.clone());
         let rules = LibraryRules {
             machine: Machine::new(tracker.opts.clone()),
             view,
         };
-        listener.taps.push(Box::new(Tracker::new(
-            &["timeline", "activity", "status"],
-            tracker.check(),
-            rules,
-            tracker.common.lookups(),
-            Box::new(handler),
-        )));
-        listener
+        let needs = &["timeline", "activity", "status"];
+        let check = tracker.check();
+        let handler = Box::new(handler);
+        tracker
+            .common
+            .attach(listener, needs, check, rules, handler)
     }
 }
 

@@ -246,14 +246,24 @@ impl Common {
         }
     }
 
-    /// Gives the tracker's callbacks to the listener it goes on.
-    pub fn attach(&mut self, mut listener: crate::Builder) -> crate::Builder {
+    /// Puts a tracker with these `rules` on `listener`: its thread, fed the notifications
+    /// it `needs`, its events to `handler`; the tracker's callbacks become the listener's.
+    pub fn attach<R: Rules>(
+        mut self,
+        mut listener: crate::Builder,
+        needs: &'static [&'static str],
+        check: Result<(), Error>,
+        rules: R,
+        handler: Box<dyn Handler<R::Event>>,
+    ) -> crate::Builder {
         if let Some(f) = self.on_error.take() {
             listener = listener.callback_error(f);
         }
         if let Some(f) = self.on_state.take() {
             listener = listener.on_state(f);
         }
+        let tracker = Tracker::new(needs, check, rules, self.lookups(), handler);
+        listener.taps.push(Box::new(tracker));
         listener
     }
 

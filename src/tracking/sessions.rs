@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Common, Rules, Said, Tracker};
+use super::{Common, Rules, Said};
 use crate::listener::Builder;
 use crate::session::NowPlaying;
 use crate::session::machine::{Machine, Options, Out, Want};
@@ -191,22 +191,18 @@ impl Builder {
         tracker: SessionTrackerBuilder,
         handler: impl Handler<SessionEvent>,
     ) -> Builder {
-        let mut tracker = tracker;
-        let mut listener = tracker.common.attach(self);
+        let mut listener = self;
         let now_playing = NowPlaying::default();
         listener.now_playing = Some(now_playing.clone());
         let rules = SessionRules {
             machine: Machine::new(tracker.opts.clone(), Instant::now()),
             now_playing,
         };
-        listener.taps.push(Box::new(Tracker::new(
-            &["playing"],
-            tracker.check(),
-            rules,
-            tracker.common.lookups(),
-            Box::new(handler),
-        )));
-        listener
+        let check = tracker.check();
+        let handler = Box::new(handler);
+        tracker
+            .common
+            .attach(listener, &["playing"], check, rules, handler)
     }
 }
 

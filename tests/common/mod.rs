@@ -179,3 +179,16 @@ pub fn ws_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(payload);
     f
 }
+
+/// Starts `listener` (with a tracker on it) and waits for the tracker's first sync: until
+/// the mock has answered each of `paths` once more.
+pub fn start_synced(mock: &MockServer, paths: &[&str], listener: Builder) -> AlertListener {
+    let answered = |m: &MockServer| paths.iter().map(|p| m.answered(p)).collect::<Vec<_>>();
+    let before = answered(mock);
+    let listener = listener.start().unwrap();
+    let synced = mock.wait_until(HANG_GUARD, |m| {
+        answered(m).iter().zip(&before).all(|(now, then)| now > then)
+    });
+    assert!(synced, "the first sync: {paths:?}");
+    listener
+}
