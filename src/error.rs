@@ -146,7 +146,8 @@ pub enum Error {
     /// A tracker holds the most it may and leaves new ones out until some are done:
     /// sessions past [`SessionTrackerBuilder::max_sessions`](crate::SessionTrackerBuilder::max_sessions),
     /// items past [`LibraryTrackerBuilder::max_items`](crate::LibraryTrackerBuilder::max_items).
-    /// Said once each time it fills up; its stats' `over_limit` counts what it left out.
+    /// Said when it fills up, and again only after it has emptied to half its bound; its
+    /// stats' `over_limit` counts what it left out.
     /// The tracker goes on.
     TrackerFull {
         /// `"sessions"` or `"library items"`.
@@ -159,9 +160,10 @@ pub enum Error {
         /// The panic's message.
         message: String,
     },
-    /// A bug in this crate: something it does not expect happened on the listener's thread.
-    /// The listener ends (with [`ConnectionState::Stopped`](crate::ConnectionState::Stopped));
-    /// please report it with this message.
+    /// A bug in this crate: something it does not expect happened on the listener's thread
+    /// (the listener ends, with [`ConnectionState::Stopped`](crate::ConnectionState::Stopped)),
+    /// or on a tracker's (that tracker ends; the listener goes on). Please report it with
+    /// this message.
     Internal {
         /// What went wrong.
         message: String,

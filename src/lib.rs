@@ -234,16 +234,21 @@
 //!   a metadata agent, whose processing stops at state 1. Its metadata is read then, once
 //!   ([`LibraryItem`]: title, type, section, parent and grandparent), so there is one
 //!   request per announced item and none per notification; items ready together are
-//!   read in the order they came.
+//!   read in the order they came. An item whose creation the tracker missed (in a gap)
+//!   is still an add, not an update: one it never announced that the server says was
+//!   added since it started.
 //! - **Floods collapse**: an item re-announced as processed, twice a second for an hour,
 //!   is that one event; an `ended` repeated is one [`ActivityEnded`](LibraryEvent::ActivityEnded).
-//! - **Deleted before its processing ended: never announced** (nor its delete).
+//! - **Deleted before its processing ended, or gone when read: never announced** (nor its
+//!   delete).
 //!   [`ItemDeleted`](LibraryEvent::ItemDeleted) otherwise, with all that is known of it.
 //! - [`ItemUpdated`](LibraryEvent::ItemUpdated): processing that runs again on an item
 //!   that is there (a file upgrade), a `library.refresh.items` activity that ends for it
 //!   (not for its children), or a creation of an item the tracker announced, or that the
 //!   server says was added long before the tracker started (an app's own write echoing
-//!   back). The media analysis that follows an add, and repeats within 30 s, are no update.
+//!   back). The media analysis that follows an add, and a refresh repeated within 30 s of
+//!   the last add or update, are no update; an update of an item still held in its group
+//!   (below) changes what the group will carry, and is no event of its own.
 //! - **Grouping**, if you ask for it ([`LibraryTrackerBuilder::group_within`]): the
 //!   episodes of one show (the tracks of one album) added within that time of each other
 //!   come as one [`ItemsAdded`](LibraryEvent::ItemsAdded), at most ten times that time
@@ -261,11 +266,13 @@
 //!   nobody listened end, running ones are current. After a gap, `/library/recentlyAdded`
 //!   (its 100 newest) says what was added meanwhile, announced unless it already was; it
 //!   lists new episodes by their season and new tracks by their album, so those (up to 20)
-//!   are read for their children. What was there when the tracker started (read once at
-//!   the first connection) never is news.
+//!   are read for their children; one still processing waits for its end. What was there
+//!   when the tracker started (read once at the first connection) never is news. A sync
+//!   read that fails is said and made again, 5, 10 and 15 s later.
 //! - **Bounded**: at most 10 000 items pending and 10 000 remembered as announced
 //!   ([`LibraryTrackerBuilder::max_items`]); past that, new items are left out, counted
-//!   ([`LibraryStats::over_limit`]) and told once ([`Error::TrackerFull`]).
+//!   ([`LibraryStats::over_limit`]) and told ([`Error::TrackerFull`]: once, and again
+//!   only after the tracker has emptied to half).
 //!   [`AlertListener::library_stats`] reads the counters without a request.
 //!
 //! Like the session tracker it runs on a thread of its own with short lookups, and

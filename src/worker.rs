@@ -333,7 +333,7 @@ fn retry_after(error: &Error) -> Duration {
 }
 
 /// The message a panic carried, if it was text.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -100,6 +100,71 @@ fn nothing_more(env: &Env, rx: &Receiver<LibraryEvent>) {
             other => panic!("more came: {other:?}"),
         }
     }
+    // The marker's end came from input; what lookups in the same step said comes after.
+    while let Ok(event) = rx.recv_timeout(STRAGGLERS) {
+        assert!(!is_item(&event), "more came: {event:?}");
+    }
+}
+
+/// How long events that lookups made after the marker's end may take to come.
+const STRAGGLERS: Duration = Duration::from_millis(300);
+
+fn is_item(e: &LibraryEvent) -> bool {
+    matches!(
+        e,
+        LibraryEvent::ItemAdded(_)
+            | LibraryEvent::ItemsAdded { .. }
+            | LibraryEvent::ItemUpdated(_)
+            | LibraryEvent::ItemDeleted(_)
+    )
+}
+
+/// Every item event until the tracker has read all that was sent, as short strings.
+fn items_until_quiet(env: &Env, rx: &Receiver<LibraryEvent>) -> Vec<String> {
+    let scan = env.mock.scan("Movies");
+    let uuid = scan.uuid().to_owned();
+    scan.finish();
+    let mut items = Vec::new();
+    loop {
+        match next(rx) {
+            LibraryEvent::ActivityEnded(a) if a.uuid.as_deref() == Some(uuid.as_str()) => break,
+            e if is_item(&e) => items.push(e),
+            _ => {}
+        }
+    }
+    while let Ok(e) = rx.recv_timeout(STRAGGLERS) {
+        if is_item(&e) {
+            items.push(e);
+        }
+    }
+    items.iter().map(describe).collect()
+}
+
+fn describe(e: &LibraryEvent) -> String {
+    match e {
+        LibraryEvent::ItemAdded(i) => format!("added {} {:?}", i.rating_key, i.title),
+        LibraryEvent::ItemsAdded { items, .. } => format!("added {} items", items.len()),
+        LibraryEvent::ItemUpdated(i) => format!("updated {} {:?}", i.rating_key, i.title),
+        LibraryEvent::ItemDeleted(i) => format!("deleted {}", i.rating_key),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A timeline entry of a library movie.
+fn entry(key: &str, state: i64, metadata_state: Option<&str>) -> TimelineEntry {
+    let mut t = TimelineEntry::default();
+    t.identifier = Some("com.plexapp.plugins.library".into());
+    t.item_id = Some(key.into());
+    t.section_id = Some("1".into());
+    t.media_type = Some(1);
+    t.state = Some(state);
+    t.metadata_state = metadata_state.map(str::to_owned);
+    t
+}
+
+fn send(env: &Env, entries: Vec<TimelineEntry>) {
+    let frame = plex_alerts::mock::frame(&Notification::Timeline(entries));
+    env.mock.send(&frame);
 }
 
 #[test]
@@ -628,4 +693,205 @@ fn stop_is_prompt_while_a_metadata_read_hangs() {
         })
         .collect();
     assert_eq!(added, [Some("Hanging".to_owned())]);
+}
+
+#[test]
+fn an_item_created_during_a_gap_and_processed_after_it_is_added_once() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let resyncs = e.mock.answered("/library/recentlyAdded");
+    e.mock.stop_listening();
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Gap", 6_000_000); // its creation, lost in the gap
+    e.mock.start_listening().unwrap();
+    let resynced = |m: &MockServer| m.answered("/library/recentlyAdded") > resyncs;
+    assert!(e.mock.wait_until(HANG_GUARD, resynced));
+    scan.finish(); // its processing, live
+    let key = movie.rating_key();
+    assert_eq!(
+        items_until_quiet(&e, &rx),
+        [format!("added {key} Some(\"Gap\")")]
+    );
+    listener.stop();
+}
+
+#[test]
+fn an_item_whose_creation_was_lost_is_an_add_though_only_its_processing_came() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    // In the library, added after the tracker started; all the tracker hears of it is its
+    // processing (as when its creation fell in a gap and the rest came after).
+    let movie = e.mock.library().add_movie("Movies", "Missed", 6_000_000);
+    let key = movie.rating_key();
+    let states = [
+        (1, None),
+        (2, None),
+        (3, Some("loading")),
+        (4, Some("processing")),
+        (5, None),
+    ];
+    send(
+        &e,
+        states.iter().map(|(s, m)| entry(&key, *s, *m)).collect(),
+    );
+    assert_eq!(
+        items_until_quiet(&e, &rx),
+        [format!("added {key} Some(\"Missed\")")]
+    );
+    listener.stop();
+}
+
+#[test]
+fn an_item_created_during_a_gap_whose_processing_never_ends_comes_after_the_quiet() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.quiet_period(Duration::from_millis(300))
+    });
+    e.mock.stop_listening();
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Stuck", 6_000_000); // created in the gap, never processed
+    e.mock.start_listening().unwrap();
+    // Listed after the gap, not ready: it waits for its processing, then its quiet period.
+    match next_item(&rx) {
+        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, movie.rating_key()),
+        other => panic!("{other:?}"),
+    }
+    listener.stop();
+}
+
+#[test]
+fn an_update_of_an_item_held_in_its_group_is_no_event_before_its_add() {
+    let e = env();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.group_within(Duration::from_secs(600))
+    });
+    let mut scan = e.mock.scan("TV Shows");
+    let ep = scan.add_episode(&e.season, 1, "Hello, Ms. Cobel", 3_300_000);
+    scan.finish();
+    let held = e.mock.wait_until(HANG_GUARD, |_| {
+        let s = listener.library_stats();
+        (s.added, s.pending) == (1, 1)
+    });
+    assert!(held, "{:?}", listener.library_stats());
+    e.mock.update_item(&ep); // a file upgrade while its add is held
+    assert_eq!(items_until_quiet(&e, &rx), Vec::<String>::new());
+    listener.stop();
+    let got: Vec<_> = rx
+        .try_iter()
+        .filter(is_item)
+        .map(|e| describe(&e))
+        .collect();
+    let key = ep.rating_key();
+    assert_eq!(got, [format!("added {key} Some(\"Hello, Ms. Cobel\")")]);
+}
+
+#[test]
+fn an_item_gone_when_read_is_never_announced_nor_its_delete() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    send(
+        &e,
+        vec![
+            entry("990001", 0, Some("created")),
+            entry("990001", 5, None),
+        ],
+    );
+    let read = e
+        .mock
+        .wait_until(HANG_GUARD, |_| listener.library_stats().metadata_reads >= 1);
+    assert!(read);
+    send(&e, vec![entry("990001", 9, Some("deleted"))]);
+    assert_eq!(items_until_quiet(&e, &rx), Vec::<String>::new());
+    let stats = listener.library_stats();
+    assert_eq!(
+        (stats.deleted_before_ready, stats.deleted),
+        (1, 0),
+        "{stats:?}"
+    );
+    listener.stop();
+}
+
+#[test]
+fn a_tracker_at_its_bound_says_so_again_only_after_emptying_to_half() {
+    let e = env();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.max_items(4)
+            .quiet_period(Duration::from_secs(600))
+            .callback_error(move |err| errors_tx.send(err).unwrap())
+    });
+    let created = |k: u32| entry(&k.to_string(), 0, Some("created"));
+    let processed = |k: u32| entry(&k.to_string(), 5, None);
+    let reads = |n: u64| {
+        let done = e
+            .mock
+            .wait_until(HANG_GUARD, |_| listener.library_stats().metadata_reads >= n);
+        assert!(done, "{:?}", listener.library_stats());
+    };
+    let full = || {
+        errors
+            .try_iter()
+            .filter(|e| matches!(e, Error::TrackerFull { .. }))
+            .count()
+    };
+    // Five for four places: full, said.
+    send(&e, (990_001..=990_005).map(created).collect());
+    // One done (gone when read), then two more: full again at once, not said again.
+    send(&e, vec![processed(990_001)]);
+    reads(1);
+    send(&e, vec![created(990_006), created(990_007)]);
+    items_until_quiet(&e, &rx);
+    assert_eq!(full(), 1);
+    // All done: emptied, and full again: said again.
+    send(&e, (990_002..=990_006).map(processed).collect());
+    reads(5);
+    send(&e, (990_010..=990_015).map(created).collect());
+    items_until_quiet(&e, &rx);
+    assert_eq!(full(), 1);
+    listener.stop();
+}
+
+#[test]
+fn durations_too_long_for_the_clock_are_refused_at_start() {
+    let e = env();
+    for configure in [
+        |t: LibraryTrackerBuilder| t.quiet_period(Duration::MAX),
+        |t: LibraryTrackerBuilder| t.group_within(Duration::from_secs(u64::MAX / 4)),
+        |t: LibraryTrackerBuilder| t.lookup_timeout(Duration::ZERO),
+    ] {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let started = configure(e.plex.library_tracker()).start(tx);
+        assert!(
+            matches!(started, Err(Error::InvalidConfig { .. })),
+            "{started:?}"
+        );
+    }
+}
+
+#[test]
+fn a_resync_read_that_fails_is_made_again_and_finds_what_was_added() {
+    let e = env();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (listener, rx) = tracker_with(&e, Transport::WebSocket, |t| {
+        t.callback_error(move |err| errors_tx.send(err).unwrap())
+    });
+    e.mock.stop_listening();
+    let mut scan = e.mock.scan("Movies");
+    let movie = scan.add_movie("Heat", 10_200_000);
+    scan.finish();
+    e.mock.fail_requests("/library/recentlyAdded", 503, 1);
+    e.mock.start_listening().unwrap();
+    // Said (beside the disconnect), then read again (5 s later).
+    loop {
+        match errors.recv_timeout(HANG_GUARD) {
+            Ok(Error::HttpStatus { status: 503, .. }) => break,
+            Ok(_) => {}
+            Err(e) => panic!("the failed read was not said: {e}"),
+        }
+    }
+    match next_item(&rx) {
+        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, movie.rating_key()),
+        other => panic!("{other:?}"),
+    }
+    listener.stop();
 }

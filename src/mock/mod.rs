@@ -286,6 +286,7 @@ impl MockBuilder {
             flushes: AtomicU64::new(0),
             flushed: Mutex::new(Vec::new()),
             answered: Mutex::new(Vec::new()),
+            rest_faults: Mutex::new(Vec::new()),
         });
         let accept = Inner::serve(&inner, listener)?;
         Ok(MockServer {
@@ -343,6 +344,8 @@ struct Inner {
     flushed: Mutex<Vec<(u64, u64)>>,
     /// The paths of the REST requests answered, in order.
     answered: Mutex<Vec<String>>,
+    /// REST paths answered with a status for a number of requests: `fail_requests`.
+    rest_faults: Mutex<Vec<(String, u16, usize)>>,
 }
 
 struct Client {
@@ -605,6 +608,13 @@ impl MockServer {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.inner.requests).clone()
+    }
+
+    /// Answers the next `times` REST requests for `path` with `status` (a server that is
+    /// busy or failing: 500, 503), then as usual again. The notification endpoints are
+    /// not affected ([`set_fault`](Self::set_fault) is for them).
+    pub fn fail_requests(&self, path: &str, status: u16, times: usize) {
+        lock(&self.inner.rest_faults).push((path.to_owned(), status, times));
     }
 
     /// How new connections are answered from now on.

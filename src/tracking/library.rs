@@ -101,15 +101,11 @@ impl LibraryTrackerBuilder {
     }
 
     fn check(&self) -> Result<(), Error> {
-        let zero = [self.opts.quiet_period, self.common.lookup_timeout]
-            .iter()
-            .chain(&self.opts.group_within)
-            .any(Duration::is_zero);
-        match (zero, self.opts.max_pending) {
-            (true, _) => Err(Error::config(
-                "the library tracker's durations must not be zero",
-            )),
-            (_, 0) => Err(Error::config("the library tracker needs room for one item")),
+        let mut durations = vec![self.opts.quiet_period, self.common.lookup_timeout];
+        durations.extend(self.opts.group_within);
+        Common::check_durations("library", &durations)?;
+        match self.opts.max_pending {
+            0 => Err(Error::config("the library tracker needs room for one item")),
             _ => Ok(()),
         }
     }
@@ -255,8 +251,8 @@ impl Rules for LibraryRules {
         self.machine.tick(now);
     }
 
-    fn want(&self, _now: Instant) -> Option<Want> {
-        self.machine.want()
+    fn want(&self, now: Instant) -> Option<Want> {
+        self.machine.want(now)
     }
 
     fn fetch(plex: &PlexServer, want: &Want, stop: &Stop) -> Answer {

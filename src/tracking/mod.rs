@@ -95,6 +95,7 @@ impl<R: Rules> Tap for Tracker<R> {
         self.check.clone()?;
         let (rules, plex, handler) = self.start.take().expect("started once");
         let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let reporter = Arc::clone(&delivery);
         let run = Runner {
             rules,
             plex,
@@ -103,7 +104,16 @@ impl<R: Rules> Tap for Tracker<R> {
         };
         let thread = thread::Builder::new()
             .name("plex-alerts-tracker".into())
-            .spawn(move || run.run(rx))
+            .spawn(move || {
+                // A bug in the rules ends the tracker, said; the listener goes on.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.run(rx)));
+                if let Err(panic) = ran {
+                    let message = crate::worker::panic_message(&*panic);
+                    let _ = reporter.report(Error::Internal {
+                        message: format!("a tracker's thread panicked ({message}); it ended"),
+                    });
+                }
+            })
             .map_err(|e| Error::config(format!("could not start a tracker's thread: {e}")))?;
         self.tx = Some(tx);
         self.thread = Some(thread);
@@ -163,6 +173,11 @@ impl<R: Rules> Runner<R> {
                     // serves everything that arrived together.
                     for input in rx.try_iter().take(QUEUE) {
                         self.rules.take(input);
+                    }
+                    // Input that never stops coming does not hold back what is due.
+                    let now = Instant::now();
+                    if self.rules.next_deadline().is_some_and(|at| at <= now) {
+                        self.rules.tick(now);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => self.rules.tick(Instant::now()),
@@ -265,6 +280,18 @@ impl Common {
         let tracker = Tracker::new(needs, check, rules, self.lookups(), handler);
         listener.taps.push(Box::new(tracker));
         listener
+    }
+
+    /// Every duration a tracker is given: more than zero, at most a day (longer would
+    /// overflow the clock, and means "never" better said otherwise).
+    pub fn check_durations(what: &str, durations: &[Duration]) -> Result<(), Error> {
+        let day = Duration::from_secs(86_400);
+        match durations.iter().all(|d| !d.is_zero() && *d <= day) {
+            true => Ok(()),
+            false => Err(Error::config(format!(
+                "the {what} tracker's durations must be more than zero and at most a day"
+            ))),
+        }
     }
 
     /// The server, its requests bounded by the lookup timeout.

@@ -121,12 +121,11 @@ impl SessionTrackerBuilder {
 
     fn check(&self) -> Result<(), Error> {
         let o = &self.opts;
-        let zero = [o.stale_after, o.absence_grace, self.common.lookup_timeout]
-            .iter()
-            .any(Duration::is_zero);
-        if zero {
+        let durations = [o.stale_after, o.absence_grace, self.common.lookup_timeout];
+        Common::check_durations("session", &durations)?;
+        if o.seek_tolerance > Duration::from_secs(86_400) {
             return Err(Error::config(
-                "the session tracker's durations must not be zero",
+                "the session tracker's seek tolerance is at most a day",
             ));
         }
         if o.watched.iter().any(|(_, f)| !(0.0..=1.0).contains(f)) {

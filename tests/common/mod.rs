@@ -187,7 +187,10 @@ pub fn start_synced(mock: &MockServer, paths: &[&str], listener: Builder) -> Ale
     let before = answered(mock);
     let listener = listener.start().unwrap();
     let synced = mock.wait_until(HANG_GUARD, |m| {
-        answered(m).iter().zip(&before).all(|(now, then)| now > then)
+        answered(m)
+            .iter()
+            .zip(&before)
+            .all(|(now, then)| now > then)
     });
     assert!(synced, "the first sync: {paths:?}");
     listener

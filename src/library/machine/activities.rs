@@ -134,10 +134,12 @@ impl Machine {
         let listed = match answer {
             Ok(listed) => listed,
             Err(e) => {
-                self.out.push(Said::Error(e));
+                // Read again, a little later: what ended meanwhile is still to end.
+                self.want_activities = self.sync_failed(e, now);
                 return;
             }
         };
+        self.sync_done();
         let uuids: HashSet<String> = listed.iter().filter_map(|a| a.uuid.clone()).collect();
         let gone: Vec<String> = self
             .running

@@ -65,6 +65,10 @@ const RECENT_SLACK: Duration = Duration::from_secs(60);
 const SCAN_STATUS_SLACK: Duration = Duration::from_secs(10);
 /// How far the server's clock may be from ours, for `addedAt` ("long before").
 const CLOCK_SKEW: Duration = Duration::from_secs(3600);
+/// A failed sync read is tried again after this, times the failures so far.
+const SYNC_RETRY: Duration = Duration::from_secs(5);
+/// Attempts at one sync read, at most.
+const MAX_SYNC_ATTEMPTS: u32 = 4;
 /// A group waits at most this many times its `group_within`, however long items come.
 const MAX_GROUP_WAITS: u32 = 10;
 /// How many recently added items are read after a gap.
@@ -120,8 +124,11 @@ pub(crate) struct Machine {
     opts: Options,
     pending: HashMap<String, Pending>,
     /// Items held in groups, in all (at most `max_pending`).
-    held: usize,
-    /// Pending reached its bound: said once, until one more fits again.
+    held: HashSet<String>,
+    /// Items gone when their metadata was read (never announced): their deletes, on their
+    /// way, say nothing.
+    vanished: Bounded<String, ()>,
+    /// Pending reached its bound: said once, until it has emptied to half.
     full: bool,
     /// Items announced as added, and what is known of them (for a later delete).
     remembered: Bounded<String, LibraryItem>,
@@ -135,6 +142,9 @@ pub(crate) struct Machine {
     /// a gap).
     want_activities: bool,
     want_sections: bool,
+    /// When a failed sync read is tried again, and how many times it failed in a row.
+    sync_retry: Option<Instant>,
+    sync_failures: u32,
     want_recent: bool,
     /// Since when items count as added while nobody listened (seconds since the epoch).
     disconnected_at: Option<SystemTime>,
@@ -163,11 +173,14 @@ impl Machine {
             ended: Bounded::new(MAX_ACTIVITIES),
             opts,
             pending: HashMap::new(),
-            held: 0,
+            held: HashSet::new(),
+            vanished: Bounded::new(MAX_ACTIVITIES),
             full: false,
             groups: HashMap::new(),
             want_activities: false,
             want_sections: false,
+            sync_retry: None,
+            sync_failures: 0,
             want_recent: false,
             disconnected_at: None,
             recent_since: None,
@@ -187,7 +200,7 @@ impl Machine {
     }
 
     pub fn drain(&mut self) -> Vec<Said<LibraryEvent>> {
-        self.stats.pending = (self.pending.len() + self.held) as u64;
+        self.stats.pending = (self.pending.len() + self.held.len()) as u64;
         self.stats.remembered = self.remembered.len() as u64;
         self.stats.running_activities = self.running.len() as u64;
         std::mem::take(&mut self.out)
@@ -196,6 +209,10 @@ impl Machine {
     /// The listener connected: activities are read; after a gap, what was added too.
     pub fn connected(&mut self, after_gap: bool) {
         self.want_activities = true;
+        if !after_gap {
+            // Failed attempts before a first connection are no gap.
+            self.disconnected_at = None;
+        }
         if self.baseline.is_none() && !after_gap {
             // The first connection: what is there already is read, not announced.
             self.want_recent = true;
@@ -216,14 +233,16 @@ impl Machine {
         self.disconnected_at.get_or_insert_with(SystemTime::now);
     }
 
-    pub fn want(&self) -> Option<Want> {
-        if self.want_activities {
+    pub fn want(&self, now: Instant) -> Option<Want> {
+        // A sync read that failed is tried again once its delay is over.
+        let sync = self.sync_retry.is_none_or(|at| now >= at);
+        if sync && self.want_activities {
             return Some(Want::Activities);
         }
         if self.want_sections {
             return Some(Want::ScanSections);
         }
-        if self.want_recent {
+        if sync && self.want_recent {
             return Some(Want::RecentlyAdded);
         }
         if let Some(key) = self.next_container() {
@@ -241,16 +260,33 @@ impl Machine {
             .pending
             .values()
             .filter(|p| !p.ready)
-            .map(|p| p.last + self.opts.quiet_period);
+            .filter_map(|p| p.last.checked_add(self.opts.quiet_period));
         let groups = self.groups.values().map(|g| g.due);
-        quiet.chain(groups).min()
+        quiet.chain(groups).chain(self.sync_retry).min()
+    }
+
+    /// A sync read (`/activities`, `/library/recentlyAdded`) failed: said, and true if it
+    /// is to be tried again (after 5 s, then 10 s, then 15 s; then it is left).
+    fn sync_failed(&mut self, e: Error, now: Instant) -> bool {
+        self.out.push(Said::Error(e));
+        self.sync_failures += 1;
+        if self.sync_failures >= MAX_SYNC_ATTEMPTS {
+            self.sync_done();
+            return false;
+        }
+        self.sync_retry = now.checked_add(SYNC_RETRY * self.sync_failures);
+        true
+    }
+
+    fn sync_done(&mut self) {
+        (self.sync_failures, self.sync_retry) = (0, None);
     }
 
     /// Items quiet for long enough are ready; groups whose time is up are announced.
     pub fn tick(&mut self, now: Instant) {
         let quiet = self.opts.quiet_period;
         for p in self.pending.values_mut() {
-            if !p.ready && p.last + quiet <= now {
+            if !p.ready && p.last.checked_add(quiet).is_some_and(|at| at <= now) {
                 p.ready = true;
             }
         }
@@ -327,7 +363,8 @@ impl Machine {
             }
             return;
         }
-        self.full = false;
+        // Said again only once it has emptied to half: not at each slot freed and taken.
+        self.full &= self.pending.len() > self.opts.max_pending / 2;
         let ready = state == Some(TimelineState::Processed);
         self.seq += 1;
         self.pending.insert(
@@ -343,12 +380,17 @@ impl Machine {
     }
 
     fn deleted(&mut self, key: &str, e: &TimelineEntry) {
-        let held = self.groups.values_mut().any(|g| {
-            let before = g.items.len();
-            g.items.retain(|i| i.rating_key != key);
-            g.items.len() != before
-        });
-        self.held -= usize::from(held);
+        let held = self.held.remove(key);
+        if held {
+            for g in self.groups.values_mut() {
+                g.items.retain(|i| i.rating_key != key);
+            }
+            // Counted as added when it was read; it never was.
+            self.stats.added -= 1;
+        }
+        if self.vanished.remove(&key.to_owned()).is_some() {
+            return; // counted when its read found it gone
+        }
         match self.pending.remove(key) {
             Some(p) if p.kind == Kind::Add => {
                 self.stats.deleted_before_ready += 1;
@@ -378,6 +420,12 @@ impl Machine {
         };
         let item = match answer {
             Ok(Some(m)) => LibraryItem::from_metadata(key, m),
+            Ok(None) if p.kind == Kind::Add => {
+                // Gone before it was announced: neither it nor its delete will be.
+                self.stats.deleted_before_ready += 1;
+                self.vanished.insert(key.to_owned(), ());
+                return;
+            }
             // Gone already: its delete says the rest.
             Ok(None) => return,
             Err(e) => {
@@ -385,23 +433,43 @@ impl Machine {
                 p.seen
             }
         };
+        let key = item.rating_key.clone();
+        let recent = self
+            .updated
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < self.opts.update_window);
         match p.kind {
             // Created again, an item that was there long before the tracker started (an
             // app's own write, echoing back): an update.
             Kind::Add if self.older_than_the_tracker(&item) => self.updated(item, now),
             Kind::Add => self.added(item, now),
-            Kind::Update => self.updated(item, now),
-            Kind::Refresh => {
-                let recent = self
-                    .updated
-                    .get(&item.rating_key)
-                    .is_some_and(|at| now.duration_since(*at) < self.opts.update_window);
-                match recent {
-                    true => self.stats.repeats += 1,
-                    false => self.updated(item, now),
-                }
-            }
+            // Processing of an item never announced, added since the tracker started: its
+            // creation was missed (in a gap, or before the first connection).
+            _ if self.missed_add(&item) => self.added(item, now),
+            // Still held in its group: the group will carry it as it is now.
+            _ if self.held.contains(&key) => self.replace_held(item),
+            // The analysis that follows an add, a refresh repeated: no update of its own.
+            Kind::Refresh if recent => self.stats.repeats += 1,
+            Kind::Update | Kind::Refresh => self.updated(item, now),
         }
+    }
+
+    /// Never announced (nor held), and added, the server says, since the tracker started
+    /// and after what was there at its first connection.
+    fn missed_add(&self, item: &LibraryItem) -> bool {
+        let key = &item.rating_key;
+        !self.remembered.contains(key)
+            && !self.held.contains(key)
+            && !self.baseline.as_ref().is_some_and(|b| b.contains(key))
+            && item.added_at.is_some_and(|at| at >= secs(self.started_at))
+    }
+
+    fn replace_held(&mut self, item: LibraryItem) {
+        let held = self.groups.values_mut().flat_map(|g| g.items.iter_mut());
+        if let Some(slot) = held.into_iter().find(|i| i.rating_key == item.rating_key) {
+            *slot = item;
+        }
+        self.stats.repeats += 1;
     }
 
     /// Added, the server says, before the tracker started, by more than any clock skew.
@@ -417,7 +485,7 @@ impl Machine {
     }
 
     fn added(&mut self, item: LibraryItem, now: Instant) {
-        if self.remembered.contains(&item.rating_key) {
+        if self.remembered.contains(&item.rating_key) || self.held.contains(&item.rating_key) {
             self.stats.repeats += 1;
             return;
         }
@@ -438,16 +506,23 @@ impl Machine {
             due: now,
             opened: now,
         });
+        let item_key = item.rating_key.clone();
         held.items.push(item);
         // Announced `within` after its last item, however long the items keep coming.
-        held.due = (now + within).min(held.opened + within * MAX_GROUP_WAITS);
+        let last = held
+            .opened
+            .checked_add(within.saturating_mul(MAX_GROUP_WAITS));
+        held.due = match (now.checked_add(within), last) {
+            (Some(due), Some(last)) => due.min(last),
+            (due, last) => due.or(last).unwrap_or(now),
+        };
         let full = held.items.len() >= self.opts.max_pending;
-        self.held += 1;
+        self.held.insert(item_key);
         if full {
             self.announce_group(&key);
         }
         // Over the bound in all: the group due first goes now.
-        while self.held > self.opts.max_pending {
+        while self.held.len() > self.opts.max_pending {
             let first = self.groups.iter().min_by_key(|(_, g)| g.due);
             let Some(key) = first.map(|(k, _)| k.clone()) else {
                 break;
@@ -464,7 +539,9 @@ impl Machine {
         else {
             return;
         };
-        self.held -= items.len();
+        for item in &items {
+            self.held.remove(&item.rating_key);
+        }
         match items.len() {
             0 => {}
             1 => self.emit(LibraryEvent::ItemAdded(items.remove(0))),
@@ -514,7 +591,7 @@ mod tests {
         m.timeline(&e, now);
         (e.state, e.metadata_state) = (Some(5), None);
         m.timeline(&e, now);
-        assert_eq!(m.want(), Some(Want::Metadata(key.into())));
+        assert_eq!(m.want(now), Some(Want::Metadata(key.into())));
         let mut meta = Metadata::default();
         (meta.rating_key, meta.added_at) = (Some(key.into()), Some(added_at));
         m.metadata(key, Ok(Some(meta)), now);

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::{Kind, Machine};
+use super::{Kind, Machine, Pending};
 use crate::handler::Said;
 use crate::library::LibraryItem;
 use crate::{Error, MediaType, Metadata};
@@ -43,20 +43,25 @@ impl Machine {
             // without (and leave out the second the tracker started in).
             match answer {
                 Ok(items) => {
+                    self.sync_done();
                     let keys = items.into_iter().filter_map(|m| m.rating_key);
                     self.baseline = Some(keys.collect());
                 }
-                Err(e) => self.out.push(Said::Error(e)),
+                Err(e) => self.want_recent = self.sync_failed(e, now),
             }
             return;
         };
         let items = match answer {
             Ok(items) => items,
             Err(e) => {
-                self.out.push(Said::Error(e));
+                // Read again, a little later, for the same gap.
+                if self.sync_failed(e, now) {
+                    (self.recent_since, self.want_recent) = (Some(since), true);
+                }
                 return;
             }
         };
+        self.sync_done();
         // A container listed at the start: its children of that second were there too.
         let start = secs(self.started_at);
         let mut resync = Resync::default();
@@ -77,7 +82,7 @@ impl Machine {
                 continue;
             }
             let old = m.added_at.is_some_and(|at| at < since);
-            self.consider(m, since, &mut resync.found);
+            self.consider(m, since, now, &mut resync.found);
             if old {
                 break; // newest first: the rest is older still
             }
@@ -97,7 +102,7 @@ impl Machine {
                 let mut found = std::mem::take(&mut self.resync.found);
                 for m in children {
                     if !is_container(&m) {
-                        self.consider(m, since, &mut found);
+                        self.consider(m, since, now, &mut found);
                     }
                 }
                 self.resync.found = found;
@@ -112,18 +117,42 @@ impl Machine {
         self.resync.expand.front().map(|(key, _)| key.clone())
     }
 
-    /// Keeps `m` if it was added while nobody listened (or its add was pending then).
-    fn consider(&self, m: Metadata, since: i64, found: &mut Vec<Metadata>) {
-        let Some(key) = m.rating_key.as_deref() else {
+    /// Keeps `m` if it was added while nobody listened (or its add was pending then). One
+    /// whose processing has not ended (no title yet) is pending instead, as an add: its
+    /// processing's end, or the quiet period, announces it.
+    fn consider(&mut self, m: Metadata, since: i64, now: Instant, found: &mut Vec<Metadata>) {
+        let Some(key) = m.rating_key.clone() else {
             return;
         };
-        // Pending since before the gap, its end lost in it: the listing says it is in.
-        let pending_add = self.pending.get(key).is_some_and(|p| p.kind == Kind::Add);
+        if self.remembered.contains(&key) {
+            return;
+        }
+        let ready = m.title.as_deref().is_some_and(|t| !t.is_empty());
+        if let Some(p) = self.pending.get_mut(&key) {
+            // Created in the gap (its creation lost) or before it: an add, either way.
+            p.kind = Kind::Add;
+            if ready {
+                found.push(m); // its end lost in the gap: the listing says it is in
+            }
+            return;
+        }
         let new = m.added_at.is_some_and(|at| at >= since)
-            && !self.pending.contains_key(key)
-            && !self.baseline.as_ref().is_some_and(|b| b.contains(key));
-        if pending_add || new {
+            && !self.baseline.as_ref().is_some_and(|b| b.contains(&key));
+        if !new {
+            return;
+        }
+        if ready {
             found.push(m);
+        } else if self.pending.len() < self.opts.max_pending {
+            self.seq += 1;
+            let pending = Pending {
+                kind: Kind::Add,
+                seq: self.seq,
+                last: now,
+                ready: false,
+                seen: LibraryItem::from_metadata(&key, m),
+            };
+            self.pending.insert(key, pending);
         }
     }
 

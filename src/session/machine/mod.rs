@@ -134,7 +134,7 @@ pub(crate) struct Machine {
     sync_attempts: u32,
     awaiting_identity: bool,
     version: Option<String>,
-    /// At `max_sessions`: said once, until one more fits again.
+    /// At `max_sessions`: said once, until it has emptied to half.
     full: bool,
     pub out: Vec<Out>,
 }
@@ -364,7 +364,8 @@ impl Machine {
             }
             return;
         }
-        self.full = false;
+        // Said again only once it has emptied to half: not at each slot freed and taken.
+        self.full &= self.tracked.len() > self.opts.max_sessions / 2;
         let media = TrackedMedia {
             rating_key: n.rating_key.clone().filter(|k| !k.is_empty()),
             key: n.key.clone().filter(|k| !k.is_empty()),
