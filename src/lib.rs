@@ -134,43 +134,64 @@
 //!
 //! - **Who and what are bound when a session first appears** and kept to its end: one
 //!   `/status/sessions` read (shared by sessions that start within 100 ms of each other,
-//!   read again up to three times while a new session is not visible yet), so a
-//!   `Stopped` carries the user and the item although the server has forgotten them.
-//!   There is no request for a known session's progress.
+//!   read again up to three times, 0.25, 0.5 and 1 s apart, while a new session is not
+//!   visible yet), so a `Stopped` carries the user and the item although the server has
+//!   forgotten them. There is no request for a known session's progress.
+//! - **A known session key named by another player is another session**, whenever it
+//!   comes and whatever `/status/sessions` says: keys start again from 1 when the server
+//!   restarts, so the old session ends ([`StopReason::ServerRestarted`]) and the new one
+//!   starts, bound to its own viewer. A key never inherits someone else's identity.
 //! - [`Started`](SessionEvent::Started) once the session is known; its state may be paused
-//!   or buffering. [`TrackedSession::origin`] says whether it started while listening or
-//!   was found at the first sync or after a gap.
+//!   or buffering. [`TrackedSession::origin`] says whether it started while listening,
+//!   was found at the first sync or after a gap, or reappeared (below).
 //! - [`Paused`](SessionEvent::Paused), [`Resumed`](SessionEvent::Resumed) and
 //!   [`Buffering`](SessionEvent::Buffering) follow the state; a resume after buffering is
 //!   a resume only if the session was paused before. [`Progress`](SessionEvent::Progress):
 //!   the offset moved while playing.
 //! - [`Seeked`](SessionEvent::Seeked): the offset moved more than 5 s beyond what the clock
 //!   explains (the time elapsed while playing; nothing while paused, so a seek while paused
-//!   is a seek). Not judged while buffering, nor across a gap.
+//!   is a seek). Not judged while buffering, nor across a gap; an offset that stands still
+//!   is a stall, not a seek.
 //! - [`MediaChanged`](SessionEvent::MediaChanged): the same session plays another item
-//!   (autoplay, Live TV's next programme); the new item is read once.
+//!   (autoplay, Live TV's next programme). The new item is read once, from
+//!   `/status/sessions`; when that still lists the item before, lists nothing or fails,
+//!   from `/library/metadata` (a failed read is tried twice more, 1 and 2 s later; then
+//!   the change is told with what is known).
 //! - [`Watched`](SessionEvent::Watched): once per session and item, when the offset passes
 //!   the type's threshold (85 %, tracks 90 %; [`SessionTrackerBuilder::watched_at`]),
-//!   never while buffering, and before the stop that passes it.
+//!   never while buffering, never for a transient session, and before the stop that
+//!   passes it.
 //! - Offsets are clamped to the item's duration; a stop within 10 s of the end is at the end.
 //! - [`Stopped`](SessionEvent::Stopped), with its [`StopReason`]: reported by the server;
 //!   **stale** when nothing was heard for 5 min, or the session says it plays while its
 //!   offset does not move for that long (a paused session that keeps reporting is not
 //!   stale, and the clock does not run while the listener is disconnected); **vanished**
 //!   when it is missing from `/status/sessions` at a resync, still missing 30 s later at
-//!   one confirming read; **the server restarted** when `/identity` shows a new version
-//!   after a gap, or a known key is now held by another user or player (session keys
-//!   start again from 1 after a restart, so a reused key never inherits someone else's
-//!   identity); **the tracker stopped**.
+//!   one confirming read (a confirming read that fails is made again a few times, then
+//!   the stale clock decides); **the server restarted** when `/identity` shows a new
+//!   version after a gap, or a known key is now held by another user or player; **the
+//!   tracker stopped**.
+//! - **A session ends once.** A stale one is remembered: while its client keeps
+//!   reporting the offset it ended at, nothing is said and nothing is read; if its offset
+//!   moves again, that is a new session, `Started` once with [`Origin::Reappeared`], bound
+//!   to the same viewer without a request (and not watched again for an item it was
+//!   watched at).
 //! - **After every gap** (and at start) `/identity` and `/status/sessions` are read, and
 //!   what changed while nobody listened comes as events: sessions that ended, started,
-//!   paused or resumed.
+//!   paused or resumed. A failed sync read is made again three times, spaced.
 //! - A client that sends no session key is tracked by its client identifier; a
 //!   notification with neither is counted ([`SessionStats::without_key`]), never a panic.
-//!   Prerolls and theme music are flagged [`transient`](TrackedSession::transient).
+//! - **Transient sessions**, prerolls and theme music, are flagged
+//!   [`transient`](TrackedSession::transient) and never watched;
+//!   [`SessionTrackerBuilder::skip_transient`] leaves them out entirely. With a token
+//!   that may not list sessions, transient is judged from the item alone: section `-2`, a
+//!   preroll GUID, theme music, or any clip (trailers and extras too).
 //! - A token that may not see sessions (not the server owner's) is told once, as
 //!   [`Error::Forbidden`] through the listener's error callback; events still flow, with
 //!   the user unknown and the item read from `/library/metadata`.
+//! - **Bounded work**: every read the rules ask for answers a new session, a new item, a
+//!   sync or a confirmation, with the few spaced retries named above; nothing a server
+//!   answers (an error, a lagging listing, nothing) makes them ask again at once.
 //!
 //! The tracker runs on a thread of its own, fed by the listener's thread through a
 //! bounded queue, and makes its lookups there with short timeouts (5 s), so the listener

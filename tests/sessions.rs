@@ -653,3 +653,137 @@ fn sessions_past_the_bound_are_told_once_and_the_tracked_ones_go_on() {
     assert!(errors.try_recv().is_err(), "told once");
     listener.stop();
 }
+
+#[test]
+fn autoplay_while_the_listing_fails_is_read_from_the_item_with_few_requests() {
+    let e = env();
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| {
+        t.callback_error(move |err| errors_tx.send(err).unwrap())
+    });
+    let p = e.mock.play(&e.alice, &e.ep1, &e.tv);
+    assert_eq!(describe(&next(&rx)), "started alice Good News About Hell");
+    let item = format!("/library/metadata/{}", e.ep2.rating_key());
+    let sessions = session_reads(&e.mock);
+    e.mock.fail_requests("/status/sessions", 500, 1000);
+    p.next(&e.ep2);
+    match next(&rx) {
+        SessionEvent::MediaChanged { session, previous } => {
+            assert_eq!(previous.title.as_deref(), Some("Good News About Hell"));
+            assert_eq!(
+                session.media.title.as_deref(),
+                Some("Half Loop"),
+                "from /library/metadata"
+            );
+            assert_eq!(session.user.unwrap().title.as_deref(), Some("alice"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        errors.recv_timeout(HANG_GUARD),
+        Ok(Error::HttpStatus { status: 500, .. })
+    ));
+    // One read of each; the broken code read /status/sessions thousands of times a second.
+    let requests = |path: &str| {
+        e.mock
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with(path))
+            .count()
+    };
+    assert!(
+        requests("/status/sessions") <= sessions + 1 + 1,
+        "{:?}",
+        e.mock.requests()
+    );
+    assert_eq!(e.mock.answered(&item), 1);
+    assert!(errors.try_recv().is_err(), "one error for one failed read");
+    listener.stop();
+}
+
+#[test]
+fn a_stale_session_that_keeps_reporting_is_not_started_again_until_it_moves() {
+    let e = env();
+    let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| {
+        t.stale_after(Duration::from_millis(400))
+    });
+    let p = e
+        .mock
+        .playback(&e.bob, &e.movie, &e.phone)
+        .at(60_000)
+        .start();
+    let started = next(&rx);
+    assert_eq!(describe(&started), "started bob Arrival");
+    // The client freezes: "playing", at an offset that does not move.
+    let key = started.session().session_key.clone().unwrap();
+    let frozen = |offset: i64| {
+        let mut n = plex_alerts::PlaySessionState::default();
+        n.session_key = Some(key.clone());
+        n.client_identifier = Some(e.phone.machine_identifier().to_owned());
+        n.rating_key = Some(e.movie.rating_key());
+        n.state = Some("playing".into());
+        n.view_offset = Some(offset);
+        plex_alerts::mock::frame(&plex_alerts::Notification::Playing(vec![n]))
+    };
+    let at = p.offset().unwrap();
+    let reads = session_reads(&e.mock);
+    let mut stale = None;
+    // Reported every 100 ms for 2 s: stale once, then nothing at all.
+    for _ in 0..20 {
+        e.mock.send(&frozen(at));
+        if let Ok(event) = rx.recv_timeout(Duration::from_millis(100)) {
+            if matches!(event, SessionEvent::Progress(_)) && stale.is_none() {
+                continue; // to where it froze
+            }
+            assert!(stale.is_none(), "after its stale stop: {event:?}");
+            assert_eq!(describe(&event), "stale bob Arrival");
+            stale = Some(event);
+        }
+    }
+    assert!(stale.is_some(), "a frozen offset is stale");
+    assert_eq!(
+        session_reads(&e.mock),
+        reads,
+        "no request for a frozen session"
+    );
+    // It moves again: a new session, told once, bound to the same viewer.
+    e.mock.send(&frozen(at + 30_000));
+    let again = next(&rx);
+    assert_eq!(describe(&again), "started bob Arrival");
+    assert_eq!(again.session().origin, Origin::Reappeared);
+    listener.stop();
+}
+
+#[test]
+fn transient_sessions_are_never_watched_and_can_be_left_out() {
+    let e = env();
+    let (listener, rx) = tracker(&e);
+    let preroll = e.mock.play_preroll(&e.alice, &e.tv);
+    let started = next(&rx);
+    assert!(started.session().transient);
+    preroll.seek(30_000); // to its end
+    preroll.stop();
+    loop {
+        match next(&rx) {
+            SessionEvent::Watched(s) => panic!("a preroll watched: {s:?}"),
+            SessionEvent::Stopped { .. } => break,
+            _ => continue,
+        }
+    }
+    listener.stop();
+    let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| t.skip_transient(true));
+    let reads = session_reads(&e.mock);
+    let preroll = e.mock.play_preroll(&e.alice, &e.tv);
+    assert!(
+        e.mock.wait_until(HANG_GUARD, |m| session_reads(m) > reads),
+        "its lookup"
+    );
+    preroll.stop();
+    e.mock.play(&e.alice, &e.movie, &e.tv);
+    assert_eq!(
+        describe(&next(&rx)),
+        "started alice Arrival",
+        "the preroll left out"
+    );
+    listener.stop();
+}

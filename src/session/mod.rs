@@ -150,6 +150,9 @@ pub enum Origin {
     FoundAtStart,
     /// It started while the listener was disconnected (found at a resync).
     FoundAfterGap,
+    /// It had ended as stale (its client kept reporting an offset that did not move),
+    /// and its offset moved again: a new session of the same player and item, told once.
+    Reappeared,
 }
 
 /// A tracked session, as an event carries it or [`now_playing`](crate::AlertListener::now_playing)
@@ -178,12 +181,15 @@ pub struct TrackedSession {
     pub started_at: SystemTime,
     /// Time spent paused so far.
     pub paused_for: Duration,
-    /// Whether it started while the tracker listened, or was found.
+    /// Whether it started while the tracker listened, was found, or reappeared.
     pub origin: Origin,
     /// Live TV.
     pub live: bool,
     /// A preroll or theme music, or other playback an app usually leaves out of
-    /// history (its events come all the same, flagged).
+    /// history: its events come all the same, flagged (unless
+    /// [`skip_transient`](crate::SessionTrackerBuilder::skip_transient)), and it is never
+    /// [`Watched`](SessionEvent::Watched). With a token that may not list sessions it is
+    /// judged from the item alone: section `-2`, a preroll GUID, theme music, or any clip.
     pub transient: bool,
     /// Whether it was transcoding at last report.
     pub transcoding: bool,

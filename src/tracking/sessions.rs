@@ -93,6 +93,14 @@ impl SessionTrackerBuilder {
         self
     }
 
+    /// Leaves transient sessions (prerolls, theme music; see
+    /// [`TrackedSession::transient`](crate::TrackedSession::transient)) out entirely: no
+    /// events, not in `now_playing`. Default: they come, flagged, and are never watched.
+    pub fn skip_transient(mut self, skip: bool) -> Self {
+        self.opts.skip_transient = skip;
+        self
+    }
+
     /// How many sessions it tracks at most: more are counted and left out. Default 1000.
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.opts.max_sessions = max;
@@ -279,7 +287,7 @@ impl Rules for SessionRules {
         match (want, answer) {
             (_, Answer::Sessions(a)) => self.machine.sessions(a, now),
             (_, Answer::Identity(a)) => self.machine.identity(a, now),
-            (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a),
+            (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a, now),
             (_, Answer::Metadata(_)) => {}
         }
         self.machine.settle();
@@ -300,7 +308,7 @@ impl Rules for SessionRules {
         std::mem::take(&mut self.machine.out)
             .into_iter()
             .map(|out| match out {
-                Out::Event { key, event } => {
+                Out::Event { key, event, .. } => {
                     let ended = matches!(event, SessionEvent::Stopped { .. });
                     self.now_playing
                         .set(&key, (!ended).then(|| event.session()));

@@ -1,9 +1,9 @@
 //! The tracker's lookups answered: `/identity` and `/status/sessions` at a sync, a new
-//! session's identity, a confirming read, `/library/metadata` for an item.
+//! session's identity, a new item, a confirming read, `/library/metadata` for an item.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
-use super::{Machine, Out, Tracked, clamp, state_of};
+use super::{Machine, Out, Read, Tracked, clamp, differs, state_of};
 use crate::session::{Origin, SessionEvent, StopReason, TrackedMedia, TrackedSession};
 use crate::{Error, Metadata, PlaybackState, ServerIdentity, Session};
 
@@ -20,7 +20,8 @@ impl Machine {
                     self.version = id.version;
                 }
                 if restarted {
-                    let keys: Vec<String> = self.tracked.keys().cloned().collect();
+                    self.ghosts.clear();
+                    let keys = self.keys(|_| true);
                     for key in keys {
                         if let Some(t) = self.tracked.remove(&key) {
                             self.stop(&key, t, StopReason::ServerRestarted);
@@ -36,29 +37,7 @@ impl Machine {
     /// The answer to `/status/sessions`: it serves every purpose due now.
     pub fn sessions(&mut self, answer: Result<Vec<Session>, Error>, now: Instant) {
         let sync = self.sync.filter(|_| self.sync_due <= now);
-        let due_new = self
-            .tracked
-            .values()
-            .any(|t| !t.announced && t.next_lookup.is_some_and(|at| at <= now));
-        let due_confirm = self.tracked.values().any(|t| {
-            t.missing_since
-                .is_some_and(|s| s + self.opts.absence_grace <= now)
-        });
-        match (sync, due_new, due_confirm) {
-            (Some(_), _, _) => self.stats.resyncs += 1,
-            (None, true, _) => {
-                let retry = self
-                    .tracked
-                    .values()
-                    .any(|t| !t.announced && t.attempts > 0);
-                match retry {
-                    true => self.stats.retries += 1,
-                    false => self.stats.lookups += 1,
-                }
-            }
-            (None, false, true) => self.stats.confirmations += 1,
-            (None, false, false) => self.stats.lookups += 1,
-        }
+        self.count_listing(sync.is_some(), now);
         let listing = match answer {
             Ok(listing) => listing,
             Err(e @ Error::Forbidden { .. }) => {
@@ -71,9 +50,8 @@ impl Machine {
                 self.sync = None;
                 for t in self.tracked.values_mut() {
                     t.missing_since = None;
-                    if !t.announced || t.media_pending.is_some() {
-                        t.needs_metadata = true;
-                        t.next_lookup = None;
+                    if matches!(t.read, Read::Listing { .. }) {
+                        t.read = Read::Metadata { failed: 0, at: now };
                     }
                 }
                 return;
@@ -88,45 +66,28 @@ impl Machine {
             self.sync = None;
             self.reconcile(&listing, origin, now);
         }
-        let keys: Vec<String> = self.tracked.keys().cloned().collect();
+        let keys = self.keys(|_| true);
         for key in keys {
             let Some(mut t) = self.tracked.remove(&key) else {
                 continue;
             };
             let entry = find(&listing, &key, &t);
-            if !t.announced && t.next_lookup.is_some_and(|at| at <= now) {
-                match entry {
-                    Some(e) => {
+            if t.read.listing_due(now) {
+                match (entry, &t.media_pending) {
+                    (Some(e), None) => {
                         bind(&mut t, e);
                         self.announce(&key, &mut t);
                     }
-                    None if t.attempts < self.opts.lookup_retries => {
-                        let wait = self.opts.retry_after * 2u32.pow(t.attempts);
-                        t.attempts += 1;
-                        t.next_lookup = Some(now + wait);
-                    }
-                    // Never listed: its item from /library/metadata, its user unknown.
-                    None => {
-                        t.next_lookup = None;
-                        t.needs_metadata = t.snap.media.rating_key.is_some();
-                        if !t.needs_metadata {
-                            self.announce(&key, &mut t);
-                        }
-                    }
-                }
-            }
-            if let Some(previous) = t.media_pending.take() {
-                match entry {
-                    Some(e) if e.rating_key == t.snap.media.rating_key || t.snap.live => {
+                    (Some(e), Some(_))
+                        if e.rating_key == t.snap.media.rating_key || t.snap.live =>
+                    {
                         let rating_key = t.snap.media.rating_key.take();
                         t.snap.media = TrackedMedia::from_session(e);
                         t.snap.media.rating_key = t.snap.media.rating_key.take().or(rating_key);
-                        self.media_changed(&key, &mut t, previous);
+                        self.known(&key, &mut t);
                     }
-                    _ => {
-                        t.media_pending = Some(previous);
-                        t.needs_metadata = true;
-                    }
+                    // Not listed (yet), or still with the item before.
+                    _ => self.not_listed(&key, &mut t, now),
                 }
             }
             if t.missing_since
@@ -144,8 +105,49 @@ impl Machine {
         self.stats.tracked = self.tracked.len() as u64;
     }
 
-    /// A read of `/status/sessions` failed: new sessions wait for another try, or go on
-    /// without an identity; a sync is tried again.
+    /// Counts a read of `/status/sessions` by what it was for.
+    fn count_listing(&mut self, sync: bool, now: Instant) {
+        let lookups_due = |retry: bool| {
+            self.tracked.values().any(|t| {
+                matches!(t.read, Read::Listing { left, at }
+                    if at <= now && (left < self.opts.lookup_retries) == retry && !t.announced)
+            })
+        };
+        let stats = &mut self.stats;
+        if sync {
+            stats.resyncs += 1;
+        } else if lookups_due(false) {
+            stats.lookups += 1;
+        } else if lookups_due(true) {
+            stats.retries += 1;
+        } else if self.tracked.values().any(|t| t.read.listing_due(now)) {
+            // A new item's.
+            stats.lookups += 1;
+        } else {
+            stats.confirmations += 1;
+        }
+    }
+
+    /// A session the listing did not show as asked: read again while it may not be
+    /// visible yet, then its item from `/library/metadata`.
+    fn not_listed(&mut self, key: &str, t: &mut Tracked, now: Instant) {
+        t.read = match t.read {
+            Read::Listing { left, .. } if left > 0 => {
+                let done = self.opts.lookup_retries.saturating_sub(left);
+                Read::Listing {
+                    left: left - 1,
+                    at: now + self.opts.retry_after * 2u32.saturating_pow(done),
+                }
+            }
+            _ => Read::Metadata { failed: 0, at: now },
+        };
+        if matches!(t.read, Read::Metadata { .. }) && t.snap.media.rating_key.is_none() {
+            self.known(key, t);
+        }
+    }
+
+    /// A read of `/status/sessions` failed: what was due is tried again later, a bounded
+    /// number of times.
     fn failed_read(&mut self, now: Instant) {
         if self.sync.is_some() {
             self.sync_attempts += 1;
@@ -155,65 +157,62 @@ impl Machine {
                 self.sync_due = now + self.opts.retry_after * 2u32.pow(self.sync_attempts);
             }
         }
-        for t in self.tracked.values_mut() {
-            if !t.announced && t.next_lookup.is_some_and(|at| at <= now) {
-                t.attempts += 1;
-                match t.attempts > self.opts.lookup_retries {
-                    true => {
-                        t.next_lookup = None;
-                        t.needs_metadata = true;
-                    }
-                    false => {
-                        t.next_lookup =
-                            Some(now + self.opts.retry_after * 2u32.pow(t.attempts - 1));
-                    }
-                }
-            }
-            if t.missing_since
-                .is_some_and(|s| s + self.opts.absence_grace <= now)
-            {
-                // Not confirmed either way: wait another grace period.
-                t.missing_since = Some(now);
-            }
-            if t.media_pending.is_some() {
-                t.needs_metadata = true;
-            }
-        }
-    }
-
-    /// The answer to `/library/metadata/{rating_key}`.
-    pub fn metadata(&mut self, rating_key: &str, answer: Result<Option<Metadata>, Error>) {
-        self.stats.metadata_reads += 1;
-        let item = match answer {
-            Ok(item) => item,
-            Err(e) => {
-                self.out.push(Out::Error(e));
-                None
-            }
-        };
-        let keys: Vec<String> = self
-            .tracked
-            .iter()
-            .filter(|(_, t)| {
-                t.needs_metadata && t.snap.media.rating_key.as_deref() == Some(rating_key)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys = self.keys(|_| true);
         for key in keys {
             let Some(mut t) = self.tracked.remove(&key) else {
                 continue;
             };
-            t.needs_metadata = false;
-            if let Some(item) = &item {
-                let mut media = TrackedMedia::from_metadata(item);
-                media.key = media.key.or(t.snap.media.key.take());
-                media.rating_key = Some(rating_key.to_owned());
-                t.snap.media = media;
+            if t.read.listing_due(now) {
+                self.not_listed(&key, &mut t, now);
             }
-            match t.media_pending.take() {
-                Some(previous) => self.media_changed(&key, &mut t, previous),
-                None if !t.announced => self.announce(&key, &mut t),
-                None => {}
+            if t.missing_since
+                .is_some_and(|s| s + self.opts.absence_grace <= now)
+            {
+                // Not confirmed either way: another grace period, a few times; then the
+                // stale clock decides.
+                t.confirm_failures += 1;
+                t.missing_since = (t.confirm_failures <= self.opts.lookup_retries).then_some(now);
+            }
+            self.tracked.insert(key, t);
+        }
+    }
+
+    /// The answer to `/library/metadata/{rating_key}`.
+    pub fn metadata(
+        &mut self,
+        rating_key: &str,
+        answer: Result<Option<Metadata>, Error>,
+        now: Instant,
+    ) {
+        self.stats.metadata_reads += 1;
+        let answer = answer.map_err(|e| self.out.push(Out::Error(e)));
+        let keys = self.keys(|t| {
+            matches!(t.read, Read::Metadata { .. })
+                && t.snap.media.rating_key.as_deref() == Some(rating_key)
+        });
+        for key in keys {
+            let Some(mut t) = self.tracked.remove(&key) else {
+                continue;
+            };
+            match (&answer, t.read) {
+                (Err(()), Read::Metadata { failed, .. }) if failed < self.opts.metadata_retries => {
+                    t.read = Read::Metadata {
+                        failed: failed + 1,
+                        at: now + self.opts.metadata_retry_after * 2u32.pow(failed),
+                    };
+                }
+                (Err(()), _) | (Ok(None), _) => self.known(&key, &mut t),
+                (Ok(Some(item)), _) => {
+                    let mut media = TrackedMedia::from_metadata(item);
+                    media.key = media.key.or(t.snap.media.key.take());
+                    media.rating_key = Some(rating_key.to_owned());
+                    t.snap.media = media;
+                    if !t.announced && t.snap.user.is_none() {
+                        // Never listed: what it is tells whether it is transient.
+                        t.snap.transient = is_transient_item(item);
+                    }
+                    self.known(&key, &mut t);
+                }
             }
             self.tracked.insert(key, t);
         }
@@ -223,18 +222,16 @@ impl Machine {
     /// the tracker knows.
     fn reconcile(&mut self, listing: &[Session], origin: Origin, now: Instant) {
         let mut seen: Vec<String> = Vec::new();
+        let entry_keys: Vec<String> = listing.iter().filter_map(entry_key).collect();
         for entry in listing {
             let found = self
                 .tracked
                 .iter()
-                .find(|(key, t)| matches(entry, key, t))
+                .find(|(key, t)| listed_as(entry, key, t))
                 .map(|(k, _)| k.clone());
             if let Some(key) = found {
                 let mut t = self.tracked.remove(&key).expect("just found");
-                if t.announced && !same_viewer(&t, entry) {
-                    // The key is someone else's now: the server restarted meanwhile.
-                    self.stop(&key, t, StopReason::ServerRestarted);
-                } else {
+                if same_viewer(&t, entry) {
                     t.missing_since = None;
                     t.last_seen = now;
                     if t.announced {
@@ -247,23 +244,52 @@ impl Machine {
                     self.tracked.insert(key, t);
                     continue;
                 }
+                // The key is someone else's now: the server restarted meanwhile.
+                if t.announced {
+                    self.stop(&key, t, StopReason::ServerRestarted);
+                }
             }
             let Some(key) = entry_key(entry) else {
                 self.stats.without_key += 1;
                 continue;
             };
-            if self.tracked.len() >= self.opts.max_sessions {
-                self.stats.over_limit += 1;
+            let mut origin = origin;
+            let mut watched = Vec::new();
+            if let Some(ghost) = self.ghosts.get_mut(&key) {
+                let same_client = !differs(
+                    ghost.snap.client_identifier.as_deref(),
+                    player_id(entry).as_deref(),
+                );
+                let offset = entry
+                    .view_offset
+                    .map(|o| clamp(o, ghost.snap.media.duration));
+                let same_item =
+                    entry.rating_key.is_none() || entry.rating_key == ghost.snap.media.rating_key;
+                if same_client && same_item && offset.is_none_or(|o| o == ghost.snap.offset) {
+                    ghost.last_seen = now;
+                    continue;
+                }
+                if same_client {
+                    origin = Origin::Reappeared;
+                    watched = std::mem::take(&mut ghost.watched);
+                }
+                self.ghosts.remove(&key);
+            }
+            if !self.room() {
                 continue;
             }
-            let mut t = from_entry(entry, origin, now);
+            let mut t = self.listed_session(entry, origin, now);
+            t.watched = watched;
             self.announce(&key, &mut t);
             seen.push(key.clone());
             self.tracked.insert(key, t);
         }
+        // A stale session the server no longer lists is over for it too.
+        self.ghosts.retain(|key, _| entry_keys.contains(key));
         for (key, t) in self.tracked.iter_mut() {
             if t.announced && !seen.contains(key) && t.missing_since.is_none() {
                 t.missing_since = Some(now);
+                t.confirm_failures = 0;
             }
         }
         self.stats.tracked = self.tracked.len() as u64;
@@ -272,9 +298,13 @@ impl Machine {
     /// A known session as a resync finds it: what changed while nobody listened.
     fn catch_up(&mut self, key: &str, t: &mut Tracked, entry: &Session, now: Instant) {
         let listed = entry.rating_key.as_deref();
-        if !t.snap.live && listed.is_some() && listed != t.snap.media.rating_key.as_deref() {
+        let pending = t.media_pending.is_some();
+        if !pending
+            && !t.snap.live
+            && listed.is_some()
+            && listed != t.snap.media.rating_key.as_deref()
+        {
             let previous = std::mem::replace(&mut t.snap.media, TrackedMedia::from_session(entry));
-            t.watched = false;
             t.snap.offset = clamp(entry.view_offset.unwrap_or(0), t.snap.media.duration);
             t.offset_at = now;
             self.media_changed(key, t, previous);
@@ -303,51 +333,78 @@ impl Machine {
             _ => None,
         };
         if let Some(event) = event {
-            self.emit(key, event);
+            self.emit(key, t, event);
         }
+    }
+
+    /// A session first seen in a listing (a sync).
+    fn listed_session(&mut self, entry: &Session, origin: Origin, now: Instant) -> Tracked {
+        let state = entry
+            .player
+            .as_ref()
+            .and_then(|p| p.state.as_deref())
+            .map_or(PlaybackState::Playing, state_of);
+        let snap = TrackedSession {
+            session_key: entry.session_key.clone().filter(|k| !k.is_empty()),
+            client_identifier: None,
+            user: None,
+            player: None,
+            media: TrackedMedia::default(),
+            state,
+            offset: entry.view_offset.unwrap_or(0).max(0),
+            started_at: std::time::SystemTime::now(),
+            paused_for: std::time::Duration::ZERO,
+            origin,
+            live: false,
+            transient: false,
+            transcoding: false,
+            stream_id: None,
+        };
+        let mut t = self.tracked_from(snap, origin, state, now);
+        bind(&mut t, entry);
+        t
     }
 }
 
-/// Whether a listed session is this tracked one: by session key, or by client for a
-/// session tracked without one.
-fn matches(entry: &Session, key: &str, t: &Tracked) -> bool {
+/// Whether a listed session is under this tracked one's key: its session key, or its
+/// client for a session tracked without one.
+fn listed_as(entry: &Session, key: &str, t: &Tracked) -> bool {
     match key.strip_prefix("client:") {
-        Some(client) if t.snap.session_key.is_none() => {
-            entry
-                .player
-                .as_ref()
-                .and_then(|p| p.machine_identifier.as_deref())
-                == Some(client)
-        }
+        Some(client) if t.snap.session_key.is_none() => player_id(entry).as_deref() == Some(client),
         _ => entry.session_key.as_deref() == Some(key),
     }
 }
 
+/// The listed session that is this tracked one: under its key, with its viewer.
 fn find<'a>(listing: &'a [Session], key: &str, t: &Tracked) -> Option<&'a Session> {
-    listing.iter().find(|e| matches(e, key, t))
+    listing
+        .iter()
+        .find(|e| listed_as(e, key, t) && same_viewer(t, e))
 }
 
-/// Whether the listed session has the user and player the tracked one was bound to.
+fn player_id(entry: &Session) -> Option<String> {
+    entry
+        .player
+        .as_ref()
+        .and_then(|p| p.machine_identifier.clone())
+        .filter(|c| !c.is_empty())
+}
+
+/// Whether the listed session has the user and player the tracked one was bound to (or,
+/// before it was bound, the client its notifications named).
 fn same_viewer(t: &Tracked, entry: &Session) -> bool {
     let user = |u: Option<&crate::User>| u.and_then(|u| u.id.clone());
-    let player = |p: Option<&crate::Player>| p.and_then(|p| p.machine_identifier.clone());
-    let differs =
-        |a: Option<String>, b: Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
-    !differs(user(t.snap.user.as_ref()), user(entry.user.as_ref()))
-        && !differs(
-            player(t.snap.player.as_ref()),
-            player(entry.player.as_ref()),
-        )
+    !differs(
+        user(t.snap.user.as_ref()).as_deref(),
+        user(entry.user.as_ref()).as_deref(),
+    ) && !differs(
+        t.snap.client_identifier.as_deref(),
+        player_id(entry).as_deref(),
+    )
 }
 
 fn entry_key(entry: &Session) -> Option<String> {
-    match (
-        &entry.session_key,
-        entry
-            .player
-            .as_ref()
-            .and_then(|p| p.machine_identifier.as_ref()),
-    ) {
+    match (&entry.session_key, player_id(entry)) {
         (Some(k), _) if !k.is_empty() => Some(k.clone()),
         (_, Some(c)) => Some(format!("client:{c}")),
         _ => None,
@@ -370,10 +427,7 @@ fn bind(t: &mut Tracked, entry: &Session) {
     s.transcoding = s.transcoding || entry.transcode.is_some();
     s.stream_id = entry.session.as_ref().and_then(|i| i.id.clone());
     if s.client_identifier.is_none() {
-        s.client_identifier = entry
-            .player
-            .as_ref()
-            .and_then(|p| p.machine_identifier.clone());
+        s.client_identifier = player_id(entry);
     }
     s.offset = clamp(s.offset, s.media.duration);
 }
@@ -387,42 +441,12 @@ fn is_transient(entry: &Session) -> bool {
             .is_some_and(|g| g.starts_with("library://"))
 }
 
-/// A session first seen in a listing (a sync).
-fn from_entry(entry: &Session, origin: Origin, now: Instant) -> Tracked {
-    let state = entry
-        .player
-        .as_ref()
-        .and_then(|p| p.state.as_deref())
-        .map_or(PlaybackState::Playing, state_of);
-    let mut t = Tracked {
-        snap: TrackedSession {
-            session_key: entry.session_key.clone(),
-            client_identifier: None,
-            user: None,
-            player: None,
-            media: TrackedMedia::default(),
-            state,
-            offset: entry.view_offset.unwrap_or(0).max(0),
-            started_at: SystemTime::now(),
-            paused_for: Duration::ZERO,
-            origin,
-            live: false,
-            transient: false,
-            transcoding: false,
-            stream_id: None,
-        },
-        announced: false,
-        last_seen: now,
-        offset_at: now,
-        last_moved: now,
-        was_paused: state == PlaybackState::Paused,
-        watched: false,
-        attempts: 0,
-        next_lookup: None,
-        needs_metadata: false,
-        media_pending: None,
-        missing_since: None,
-    };
-    bind(&mut t, entry);
-    t
+/// Transient, judged from the item alone (sessions not visible): a preroll (section
+/// `-2`, a preroll GUID), theme music, or any clip (trailers and extras too).
+fn is_transient_item(item: &Metadata) -> bool {
+    let guid = item.guid.as_deref().unwrap_or_default();
+    item.library_section_id.as_deref() == Some("-2")
+        || guid.starts_with("analyzed.prerolls://")
+        || guid.starts_with("library://")
+        || item.media_type == Some(crate::MediaType::Clip)
 }

@@ -7,15 +7,18 @@
 //!   none. Its user, player and item are bound when it first appears, from
 //!   `/status/sessions` (one read serves every session that starts together, retried a
 //!   few times while a new session is not visible yet), and kept to its end.
+//! - A known key named by another client is another session: the old one ended (the
+//!   server restarted and counts keys from 1 again), the new one starts.
 //! - `Started` comes once the session is known (its state may be paused or buffering).
 //!   Paused, Resumed and Buffering follow the state; a resume after buffering counts only
 //!   if it was paused before. Progress: the offset moved while playing.
 //! - Seeked: the offset moved more than the seek tolerance beyond what the clock explains
 //!   (the elapsed time while playing, nothing while paused); not judged while buffering.
 //! - MediaChanged: a new rating key in the same session (autoplay, Live TV's next
-//!   programme); the new item is read once.
+//!   programme); the new item is read once: from `/status/sessions`, or, when that does
+//!   not list it yet (or fails), from `/library/metadata`, retried twice, spaced.
 //! - Watched: once per session and item, when the offset passes the type's threshold,
-//!   never while buffering, before the stop that passes it.
+//!   never while buffering, never for a transient session, before the stop that passes it.
 //! - Offsets are clamped to the item's duration; at a stop within 10 s of the end they are
 //!   the end.
 //! - Stopped: reported; stale (nothing heard for `stale_after`, or playing with an offset
@@ -24,6 +27,9 @@
 //!   `/status/sessions` after a gap, for `absence_grace`, and still missing at one
 //!   confirming read); the server restarted (a new version in `/identity` after a gap, or
 //!   the key now held by another user or player); the tracker stopped.
+//! - A session ends once. A stale one is remembered: while its client keeps reporting the
+//!   offset it ended at, nothing is said and nothing read; an offset that moves again is a
+//!   new session, `Started` with [`Origin::Reappeared`].
 //! - After every gap: `/identity` and `/status/sessions` are read, and what changed while
 //!   nobody listened comes as events.
 
@@ -31,6 +37,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 mod lookups;
+#[cfg(test)]
+mod model;
+#[cfg(test)]
+mod tests;
 
 use super::{Origin, SessionEvent, SessionStats, StopReason, TrackedMedia, TrackedSession};
 use crate::{Error, MediaType, PlaySessionState, PlaybackState};
@@ -45,14 +55,20 @@ pub(crate) struct Options {
     pub watched: Vec<(MediaType, f64)>,
     pub default_watched: f64,
     /// Reads again of `/status/sessions` for a session not visible yet, the first after
-    /// `retry_after`, each next after twice as long.
+    /// `retry_after`, each next after twice as long. Also the bound on a sync's retries.
     pub lookup_retries: u32,
     pub retry_after: Duration,
+    /// Reads again of `/library/metadata` that failed, the first after
+    /// `metadata_retry_after`, the next after twice as long.
+    pub metadata_retries: u32,
+    pub metadata_retry_after: Duration,
     /// A new session is looked up this long after its first notification, so that
     /// sessions starting together share one read (and a session not visible at once
     /// usually is by then).
     pub gather: Duration,
     pub max_sessions: usize,
+    /// Transient sessions (prerolls, theme music) are left out entirely.
+    pub skip_transient: bool,
 }
 
 impl Default for Options {
@@ -70,14 +86,25 @@ impl Default for Options {
             default_watched: 0.85,
             lookup_retries: 3,
             retry_after: Duration::from_millis(250),
+            metadata_retries: 2,
+            metadata_retry_after: Duration::from_secs(1),
             gather: Duration::from_millis(100),
             max_sessions: 1000,
+            skip_transient: false,
         }
     }
 }
 
 /// A stop within this much of the end is at the end.
 const SNAP_TO_END: i64 = 10_000;
+
+/// The items a session remembers it was watched at, at most (a music session may play
+/// thousands).
+const MAX_WATCHED: usize = 256;
+
+/// A stale session is forgotten once its client has said nothing for this many stale
+/// periods (or when a resync does not list it, or the server restarted).
+const GHOST_MEMORY: u32 = 12;
 
 /// What the machine wants read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,14 +118,50 @@ pub(crate) enum Want {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // rare errors beside every event
 pub(crate) enum Out {
-    /// An event about the session tracked under `key`.
-    Event { key: String, event: SessionEvent },
+    /// An event about the session tracked under `key`; `seq` tells one session from
+    /// another that later has the same key.
+    Event {
+        key: String,
+        #[cfg_attr(not(test), allow(dead_code))]
+        seq: u64,
+        event: SessionEvent,
+    },
     /// Something the app should know (a lookup that failed; sessions not visible).
     Error(Error),
 }
 
+/// What is still to be read of a session's item (and, for a new one, its identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Nothing: it is known.
+    Done,
+    /// `/status/sessions` at `at`; `left` reads again if it is not listed.
+    Listing { left: u32, at: Instant },
+    /// `/library/metadata/{rating key}` at `at`, after `failed` failed reads.
+    Metadata { failed: u32, at: Instant },
+}
+
+impl Read {
+    fn listing_due(&self, now: Instant) -> bool {
+        matches!(self, Read::Listing { at, .. } if *at <= now)
+    }
+
+    fn metadata_due(&self, now: Instant) -> bool {
+        matches!(self, Read::Metadata { at, .. } if *at <= now)
+    }
+
+    fn at(&self) -> Option<Instant> {
+        match self {
+            Read::Done => None,
+            Read::Listing { at, .. } | Read::Metadata { at, .. } => Some(*at),
+        }
+    }
+}
+
 struct Tracked {
     snap: TrackedSession,
+    /// Tells this session from another under the same key later.
+    seq: u64,
     announced: bool,
     /// Last notification (or listing) about it.
     last_seen: Instant,
@@ -108,22 +171,31 @@ struct Tracked {
     last_moved: Instant,
     /// It was paused before buffering: a resume after the buffering is a Resume.
     was_paused: bool,
-    watched: bool,
-    /// Not visible yet: reads so far, and when to read again.
-    attempts: u32,
-    next_lookup: Option<Instant>,
-    /// Its item is to be read from `/library/metadata` (sessions not visible to the
-    /// token, or never listed).
-    needs_metadata: bool,
-    /// A new item whose details are to be read: the item before it.
+    /// The items it was watched at (rating keys): once per session and item.
+    watched: Vec<String>,
+    /// What is still to be read before it is announced, or before its new item is.
+    read: Read,
+    /// A new item whose details are being read: the item before it.
     media_pending: Option<TrackedMedia>,
-    /// Missing from `/status/sessions` since, at a resync.
+    /// Missing from `/status/sessions` since, at a resync; and the confirming reads that
+    /// failed.
     missing_since: Option<Instant>,
+    confirm_failures: u32,
+}
+
+/// A session that went stale, remembered while its client keeps reporting where it
+/// ended: a session ends once.
+struct Ghost {
+    snap: TrackedSession,
+    watched: Vec<String>,
+    last_seen: Instant,
 }
 
 pub(crate) struct Machine {
     opts: Options,
     tracked: HashMap<String, Tracked>,
+    ghosts: HashMap<String, Ghost>,
+    next_seq: u64,
     pub stats: SessionStats,
     /// The token may not see sessions: identities stay unknown.
     hidden: bool,
@@ -144,6 +216,8 @@ impl Machine {
         Machine {
             opts,
             tracked: HashMap::new(),
+            ghosts: HashMap::new(),
+            next_seq: 0,
             stats: SessionStats::default(),
             hidden: false,
             connected: false,
@@ -157,14 +231,33 @@ impl Machine {
         }
     }
 
-    fn emit(&mut self, key: &str, event: SessionEvent) {
+    /// Says `event` of the session `t` tracked under `key`, unless it is transient and
+    /// transient sessions are left out.
+    fn emit(&mut self, key: &str, t: &Tracked, event: SessionEvent) {
+        if self.opts.skip_transient && t.snap.transient {
+            return;
+        }
         if matches!(event, SessionEvent::Started(_)) {
             self.stats.sessions += 1;
         }
         self.out.push(Out::Event {
             key: key.to_owned(),
+            seq: t.seq,
             event,
         });
+    }
+
+    /// The keys of the tracked sessions that `pick` picks, oldest session first: what
+    /// happens to several at once is said in the order they came.
+    fn keys(&self, pick: impl Fn(&Tracked) -> bool) -> Vec<String> {
+        let mut keys: Vec<(u64, &String)> = self
+            .tracked
+            .iter()
+            .filter(|(_, t)| pick(t))
+            .map(|(k, t)| (t.seq, k))
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|(_, k)| k.clone()).collect()
     }
 
     /// The listener connected; after a gap, what changed is read.
@@ -173,6 +266,9 @@ impl Machine {
         for t in self.tracked.values_mut() {
             t.last_seen = now;
             t.last_moved = now;
+        }
+        for g in self.ghosts.values_mut() {
+            g.last_seen = now;
         }
         self.sync = Some(if after_gap {
             Origin::FoundAfterGap
@@ -189,25 +285,25 @@ impl Machine {
         self.connected = false;
     }
 
-    /// What the machine wants read now, if anything.
+    /// What the machine wants read now, if anything. Each want is answered by one read,
+    /// and the answer (whatever it is) moves what asked for it on: the same want does not
+    /// come back before its next due time.
     pub fn want(&self, now: Instant) -> Option<Want> {
-        if self.awaiting_identity && self.sync.is_some() && self.sync_due <= now {
+        let sync_due = self.sync.is_some() && self.sync_due <= now;
+        if self.awaiting_identity && sync_due {
             return Some(Want::Identity);
         }
-        let sync_due = self.sync.is_some() && self.sync_due <= now && !self.hidden;
-        let sessions_due = !self.hidden
-            && self.tracked.values().any(|t| {
-                (!t.announced && !t.needs_metadata && t.next_lookup.is_some_and(|at| at <= now))
-                    || t.media_pending.is_some()
-                    || t.missing_since
-                        .is_some_and(|since| since + self.opts.absence_grace <= now)
-            });
-        if sync_due || sessions_due {
+        let listing_due = self.tracked.values().any(|t| {
+            t.read.listing_due(now)
+                || t.missing_since
+                    .is_some_and(|since| since + self.opts.absence_grace <= now)
+        });
+        if !self.hidden && (sync_due || listing_due) {
             return Some(Want::Sessions);
         }
         self.tracked
             .values()
-            .filter(|t| t.needs_metadata)
+            .filter(|t| t.read.metadata_due(now))
             .find_map(|t| t.snap.media.rating_key.clone())
             .map(Want::Metadata)
     }
@@ -215,23 +311,24 @@ impl Machine {
     /// Sessions whose item cannot be read (no rating key) go on with what is known: the
     /// new ones are announced, a new item is announced as it is.
     pub fn settle(&mut self) {
-        let stuck: Vec<String> = self
-            .tracked
-            .iter()
-            .filter(|(_, t)| t.needs_metadata && t.snap.media.rating_key.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
+        let stuck = self
+            .keys(|t| matches!(t.read, Read::Metadata { .. }) && t.snap.media.rating_key.is_none());
         for key in stuck {
-            let Some(mut t) = self.tracked.remove(&key) else {
-                continue;
-            };
-            t.needs_metadata = false;
-            match t.media_pending.take() {
-                Some(previous) => self.media_changed(&key, &mut t, previous),
-                None if !t.announced => self.announce(&key, &mut t),
-                None => {}
+            if let Some(mut t) = self.tracked.remove(&key) {
+                self.known(&key, &mut t);
+                self.tracked.insert(key, t);
             }
-            self.tracked.insert(key, t);
+        }
+    }
+
+    /// What there is to read of `t` has been read (or given up on): it is announced, or
+    /// its new item is.
+    fn known(&mut self, key: &str, t: &mut Tracked) {
+        t.read = Read::Done;
+        match t.media_pending.take() {
+            Some(previous) => self.media_changed(key, t, previous),
+            None if !t.announced => self.announce(key, t),
+            None => {}
         }
     }
 
@@ -240,7 +337,7 @@ impl Machine {
         let mut at: Option<Instant> = self.sync.map(|_| self.sync_due);
         let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         for t in self.tracked.values() {
-            if let Some(next) = t.next_lookup {
+            if let Some(next) = t.read.at() {
                 earliest(next);
             }
             if let Some(since) = t.missing_since {
@@ -266,9 +363,9 @@ impl Machine {
 
     /// A `playing` notification.
     pub fn playing(&mut self, n: &PlaySessionState, now: Instant) {
-        let key = match (n.session_key.as_deref(), n.client_identifier.as_deref()) {
+        let key = match (n.session_key.as_deref(), client(n)) {
             (Some(k), _) if !k.trim().is_empty() => k.to_owned(),
-            (_, Some(c)) if !c.is_empty() => format!("client:{c}"),
+            (_, Some(c)) => format!("client:{c}"),
             _ => {
                 self.stats.without_key += 1;
                 return;
@@ -279,15 +376,27 @@ impl Machine {
             s => s,
         };
         let Some(mut t) = self.tracked.remove(&key) else {
-            self.new_session(key, n, state, now);
+            self.untracked(key, n, state, now);
             return;
         };
+        if differs(client(n), t.snap.client_identifier.as_deref()) {
+            // Keys start again from 1 after a restart: this key is another player's now.
+            if t.announced {
+                self.stop(&key, t, StopReason::ServerRestarted);
+            }
+            self.new_session(key, n, state, now, Origin::Started);
+            return;
+        }
         t.last_seen = now;
         t.missing_since = None;
         if n.transcode_session.is_some() {
             t.snap.transcoding = true;
         }
         let rating_key = n.rating_key.as_deref().filter(|k| !k.is_empty());
+        if t.snap.media.rating_key.is_none() {
+            // Found in a listing that names no item (Live TV): the notification's is it.
+            t.snap.media.rating_key = rating_key.map(str::to_owned);
+        }
         let changed = rating_key.is_some_and(|k| Some(k) != t.snap.media.rating_key.as_deref());
         if !t.announced {
             if changed {
@@ -308,7 +417,6 @@ impl Machine {
             let previous = std::mem::take(&mut t.snap.media);
             t.snap.media.rating_key = rating_key.map(str::to_owned);
             t.snap.media.key = n.key.clone().filter(|k| !k.is_empty());
-            t.watched = false;
             t.snap.state = if state == PlaybackState::Stopped {
                 PlaybackState::Playing
             } else {
@@ -318,19 +426,20 @@ impl Machine {
             t.offset_at = now;
             t.last_moved = now;
             if state == PlaybackState::Stopped {
-                self.emit(
-                    &key,
-                    SessionEvent::MediaChanged {
-                        session: t.snap.clone(),
-                        previous,
-                    },
-                );
+                let event = SessionEvent::MediaChanged {
+                    session: t.snap.clone(),
+                    previous,
+                };
+                self.emit(&key, &t, event);
                 self.stop(&key, t, StopReason::Reported);
                 return;
             }
-            // The new item is read: from /status/sessions, or from /library/metadata
-            // when sessions are not visible.
-            t.needs_metadata = self.hidden;
+            // The new item is read once: from /status/sessions, or from /library/metadata
+            // when sessions are not visible (or the listing does not show it yet).
+            t.read = match self.hidden {
+                true => Read::Metadata { failed: 0, at: now },
+                false => Read::Listing { left: 0, at: now },
+            };
             t.media_pending = Some(previous);
             self.tracked.insert(key, t);
             return;
@@ -343,29 +452,63 @@ impl Machine {
         }
     }
 
+    /// A notification of a key not tracked now: a new session, or a stale one that
+    /// still reports.
+    fn untracked(&mut self, key: String, n: &PlaySessionState, state: PlaybackState, now: Instant) {
+        let Some(ghost) = self.ghosts.get_mut(&key) else {
+            self.new_session(key, n, state, now, Origin::Started);
+            return;
+        };
+        if differs(client(n), ghost.snap.client_identifier.as_deref()) {
+            self.ghosts.remove(&key);
+            self.new_session(key, n, state, now, Origin::Started);
+            return;
+        }
+        let offset = n.view_offset.map(|o| clamp(o, ghost.snap.media.duration));
+        let rating_key = n.rating_key.as_deref().filter(|k| !k.is_empty());
+        let same_item =
+            rating_key.is_none_or(|k| Some(k) == ghost.snap.media.rating_key.as_deref());
+        if state == PlaybackState::Stopped {
+            // The stop that never came, late: the session ended already.
+            self.ghosts.remove(&key);
+            return;
+        }
+        if same_item && offset.is_none_or(|o| o == ghost.snap.offset) {
+            // Still frozen where it ended: nothing to say, nothing to read.
+            ghost.last_seen = now;
+            return;
+        }
+        let ghost = self.ghosts.remove(&key).expect("just found");
+        if !same_item {
+            self.new_session(key, n, state, now, Origin::Reappeared);
+            return;
+        }
+        // The same player and item moving again: a new session, with who and what it
+        // was bound to.
+        let mut t = self.tracked_from(ghost.snap, Origin::Reappeared, state, now);
+        t.watched = ghost.watched;
+        t.snap.offset = offset.unwrap_or(t.snap.offset);
+        t.snap.transcoding = n.transcode_session.is_some();
+        self.announce(&key, &mut t);
+        self.tracked.insert(key, t);
+    }
+
+    /// A session not tracked before: to be announced once its identity is read.
     fn new_session(
         &mut self,
         key: String,
         n: &PlaySessionState,
         state: PlaybackState,
         now: Instant,
+        origin: Origin,
     ) {
         if state == PlaybackState::Stopped {
             // The end of a session it never saw: nothing to say.
             return;
         }
-        if self.tracked.len() >= self.opts.max_sessions {
-            self.stats.over_limit += 1;
-            if !std::mem::replace(&mut self.full, true) {
-                self.out.push(Out::Error(Error::TrackerFull {
-                    what: "sessions",
-                    limit: self.opts.max_sessions,
-                }));
-            }
+        if !self.room() {
             return;
         }
-        // Said again only once it has emptied to half: not at each slot freed and taken.
-        self.full &= self.tracked.len() > self.opts.max_sessions / 2;
         let media = TrackedMedia {
             rating_key: n.rating_key.clone().filter(|k| !k.is_empty()),
             key: n.key.clone().filter(|k| !k.is_empty()),
@@ -377,7 +520,7 @@ impl Machine {
             .is_some_and(|k| k.starts_with("/livetv/sessions/"));
         let snap = TrackedSession {
             session_key: n.session_key.clone().filter(|k| !k.trim().is_empty()),
-            client_identifier: n.client_identifier.clone(),
+            client_identifier: client(n).map(str::to_owned),
             user: None,
             player: None,
             media,
@@ -385,28 +528,78 @@ impl Machine {
             offset: n.view_offset.unwrap_or(0).max(0),
             started_at: SystemTime::now(),
             paused_for: Duration::ZERO,
-            origin: Origin::Started,
+            origin,
             live,
             transient: false,
             transcoding: n.transcode_session.is_some(),
             stream_id: None,
         };
-        let t = Tracked {
+        let mut t = self.tracked_from(snap, origin, state, now);
+        t.announced = false;
+        t.read = match self.hidden {
+            true => Read::Metadata { failed: 0, at: now },
+            false => Read::Listing {
+                left: self.opts.lookup_retries,
+                at: now + self.opts.gather,
+            },
+        };
+        self.tracked.insert(key, t);
+        self.stats.tracked = self.tracked.len() as u64;
+    }
+
+    /// Whether there is room for one more session; said once when there is not, and
+    /// again only once it has emptied to half.
+    fn room(&mut self) -> bool {
+        if self.tracked.len() >= self.opts.max_sessions {
+            self.stats.over_limit += 1;
+            if !std::mem::replace(&mut self.full, true) {
+                self.out.push(Out::Error(Error::TrackerFull {
+                    what: "sessions",
+                    limit: self.opts.max_sessions,
+                }));
+            }
+            return false;
+        }
+        self.full &= self.tracked.len() > self.opts.max_sessions / 2;
+        true
+    }
+
+    /// A session to track from `snap`, with a new sequence number, seen now.
+    fn tracked_from(
+        &mut self,
+        mut snap: TrackedSession,
+        origin: Origin,
+        state: PlaybackState,
+        now: Instant,
+    ) -> Tracked {
+        self.next_seq += 1;
+        snap.origin = origin;
+        snap.started_at = SystemTime::now();
+        snap.paused_for = Duration::ZERO;
+        snap.state = match state {
+            // A session found again, in a notification that names no state.
+            PlaybackState::Unknown | PlaybackState::Stopped
+                if snap.state == PlaybackState::Stopped =>
+            {
+                PlaybackState::Playing
+            }
+            PlaybackState::Unknown => snap.state,
+            state => state,
+        };
+        Tracked {
+            was_paused: snap.state == PlaybackState::Paused,
             snap,
+            seq: self.next_seq,
             announced: false,
             last_seen: now,
             offset_at: now,
             last_moved: now,
-            was_paused: state == PlaybackState::Paused,
-            watched: false,
-            attempts: 0,
-            next_lookup: Some(now + self.opts.gather),
-            needs_metadata: self.hidden,
+            watched: Vec::new(),
+            read: Read::Done,
             media_pending: None,
             missing_since: None,
-        };
-        self.tracked.insert(key, t);
-        self.stats.tracked = self.tracked.len() as u64;
+            confirm_failures: 0,
+        }
     }
 
     /// A known session's state and offset move on: the events that says.
@@ -428,58 +621,59 @@ impl Machine {
         let to = t.snap.offset;
         let judged = before != PlaybackState::Buffering && state != PlaybackState::Buffering;
         let tolerance = self.opts.seek_tolerance.as_millis() as i64;
-        // A jump against the clock; at a stop, an offset snapped to the end is no jump.
-        let seeked = judged && state != PlaybackState::Stopped && (to - expected).abs() > tolerance;
+        // A jump against the clock; at a stop, an offset snapped to the end is no jump, and
+        // an offset that stands still is a stall, not a jump.
+        let seeked = judged
+            && state != PlaybackState::Stopped
+            && to != from
+            && (to - expected).abs() > tolerance;
         let mut any = false;
-        let snap = || t.snap.clone();
-        match (before, state) {
-            (PlaybackState::Paused, PlaybackState::Paused) => {}
+        let event = match (before, state) {
+            (PlaybackState::Paused, PlaybackState::Paused) => None,
             (_, PlaybackState::Paused) => {
                 t.was_paused = true;
-                self.emit(key, SessionEvent::Paused(snap()));
-                any = true;
+                Some(SessionEvent::Paused(t.snap.clone()))
             }
             (PlaybackState::Paused, PlaybackState::Playing) => {
                 t.was_paused = false;
-                self.emit(key, SessionEvent::Resumed(snap()));
-                any = true;
+                Some(SessionEvent::Resumed(t.snap.clone()))
             }
             (PlaybackState::Buffering, PlaybackState::Playing) if t.was_paused => {
                 t.was_paused = false;
-                self.emit(key, SessionEvent::Resumed(snap()));
-                any = true;
+                Some(SessionEvent::Resumed(t.snap.clone()))
             }
-            (PlaybackState::Buffering, PlaybackState::Buffering) => {}
-            (_, PlaybackState::Buffering) => {
-                self.emit(key, SessionEvent::Buffering(snap()));
-                any = true;
-            }
-            _ => {}
+            (PlaybackState::Buffering, PlaybackState::Buffering) => None,
+            (_, PlaybackState::Buffering) => Some(SessionEvent::Buffering(t.snap.clone())),
+            _ => None,
+        };
+        if let Some(event) = event {
+            self.emit(key, t, event);
+            any = true;
         }
         if seeked {
-            self.emit(
-                key,
-                SessionEvent::Seeked {
-                    session: snap(),
-                    from,
-                },
-            );
+            let session = t.snap.clone();
+            self.emit(key, t, SessionEvent::Seeked { session, from });
             any = true;
         }
         if state == PlaybackState::Playing && !any && to != from {
-            self.emit(key, SessionEvent::Progress(snap()));
+            self.emit(key, t, SessionEvent::Progress(t.snap.clone()));
         }
         self.check_watched(key, t);
     }
 
     fn check_watched(&mut self, key: &str, t: &mut Tracked) {
-        if t.watched || t.snap.state == PlaybackState::Buffering {
+        let item = t.snap.media.rating_key.clone().unwrap_or_default();
+        if t.watched.contains(&item) || t.snap.transient || t.snap.state == PlaybackState::Buffering
+        {
             return;
         }
         let threshold = self.watched_at(&t.snap.media);
         if t.snap.progress().is_some_and(|p| p >= threshold) {
-            t.watched = true;
-            self.emit(key, SessionEvent::Watched(t.snap.clone()));
+            if t.watched.len() >= MAX_WATCHED {
+                t.watched.remove(0);
+            }
+            t.watched.push(item);
+            self.emit(key, t, SessionEvent::Watched(t.snap.clone()));
         }
     }
 
@@ -497,13 +691,8 @@ impl Machine {
         }
         t.snap.state = PlaybackState::Stopped;
         if t.announced {
-            self.emit(
-                key,
-                SessionEvent::Stopped {
-                    session: t.snap,
-                    reason,
-                },
-            );
+            let session = t.snap.clone();
+            self.emit(key, &t, SessionEvent::Stopped { session, reason });
         }
         self.stats.tracked = self.tracked.len() as u64;
     }
@@ -511,57 +700,70 @@ impl Machine {
     /// Announces a session with what is known of it.
     fn announce(&mut self, key: &str, t: &mut Tracked) {
         t.announced = true;
-        t.next_lookup = None;
-        t.needs_metadata = false;
-        self.emit(key, SessionEvent::Started(t.snap.clone()));
+        t.read = Read::Done;
+        self.emit(key, t, SessionEvent::Started(t.snap.clone()));
         self.check_watched(key, t);
     }
 
-    /// The clock moved on: stale sessions end.
+    /// The clock moved on: stale sessions end, and are remembered while they report.
     pub fn tick(&mut self, now: Instant) {
         if !self.connected {
             return;
         }
         let stale_after = self.opts.stale_after;
-        let stale: Vec<String> = self
-            .tracked
-            .iter()
-            .filter(|(_, t)| {
-                t.announced
-                    && (now.duration_since(t.last_seen) >= stale_after
-                        || (t.snap.state == PlaybackState::Playing
-                            && now.duration_since(t.last_moved) >= stale_after))
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        // A stale session is remembered while its client reports, and some time after.
+        self.ghosts
+            .retain(|_, g| now.duration_since(g.last_seen) < stale_after * GHOST_MEMORY);
+        let stale = self.keys(|t| {
+            t.announced
+                && (now.duration_since(t.last_seen) >= stale_after
+                    || (t.snap.state == PlaybackState::Playing
+                        && now.duration_since(t.last_moved) >= stale_after))
+        });
         for key in stale {
             if let Some(t) = self.tracked.remove(&key) {
+                let ghost = Ghost {
+                    snap: t.snap.clone(),
+                    watched: t.watched.clone(),
+                    last_seen: now,
+                };
                 self.stop(&key, t, StopReason::Stale);
+                if self.ghosts.len() < self.opts.max_sessions {
+                    self.ghosts.insert(key, ghost);
+                }
             }
         }
     }
 
     fn media_changed(&mut self, key: &str, t: &mut Tracked, previous: TrackedMedia) {
         t.snap.offset = clamp(t.snap.offset, t.snap.media.duration);
-        self.emit(
-            key,
-            SessionEvent::MediaChanged {
-                session: t.snap.clone(),
-                previous,
-            },
-        );
+        let event = SessionEvent::MediaChanged {
+            session: t.snap.clone(),
+            previous,
+        };
+        self.emit(key, t, event);
         self.check_watched(key, t);
     }
 
     /// The tracker stops: every session it announced ends.
     pub fn finish(&mut self) {
-        let keys: Vec<String> = self.tracked.keys().cloned().collect();
+        let keys = self.keys(|_| true);
         for key in keys {
             if let Some(t) = self.tracked.remove(&key) {
                 self.stop(&key, t, StopReason::TrackerStopped);
             }
         }
     }
+}
+
+/// The notification's client identifier, if it names one.
+fn client(n: &PlaySessionState) -> Option<&str> {
+    n.client_identifier.as_deref().filter(|c| !c.is_empty())
+}
+
+/// Whether two identifiers are both known and not the same.
+fn differs(a: Option<&str>, b: Option<&str>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a != b)
 }
 
 /// The offset within `[0, duration]`.
@@ -599,119 +801,5 @@ fn apply(t: &mut Tracked, state: PlaybackState, offset: Option<i64>, now: Instan
     t.offset_at = now;
     if state != PlaybackState::Unknown {
         t.snap.state = state;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn note(key: &str, state: &str, offset: i64) -> PlaySessionState {
-        PlaySessionState {
-            session_key: Some(key.into()),
-            rating_key: Some("100".into()),
-            state: Some(state.into()),
-            view_offset: Some(offset),
-            ..PlaySessionState::default()
-        }
-    }
-
-    fn listed(key: &str, offset: i64) -> Session {
-        let mut s: Session = serde_json::from_value(serde_json::json!({
-            "sessionKey": key, "ratingKey": "100", "title": "Arrival", "type": "movie",
-            "duration": 6_960_000, "viewOffset": offset,
-            "User": {"id": "1", "title": "alice"},
-            "Player": {"machineIdentifier": "tv", "state": "playing"},
-        }))
-        .unwrap();
-        s.view_offset = Some(offset);
-        s
-    }
-
-    fn kinds(m: &mut Machine) -> Vec<&'static str> {
-        std::mem::take(&mut m.out)
-            .into_iter()
-            .map(|o| match o {
-                Out::Event { event, .. } => event.name(),
-                Out::Error(_) => "error",
-            })
-            .collect()
-    }
-
-    /// A machine with one announced session "1", playing from offset 0 at `t0`.
-    fn started(t0: Instant) -> Machine {
-        let mut m = Machine::new(Options::default(), t0);
-        m.connected(false, t0);
-        m.identity(Ok(ServerIdentity::default()), t0);
-        m.sessions(Ok(vec![]), t0);
-        m.playing(&note("1", "playing", 0), t0);
-        assert_eq!(m.want(t0), None, "gathering");
-        let t0 = m.next_deadline().unwrap();
-        assert_eq!(m.want(t0), Some(Want::Sessions));
-        m.sessions(Ok(vec![listed("1", 0)]), t0);
-        assert_eq!(kinds(&mut m), ["started"]);
-        m
-    }
-
-    use crate::{ServerIdentity, Session};
-
-    #[test]
-    fn playback_that_keeps_pace_with_the_clock_is_progress_and_a_jump_is_a_seek() {
-        let t0 = Instant::now();
-        let mut m = started(t0);
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        m.playing(&note("1", "playing", 10_000), at(10));
-        assert_eq!(kinds(&mut m), ["progress"]);
-        // 4.9 s ahead of the clock: within the tolerance.
-        m.playing(&note("1", "playing", 24_900), at(20));
-        assert_eq!(kinds(&mut m), ["progress"]);
-        // 30 s ahead: a seek.
-        m.playing(&note("1", "playing", 64_900), at(30));
-        assert_eq!(kinds(&mut m), ["seeked"]);
-        // Paused: the clock moves, the offset may not.
-        m.playing(&note("1", "paused", 64_900), at(31));
-        m.playing(&note("1", "paused", 64_900), at(60));
-        assert_eq!(kinds(&mut m), ["paused"]);
-        m.playing(&note("1", "playing", 64_900), at(61));
-        let out = std::mem::take(&mut m.out);
-        let Some(Out::Event {
-            event: SessionEvent::Resumed(s),
-            ..
-        }) = out.first()
-        else {
-            panic!("{out:?}")
-        };
-        assert_eq!(s.paused_for, Duration::from_secs(30));
-    }
-
-    #[test]
-    fn the_stale_clock_does_not_run_while_disconnected() {
-        let t0 = Instant::now();
-        let mut m = started(t0);
-        m.disconnected();
-        m.tick(t0 + Duration::from_secs(3600));
-        assert!(kinds(&mut m).is_empty(), "not stale while nobody listens");
-        m.connected(true, t0 + Duration::from_secs(3600));
-        m.tick(t0 + Duration::from_secs(3601));
-        assert!(kinds(&mut m).is_empty());
-        m.tick(t0 + Duration::from_secs(3600 + 301));
-        assert_eq!(kinds(&mut m), ["stopped"]);
-    }
-
-    #[test]
-    fn a_session_without_identity_after_every_retry_goes_on_with_its_item_read_alone() {
-        let t0 = Instant::now();
-        let mut m = Machine::new(Options::default(), t0);
-        m.playing(&note("9", "playing", 0), t0);
-        let mut now = t0;
-        for _ in 0..=Options::default().lookup_retries {
-            now = m.next_deadline().unwrap().max(now);
-            assert_eq!(m.want(now), Some(Want::Sessions));
-            m.sessions(Ok(vec![]), now);
-        }
-        assert_eq!(m.want(now), Some(Want::Metadata("100".into())));
-        m.metadata("100", Ok(None));
-        assert_eq!(kinds(&mut m), ["started"]);
-        assert_eq!(m.stats.retries, 3);
     }
 }
