@@ -102,14 +102,18 @@ fn run() -> Result<(), Failure> {
             (plex, Some(mock), done)
         }
     };
-    let listener = plex
+    let tracker_errors = errors_tx.clone();
+    let mut listener = plex
         .alert_listener()
         .transport(options.transport)
         .filters(options.filters)
-        .callback_error(move |error| drop(errors_tx.send(error)))
-        .track_library(plex.library_tracker(), events_tx)
-        .start()
-        .map_err(Failure::usage)?;
+        .callback_error(move |error| drop(errors_tx.send(error)));
+    let _library = plex
+        .library_tracker()
+        .handler(events_tx)
+        .callback_error(move |error| drop(tracker_errors.send(error)))
+        .attach(&mut listener);
+    let listener = listener.start().map_err(Failure::usage)?;
     let ctrl_c = cli::ctrl_c()?;
 
     let bars = MultiProgress::new();

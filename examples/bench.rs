@@ -114,16 +114,13 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     );
     // With the tracker: its events, timed, and the requests it made.
     let (tx, events) = crossbeam_channel::unbounded();
-    let tracked = plex
-        .alert_listener()
-        .callback(|_| {})
-        .track_sessions(plex.session_tracker(), tx)
-        .start()?;
+    let mut listener = plex.alert_listener().callback(|_| {});
+    let tracked = plex.session_tracker().handler(tx).attach(&mut listener);
+    let listener = listener.start()?;
     server.cmd("wait 1")?;
     // The first sync first: the sessions are to start while the tracker listens.
-    let deadline = Instant::now() + GUARD;
-    while answered(server, "/status/sessions")? == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
+    if !tracked.wait_synced(GUARD) {
+        return Err("the session tracker's first sync did not come".into());
     }
     let sessions_before = answered(server, "/status/sessions")?;
     let rss_before = rss_kib();
@@ -150,9 +147,9 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     }
     server.cmd("end")?;
     wait_for(n, |e| matches!(e, SessionEvent::Stopped { .. }))?;
-    let stats = tracked.session_stats();
+    let stats = tracked.stats();
     let reads = answered(server, "/status/sessions")? - sessions_before;
-    tracked.stop();
+    listener.stop();
 
     // Without: the same load on a plain listener, timed to its last alert.
     let (count_tx, count) = crossbeam_channel::unbounded();
@@ -225,16 +222,13 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
         "7. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
     );
     let (tx, events) = crossbeam_channel::unbounded();
-    let tracked = plex
-        .alert_listener()
-        .callback(|_| {})
-        .track_library(plex.library_tracker(), tx)
-        .start()?;
+    let mut listener = plex.alert_listener().callback(|_| {});
+    let tracked = plex.library_tracker().handler(tx).attach(&mut listener);
+    let listener = listener.start()?;
     server.cmd("wait 1")?;
     // The first sync first: the scan is to run while the tracker listens.
-    let deadline = Instant::now() + GUARD;
-    while answered(server, "/library/recentlyAdded")? == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
+    if !tracked.wait_synced(GUARD) {
+        return Err("the library tracker's first sync did not come".into());
     }
     let rss_before = rss_kib();
     let started = Instant::now();
@@ -249,19 +243,19 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     }
     let scan_took = started.elapsed();
     let rss_after = rss_kib();
-    let repeats_before = tracked.library_stats().repeats;
+    let repeats_before = tracked.stats().repeats;
     let started = Instant::now();
     server.cmd(&format!("flood {flood}"))?;
     let deadline = Instant::now() + GUARD;
-    while tracked.library_stats().repeats < repeats_before + flood as u64 {
+    while tracked.stats().repeats < repeats_before + flood as u64 {
         if Instant::now() > deadline {
             return Err("the tracker did not read the flood in time".into());
         }
         std::thread::sleep(Duration::from_millis(1));
     }
     let with_tracker = started.elapsed();
-    let stats = tracked.library_stats();
-    tracked.stop();
+    let stats = tracked.stats();
+    listener.stop();
 
     // Without: the same flood on a plain listener, timed to its last alert.
     let (count_tx, count) = crossbeam_channel::unbounded();

@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (connected_tx, connected) = crossbeam_channel::bounded(1);
     let (ended_tx, ended) = crossbeam_channel::bounded(1);
     let (added_tx, added) = crossbeam_channel::bounded(1);
-    let listener = plex
+    let mut listener = plex
         .alert_listener()
         .transport(transport)
         .callback(|alert| println!("  {alert}"))
@@ -44,8 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if matches!(state, ConnectionState::Connected { .. }) {
                 let _ = connected_tx.try_send(());
             }
-        })
-        .track_library(plex.library_tracker(), move |event: LibraryEvent| {
+        });
+    let library = plex
+        .library_tracker()
+        .handler(move |event: LibraryEvent| {
             // Items and scans; the activities' progress is in the raw alerts above.
             let activity = matches!(
                 event,
@@ -60,14 +62,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = added_tx.try_send(());
             }
         })
-        .track_sessions(plex.session_tracker(), move |event: SessionEvent| {
+        .attach(&mut listener);
+    let sessions = plex
+        .session_tracker()
+        .handler(move |event: SessionEvent| {
             println!("  » {event}");
             if matches!(event, SessionEvent::Stopped { .. }) {
                 let _ = ended_tx.try_send(());
             }
         })
-        .start()?;
+        .attach(&mut listener);
+    let listener = listener.start()?;
     connected.recv_timeout(Duration::from_secs(10))?;
+    // What the server held before is not news: the trackers read it first.
+    let wait = Duration::from_secs(10);
+    if !(library.wait_synced(wait) && sessions.wait_synced(wait)) {
+        return Err("the trackers' first sync did not come".into());
+    }
     // A pause between steps, so that the output reads as a story.
     let beat = || std::thread::sleep(Duration::from_millis(150));
     beat();

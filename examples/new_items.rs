@@ -110,14 +110,16 @@ fn run() -> Result<(), Failure> {
     if let Some(within) = group {
         tracker = tracker.group_within(within);
     }
-    let listener = plex
+    let mut listener = plex
         .alert_listener()
         .transport(options.transport)
         .filters(options.filters)
+        .callback_error(|error| eprintln!("error: {error}"));
+    let tracker = tracker
+        .handler(events_tx)
         .callback_error(|error| eprintln!("error: {error}"))
-        .track_library(tracker, events_tx)
-        .start()
-        .map_err(Failure::usage)?;
+        .attach(&mut listener);
+    let listener = listener.start().map_err(Failure::usage)?;
     let ctrl_c = cli::ctrl_c()?;
 
     let say = |event: &LibraryEvent| match event {
@@ -146,7 +148,7 @@ fn run() -> Result<(), Failure> {
             recv(ctrl_c) -> _ => break,
         }
     }
-    let stats = listener.library_stats();
+    let stats = tracker.stats();
     // What the tracker still holds (a group not yet due) comes as it stops.
     listener.stop();
     for event in events.try_iter() {

@@ -95,14 +95,16 @@ fn run() -> Result<(), Failure> {
             } else {
                 3
             }));
-    let listener = plex
+    let mut listener = plex
         .alert_listener()
         .transport(options.transport)
         .filters(options.filters)
+        .callback_error(|error| eprintln!("{error}"));
+    let tracker = tracker
+        .handler(events_tx)
         .callback_error(|error| eprintln!("{error}"))
-        .track_sessions(tracker, events_tx)
-        .start()
-        .map_err(Failure::usage)?;
+        .attach(&mut listener);
+    let listener = listener.start().map_err(Failure::usage)?;
     let ctrl_c = cli::ctrl_c()?;
 
     let bars = MultiProgress::new();
@@ -161,7 +163,7 @@ fn run() -> Result<(), Failure> {
             }
             recv(script_done) -> _ => {
                 // What the tracker still knows, then the end.
-                for s in listener.now_playing() {
+                for s in tracker.now_playing() {
                     say(format!("still playing: {s}"));
                 }
                 break;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::reconnect::{Heartbeat, Reconnect};
 use crate::transport::{Endpoint, Settings, Token, Transport};
-use crate::{Error, Filters, TlsOptions};
+use crate::{Client, Error, Filters, TlsOptions};
 
 /// The options, as given. [`Builder`](crate::Builder) sets them; [`Config::check`] checks
 /// them all at once.
@@ -13,9 +13,7 @@ use crate::{Error, Filters, TlsOptions};
 pub(crate) struct Config {
     pub token: Token,
     pub token_in_query: bool,
-    /// `None`: one derived from this machine's host name.
-    pub client_identifier: Option<String>,
-    pub product: String,
+    pub client: Client,
     pub filters: Filters,
     pub transport: Transport,
     pub connect_timeout: Duration,
@@ -32,8 +30,7 @@ impl Default for Config {
         Config {
             token: Token::default(),
             token_in_query: false,
-            client_identifier: None,
-            product: "plex-alerts".to_owned(),
+            client: Client::default(),
             filters: Filters::default(),
             transport: Transport::default(),
             connect_timeout: Duration::from_secs(10),
@@ -72,19 +69,7 @@ impl Config {
                 "the token contains spaces or control characters (it is not shown here)",
             ));
         }
-        let client_identifier = self
-            .client_identifier
-            .unwrap_or_else(default_client_identifier);
-        for (what, value) in [
-            ("client identifier", &client_identifier),
-            ("product", &self.product),
-        ] {
-            if value.chars().any(char::is_control) {
-                return Err(Error::config(format!(
-                    "the {what} contains control characters"
-                )));
-            }
-        }
+        self.client.check()?;
         if self.thread_name.contains('\0') {
             return Err(Error::config("the thread name contains a NUL character"));
         }
@@ -116,8 +101,7 @@ impl Config {
                 endpoint,
                 token: self.token,
                 token_in_query: self.token_in_query,
-                client_identifier,
-                product: self.product,
+                client: self.client,
                 filters: self.filters,
                 connect_timeout: self.connect_timeout,
                 handshake_timeout: self.handshake_timeout,
@@ -130,18 +114,4 @@ impl Config {
             thread_name: self.thread_name,
         })
     }
-}
-
-/// A stable identifier for this machine, so the server sees one device across runs.
-fn default_client_identifier() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_default();
-    // FNV-1a: stable across Rust versions, unlike std's hasher.
-    let hash = host.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("plex-alerts-{hash:016x}")
 }

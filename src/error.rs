@@ -143,6 +143,40 @@ pub enum Error {
         /// How long the connection was silent.
         silent_for: Duration,
     },
+    /// A REST answer is not what Plex sends: not JSON, or JSON without a
+    /// `MediaContainer`. (An element of a listing that is not an object is skipped, not
+    /// this error.)
+    BadAnswer {
+        /// The path that was requested (without the query).
+        path: String,
+        /// What was wrong.
+        message: String,
+        /// The start of the answer.
+        excerpt: String,
+    },
+    /// A REST answer is larger than the crate reads of it: more bytes, more items, or an
+    /// item larger than its bound. Nothing past the bound was kept. The bounds are in the
+    /// README's Reliability section.
+    AnswerTooLarge {
+        /// The path that was requested (without the query).
+        path: String,
+        /// What passed its bound: `"bytes"`, `"bytes in one item"` or `"items"`.
+        what: &'static str,
+        /// The bound.
+        limit: u64,
+    },
+    /// A tracker's lookup was held back, not sent: the server asked to wait (`Retry-After`
+    /// with 429 or 503) or is failing, or the tracker's bound on requests was reached,
+    /// and the lookup could not wait that long. The tracker tries again later.
+    Throttled {
+        /// The path that was to be requested (without the query).
+        path: String,
+        /// When it may go.
+        retry_in: Duration,
+    },
+    /// The request was stopped ([`PlexServer::stop`](crate::PlexServer::stop), or the
+    /// listener or tracker it ran for was).
+    Stopped,
     /// A tracker holds the most it may and leaves new ones out until some are done:
     /// sessions past [`SessionTrackerBuilder::max_sessions`](crate::SessionTrackerBuilder::max_sessions),
     /// items past [`LibraryTrackerBuilder::max_items`](crate::LibraryTrackerBuilder::max_items).
@@ -261,6 +295,24 @@ impl fmt::Display for Error {
             Error::Closed { code: None, reason } => {
                 write!(f, "the server closed the connection: {reason}")
             }
+            Error::BadAnswer {
+                path,
+                message,
+                excerpt,
+            } => write!(
+                f,
+                "the answer to GET {path} is not what Plex sends: {message}: {excerpt:?}"
+            ),
+            Error::AnswerTooLarge { path, what, limit } => write!(
+                f,
+                "the answer to GET {path} has more than {limit} {what}, the most read of it"
+            ),
+            Error::Stopped => f.write_str("the request was stopped"),
+            Error::Throttled { path, retry_in } => write!(
+                f,
+                "GET {path} was held back, not sent: the server asked to wait or is failing \
+                 (it may go in {retry_in:.1?})"
+            ),
             Error::Decode { message, excerpt } => {
                 write!(f, "could not decode a notification: {message}: {excerpt:?}")
             }
@@ -360,6 +412,8 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Unauthorized { .. }
+            | Error::Stopped
+            | Error::AnswerTooLarge { .. }
             | Error::InvalidUrl { .. }
             | Error::InvalidConfig { .. }
             | Error::Unsupported { .. }
@@ -368,6 +422,16 @@ impl Error {
             // 429 (too many requests), which asks for exactly that, later.
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             _ => true,
+        }
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After`), or how long
+    /// a held-back lookup must wait; `None` when nothing was said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::HttpStatus { retry_after, .. } => *retry_after,
+            Error::Throttled { retry_in, .. } => Some(*retry_in),
+            _ => None,
         }
     }
 
@@ -412,6 +476,16 @@ impl Error {
                 blank(message);
                 blank(excerpt);
             }
+            Error::BadAnswer {
+                path,
+                message,
+                excerpt,
+            } => {
+                blank(path);
+                blank(message);
+                blank(excerpt);
+            }
+            Error::AnswerTooLarge { path, .. } | Error::Throttled { path, .. } => blank(path),
             Error::Protocol { message, .. }
             | Error::CallbackPanicked { message }
             | Error::Internal { message }
@@ -429,6 +503,7 @@ impl Error {
             | Error::Tls { .. }
             | Error::MessageTooLarge { .. }
             | Error::TrackerFull { .. }
+            | Error::Stopped
             | Error::HeartbeatTimeout { .. } => {}
         }
         self

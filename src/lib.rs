@@ -110,7 +110,7 @@
 //! let plex = PlexServer::connect(&url, &token)?;
 //! let (tx, events) = crossbeam_channel::unbounded();
 //! let tracker = plex.track_sessions(tx)?; // a channel, or a closure taking a SessionEvent
-//! # mock.wait_until(Duration::from_secs(10), |m| m.answered("/status/sessions") > 0);
+//! tracker.wait_synced(Duration::from_secs(10)); // what played before it started is known
 //! # let playback = mock.play(&alice, &movie, &tv);
 //! # playback.seek(6_500_000);
 //! # playback.stop();
@@ -193,12 +193,57 @@
 //!   sync or a confirmation, with the few spaced retries named above; nothing a server
 //!   answers (an error, a lagging listing, nothing) makes them ask again at once.
 //!
-//! The tracker runs on a thread of its own, fed by the listener's thread through a
-//! bounded queue, and makes its lookups there with short timeouts (5 s), so the listener
-//! never waits for the server's answers; `stop()` interrupts a lookup too.
-//! [`AlertListener::now_playing`] answers from its state without a request. To keep your
-//! own listener's options, raw alerts and the library tracker on the same connection,
-//! attach it with [`Builder::track_sessions`].
+//! # Trackers: their threads, their handles, one connection
+//!
+//! A tracker runs on a thread of its own and makes its lookups there, so the listener
+//! never waits for the server's answers: its handler and its `callback_error` are called
+//! on the tracker's thread, never on the listener's, and never under the listener's
+//! lock. [`PlexServer::track_sessions`] starts one on a listener of its own and returns
+//! its handle, a [`SessionTracker`]: [`now_playing`](SessionTracker::now_playing)
+//! answers from its state without a request, [`stats`](SessionTracker::stats) counts
+//! what it did, [`wait_synced`](SessionTracker::wait_synced) waits for its first sync,
+//! [`stop`](SessionTracker::stop) ends it (interrupting a lookup). Stopping a tracker is
+//! not its sessions' end: no `Stopped` is sent for them
+//! ([`SessionTrackerBuilder::end_sessions_on_stop`] if you want one).
+//!
+//! To keep your own listener's options, raw alerts and both trackers on one connection,
+//! [`attach`](SessionTrackerBuilder::attach) them to your listener's builder; it asks the
+//! server for what they need. The listener hands each tracker what it needs through a
+//! queue, and never waits for it: a tracker that falls 8,192 notifications behind (its
+//! lookups are slow) has what would overflow dropped, is told once, and resyncs from
+//! REST as after a disconnect ([`SessionStats::overflows`]); connection states are never
+//! dropped.
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let mock = plex_alerts::mock::MockServer::start();
+//! # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+//! use plex_alerts::{LibraryEvent, SessionEvent};
+//!
+//! let mut listener = plex.alert_listener().callback(|alert| println!("{alert}"));
+//! let sessions = plex
+//!     .session_tracker()
+//!     .handler(|event: SessionEvent| println!("{event}"))
+//!     .attach(&mut listener);
+//! let library = plex
+//!     .library_tracker()
+//!     .handler(|event: LibraryEvent| println!("{event}"))
+//!     .attach(&mut listener);
+//! let listener = listener.start()?; // one connection for the three
+//! # sessions.wait_synced(std::time::Duration::from_secs(10));
+//! println!("{} playing", sessions.now_playing().len());
+//! listener.stop(); // the trackers end with it
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every lookup a tracker makes goes through its server's one request policy, shared by a
+//! [`PlexServer`] and its clones: at most 4 at once and 100 a second
+//! ([`PlexServerBuilder::lookup_rate`]), none while the server has asked to wait
+//! (`Retry-After` on 429 and 503, up to an hour) or after failures (1 s, doubling to a
+//! minute), each within its deadline (5 s: [`SessionTrackerBuilder::lookup_timeout`]);
+//! one that would wait past it fails at once ([`Error::Throttled`]) and the tracker tries
+//! again when it may. A failing server is told once per episode, not per request.
 //!
 //! # Library changes and activities
 //!
@@ -221,7 +266,7 @@
 //! let plex = PlexServer::connect(&url, &token)?;
 //! let (tx, events) = crossbeam_channel::unbounded();
 //! let tracker = plex.track_library(tx)?; // a channel, or a closure taking a LibraryEvent
-//! # mock.wait_until(Duration::from_secs(10), |m| m.answered("/library/recentlyAdded") > 0);
+//! tracker.wait_synced(Duration::from_secs(10)); // what the library held is not news
 //! # let mut scan = mock.scan("TV Shows");
 //! # scan.add_episode(&season, 1, "Hello, Ms. Cobel", 3_300_000);
 //! # scan.finish();
@@ -294,11 +339,14 @@
 //!   ([`LibraryTrackerBuilder::max_items`]); past that, new items are left out, counted
 //!   ([`LibraryStats::over_limit`]) and told ([`Error::TrackerFull`]: once, and again
 //!   only after the tracker has emptied to half).
-//!   [`AlertListener::library_stats`] reads the counters without a request.
+//!   [`LibraryTracker::stats`] reads the counters without a request.
+//! - **A metadata read that fails** (a server failing, or asking to wait) is made again
+//!   three times, 2, 4 and 8 s later or when the server said, before the item is
+//!   announced with what its notifications told.
 //!
-//! Like the session tracker it runs on a thread of its own with short lookups, and
-//! `stop()` interrupts a lookup. [`Builder::track_library`] attaches it to your own
-//! listener, beside the session tracker and your raw alert callbacks, on one connection.
+//! It runs like the session tracker (see [Trackers](#trackers-their-threads-their-handles-one-connection)):
+//! a thread of its own, a handle ([`LibraryTracker`]), and
+//! [`attach`](LibraryTrackerBuilder::attach) for one connection.
 //!
 //! # Closures, one handler, or a channel
 //!
@@ -506,7 +554,7 @@
 //! | `plex.sessions()` | [`plex.sessions()?`](PlexServer::sessions): [`Session`]s with [`User`], [`Player`], [`SessionInfo`] |
 //! | `plex.fetchItem(ratingKey)` | [`plex.metadata(rating_key)?`](PlexServer::metadata): `Option<`[`Metadata`]`>` |
 //! | `plex.activities` | [`plex.activities()?`](PlexServer::activities) |
-//! | a session tracker of your own over `playing` alerts and `plex.sessions()` | [`plex.track_sessions(handler)?`](PlexServer::track_sessions): [`SessionEvent`]s; [`listener.now_playing()`](AlertListener::now_playing) |
+//! | a session tracker of your own over `playing` alerts and `plex.sessions()` | [`plex.track_sessions(handler)?`](PlexServer::track_sessions): [`SessionEvent`]s; [`tracker.now_playing()`](SessionTracker::now_playing) |
 //! | `plex.library.recentlyAdded()` | [`plex.recently_added(limit)?`](PlexServer::recently_added): newest first |
 //! | `item.children()` | [`plex.children(rating_key)?`](PlexServer::children) |
 //! | `timeline` alerts, `state` and `metadataState` checked by hand, a queue and a debounce of your own | [`plex.track_library(handler)?`](PlexServer::track_library): [`LibraryEvent`]s, each item once |
@@ -587,6 +635,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alert;
+mod client;
 mod config;
 mod error;
 mod filters;
@@ -614,6 +663,7 @@ mod transport;
 mod worker;
 
 pub use alert::Alert;
+pub use client::Client;
 pub use error::{Error, Phase};
 pub use filters::Filters;
 pub use handler::{ConnectionState, Event, Handler, Outage};
@@ -628,12 +678,12 @@ pub use notification::{
 };
 pub use reconnect::{Heartbeat, Reconnect};
 pub use rest::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
-pub use server::PlexServer;
+pub use server::{PlexServer, PlexServerBuilder};
 pub use session::{Origin, SessionEvent, SessionStats, StopReason, TrackedMedia, TrackedSession};
 pub use stats::Stats;
 pub use stop::StopHandle;
 pub use tls::TlsOptions;
-pub use tracking::{LibraryTrackerBuilder, SessionTrackerBuilder};
+pub use tracking::{LibraryTracker, LibraryTrackerBuilder, SessionTracker, SessionTrackerBuilder};
 pub use transport::Transport;
 
 /// The README's examples, compiled as doctests so that they keep working.

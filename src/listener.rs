@@ -7,15 +7,13 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::handler::Callbacks;
-use crate::library::{LibraryStats, LibraryView};
-use crate::session::{NowPlaying, SessionStats, TrackedSession};
 use crate::stats::{Counters, Stats};
 use crate::stop::{Stop, StopHandle, lock};
 use crate::transport::Token;
 use crate::worker::{Delivery, Shared, Tap, Worker};
 use crate::{
-    Alert, ConnectionState, Error, Event, Filters, Handler, Heartbeat, Reconnect, TlsOptions,
-    Transport,
+    Alert, Client, ConnectionState, Error, Event, Filters, Handler, Heartbeat, Reconnect,
+    TlsOptions, Transport,
 };
 
 /// Configures and starts an [`AlertListener`]. Made by [`AlertListener::builder`].
@@ -28,12 +26,8 @@ pub struct Builder {
     config: Config,
     callbacks: Callbacks,
     handler: Option<Box<dyn Handler<Event>>>,
-    /// Trackers attached with `track_sessions` and `track_library`.
+    /// Trackers attached to it (their `attach`).
     pub(crate) taps: Vec<Box<dyn Tap>>,
-    /// What the session tracker, if any, knows is playing.
-    pub(crate) now_playing: Option<NowPlaying>,
-    /// The library tracker's counters, if it has one.
-    pub(crate) library: Option<LibraryView>,
 }
 
 impl Builder {
@@ -44,8 +38,6 @@ impl Builder {
             callbacks: Callbacks::default(),
             handler: None,
             taps: Vec::new(),
-            now_playing: None,
-            library: None,
         }
     }
 
@@ -151,16 +143,22 @@ impl Builder {
         self
     }
 
-    /// The `X-Plex-Client-Identifier` sent. Default: one derived from this machine's
-    /// host name, the same on every run.
-    pub fn client_identifier(mut self, id: impl Into<String>) -> Builder {
-        self.config.client_identifier = Some(id.into());
+    /// Who the app is, as the server sees it: the `X-Plex-*` headers (see [`Client`]).
+    /// Default: `plex-alerts`, with an identifier derived from this machine's host name.
+    pub fn client(mut self, client: Client) -> Builder {
+        self.config.client = client;
         self
     }
 
-    /// The `X-Plex-Product` sent. Default `plex-alerts`.
+    /// The `X-Plex-Client-Identifier` sent (see [`client`](Self::client)).
+    pub fn client_identifier(mut self, id: impl Into<String>) -> Builder {
+        self.config.client.identifier = id.into();
+        self
+    }
+
+    /// The `X-Plex-Product` sent (see [`client`](Self::client)). Default `plex-alerts`.
     pub fn product(mut self, product: impl Into<String>) -> Builder {
-        self.config.product = product.into();
+        self.config.client.product = product.into();
         self
     }
 
@@ -207,7 +205,7 @@ impl Builder {
             Arc::clone(&shared),
         ));
         for tap in &mut self.taps {
-            if let Err(e) = tap.start(Arc::clone(&delivery)) {
+            if let Err(e) = tap.start() {
                 shared.stop.stop();
                 for tap in &mut self.taps {
                     tap.finish();
@@ -230,8 +228,6 @@ impl Builder {
         Ok(AlertListener {
             thread: Some(thread),
             shared,
-            now_playing: self.now_playing,
-            library: self.library,
         })
     }
 }
@@ -275,8 +271,6 @@ impl fmt::Debug for Builder {
 pub struct AlertListener {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    now_playing: Option<NowPlaying>,
-    library: Option<LibraryView>,
 }
 
 impl AlertListener {
@@ -324,36 +318,6 @@ impl AlertListener {
     /// Counters since the listener started.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
-    }
-
-    /// What is playing now, as the listener's session tracker knows it (see
-    /// [`PlexServer::track_sessions`](crate::PlexServer::track_sessions)), without a
-    /// request: every session it has announced and not yet stopped. Empty for a listener
-    /// without a session tracker.
-    pub fn now_playing(&self) -> Vec<TrackedSession> {
-        self.now_playing
-            .as_ref()
-            .map(NowPlaying::sessions)
-            .unwrap_or_default()
-    }
-
-    /// The library tracker's counters (its state now: items pending and remembered, which
-    /// stay within its bounds; what it announced, read and dropped); all zero for a
-    /// listener without one.
-    pub fn library_stats(&self) -> LibraryStats {
-        self.library
-            .as_ref()
-            .map(LibraryView::stats)
-            .unwrap_or_default()
-    }
-
-    /// The session tracker's counters (requests it made, notifications it could not
-    /// use); all zero for a listener without one.
-    pub fn session_stats(&self) -> SessionStats {
-        self.now_playing
-            .as_ref()
-            .map(NowPlaying::stats)
-            .unwrap_or_default()
     }
 
     fn join_thread(&mut self) {

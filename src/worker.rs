@@ -39,16 +39,16 @@ pub(crate) struct Worker {
     pub app_filters: Option<Filters>,
 }
 
-/// What a tracker attached to a listener is to it (see [`Builder`](crate::Builder)'s
-/// `track_sessions` and `track_library`): it runs a thread of its own, sees every event
-/// on the listener's thread before the app's handler does, and ends with the listener.
+/// What a tracker attached to a listener is to it (see the trackers' `attach`): it runs
+/// a thread of its own, sees every event on the listener's thread before the app's
+/// handler does, never makes it wait, and ends with the listener.
 pub(crate) trait Tap: Send {
     /// Notification types it needs: the listener asks the server for them too.
     fn needs(&self) -> &'static [&'static str];
-    /// Starts its thread. Its errors go through `delivery`, to the app's error handler.
-    fn start(&mut self, delivery: Arc<Delivery>) -> Result<(), Error>;
-    /// One event, on the listener's thread. It may wait for room, never past a stop.
-    fn see(&mut self, event: &Event, stop: &StopHandle);
+    /// Starts its thread.
+    fn start(&mut self) -> Result<(), Error>;
+    /// One event, on the listener's thread. Never waits.
+    fn see(&mut self, event: &Event);
     /// The listener ends: the tap's thread finishes what it owes and is joined.
     fn finish(&mut self);
 }
@@ -101,10 +101,6 @@ impl Delivery {
             token,
             shared,
         }
-    }
-
-    pub fn stop(&self) -> &StopHandle {
-        &self.shared.stop
     }
 
     /// Reports an error (counted).
@@ -307,7 +303,7 @@ impl Worker {
     /// for its type).
     fn emit(&mut self, event: Event) -> ControlFlow<()> {
         for tap in &mut self.taps {
-            tap.see(&event, &self.shared.stop);
+            tap.see(&event);
         }
         if let (Event::Alert(alert), Some(filters)) = (&event, &self.app_filters) {
             if !filters.admits(alert.kind()) {

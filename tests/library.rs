@@ -9,8 +9,8 @@ use common::*;
 use crossbeam_channel::Receiver;
 use plex_alerts::mock::{MockItem, MockServer};
 use plex_alerts::{
-    AlertListener, Error, LibraryEvent, LibraryTrackerBuilder, MediaType, Notification, PlexServer,
-    SessionEvent, TimelineEntry, Transport,
+    AlertListener, Error, LibraryEvent, LibraryStats, LibraryTracker, LibraryTrackerBuilder,
+    MediaType, Notification, PlexServer, SessionEvent, TimelineEntry, Transport,
 };
 
 struct Env {
@@ -40,26 +40,44 @@ fn env() -> Env {
     }
 }
 
+/// A library tracker on a listener of the test's.
+struct On {
+    listener: AlertListener,
+    tracker: LibraryTracker,
+}
+
+impl On {
+    fn library_stats(&self) -> LibraryStats {
+        self.tracker.stats()
+    }
+
+    fn stop(self) {
+        self.listener.stop();
+    }
+}
+
 /// Starts a tracker made by `configure` and waits for its first sync.
 fn tracker_with(
     env: &Env,
     transport: Transport,
     configure: impl FnOnce(LibraryTrackerBuilder) -> LibraryTrackerBuilder,
-) -> (AlertListener, Receiver<LibraryEvent>) {
+) -> (On, Receiver<LibraryEvent>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let listener = env
+    let mut listener = env
         .plex
         .alert_listener()
         .transport(transport)
-        .reconnect(fast_reconnect())
-        .track_library(configure(env.plex.library_tracker()), tx);
+        .reconnect(fast_reconnect());
+    let tracker = configure(env.plex.library_tracker())
+        .handler(tx)
+        .attach(&mut listener);
+    let listener = listener.start().unwrap();
     // The first sync: activities, and what the library holds.
-    let paths = ["/activities", "/library/recentlyAdded"];
-    let listener = start_synced(&env.mock, &paths, listener);
-    (listener, rx)
+    assert!(tracker.wait_synced(HANG_GUARD), "the first sync");
+    (On { listener, tracker }, rx)
 }
 
-fn tracker(env: &Env) -> (AlertListener, Receiver<LibraryEvent>) {
+fn tracker(env: &Env) -> (On, Receiver<LibraryEvent>) {
     tracker_with(env, Transport::WebSocket, |t| t)
 }
 
@@ -628,19 +646,22 @@ fn sessions_library_and_raw_alerts_share_one_connection() {
     let (lib_tx, lib) = crossbeam_channel::unbounded();
     let (ses_tx, ses) = crossbeam_channel::unbounded();
     let before = e.mock.handshakes();
-    let listener = e
+    let mut listener = e
         .plex
         .alert_listener()
-        .callback(move |a| raw_tx.send(a.kind().to_owned()).unwrap())
-        .track_library(e.plex.library_tracker(), lib_tx)
-        .track_sessions(e.plex.session_tracker(), ses_tx)
-        .start()
-        .unwrap();
-    assert!(
-        e.mock
-            .wait_until(HANG_GUARD, |m| m.answered("/status/sessions") >= 1
-                && m.answered("/activities") >= 1)
-    );
+        .callback(move |a| raw_tx.send(a.kind().to_owned()).unwrap());
+    let library = e
+        .plex
+        .library_tracker()
+        .handler(lib_tx)
+        .attach(&mut listener);
+    let sessions = e
+        .plex
+        .session_tracker()
+        .handler(ses_tx)
+        .attach(&mut listener);
+    let listener = listener.start().unwrap();
+    assert!(library.wait_synced(HANG_GUARD) && sessions.wait_synced(HANG_GUARD));
     let mut scan = e.mock.scan("Movies");
     let movie = scan.add_movie("Heat", 10_200_000);
     scan.finish();
@@ -860,7 +881,7 @@ fn durations_too_long_for_the_clock_are_refused_at_start() {
         |t: LibraryTrackerBuilder| t.lookup_timeout(Duration::ZERO),
     ] {
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let started = configure(e.plex.library_tracker()).start(tx);
+        let started = configure(e.plex.library_tracker()).handler(tx).start();
         assert!(
             matches!(started, Err(Error::InvalidConfig { .. })),
             "{started:?}"

@@ -9,8 +9,8 @@ use common::*;
 use crossbeam_channel::Receiver;
 use plex_alerts::mock::{MockItem, MockPlayer, MockServer, MockUser};
 use plex_alerts::{
-    AlertListener, Error, MediaType, Origin, PlaybackState, PlexServer, SessionEvent,
-    SessionTrackerBuilder, StopReason, Transport,
+    AlertListener, Error, MediaType, Origin, PlaybackState, PlexServer, SessionEvent, SessionStats,
+    SessionTracker, SessionTrackerBuilder, StopReason, TrackedSession, Transport,
 };
 
 struct Env {
@@ -55,24 +55,47 @@ fn session_reads(mock: &MockServer) -> usize {
     mock.answered("/status/sessions")
 }
 
+/// A session tracker on a listener of the test's.
+struct On {
+    listener: AlertListener,
+    tracker: SessionTracker,
+}
+
+impl On {
+    fn now_playing(&self) -> Vec<TrackedSession> {
+        self.tracker.now_playing()
+    }
+
+    fn session_stats(&self) -> SessionStats {
+        self.tracker.stats()
+    }
+
+    fn stop(self) {
+        self.listener.stop();
+    }
+}
+
 /// Starts a tracker made by `configure` (on `transport`), and waits for its first sync.
 fn tracker_on(
     env: &Env,
     transport: Transport,
     configure: impl FnOnce(SessionTrackerBuilder) -> SessionTrackerBuilder,
-) -> (AlertListener, Receiver<SessionEvent>) {
+) -> (On, Receiver<SessionEvent>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let listener = env
+    let mut listener = env
         .plex
         .alert_listener()
         .transport(transport)
-        .reconnect(fast_reconnect())
-        .track_sessions(configure(env.plex.session_tracker()), tx);
-    let listener = start_synced(&env.mock, &["/status/sessions"], listener);
-    (listener, rx)
+        .reconnect(fast_reconnect());
+    let tracker = configure(env.plex.session_tracker())
+        .handler(tx)
+        .attach(&mut listener);
+    let listener = listener.start().unwrap();
+    assert!(tracker.wait_synced(HANG_GUARD), "the first sync");
+    (On { listener, tracker }, rx)
 }
 
-fn tracker(env: &Env) -> (AlertListener, Receiver<SessionEvent>) {
+fn tracker(env: &Env) -> (On, Receiver<SessionEvent>) {
     tracker_on(env, Transport::WebSocket, |t| t)
 }
 
@@ -370,7 +393,11 @@ fn a_session_briefly_missing_from_the_listing_is_not_stopped() {
     e.mock.start_listening().unwrap();
     let resynced = e.mock.wait_until(HANG_GUARD, |m| session_reads(m) >= 3);
     let paths: Vec<_> = e.mock.requests().iter().map(|r| r.path.clone()).collect();
-    assert!(resynced, "the resync: {paths:?} {:?}", listener.stats());
+    assert!(
+        resynced,
+        "the resync: {paths:?} {:?}",
+        listener.listener.stats()
+    );
     // ...and it reports again: it was there all along.
     let again = e.mock.play(&e.bob, &e.movie, &e.phone);
     assert_eq!(describe(&next(&rx)), "started bob Arrival");
@@ -417,10 +444,11 @@ fn a_token_that_may_not_see_sessions_is_told_once_and_events_flow_without_users(
     let plex = PlexServer::connect(e.mock.url(), guest.token()).unwrap();
     let (errors_tx, errors) = crossbeam_channel::unbounded();
     let (tx, rx) = crossbeam_channel::unbounded();
-    let listener = plex
+    let tracker = plex
         .session_tracker()
+        .handler(tx)
         .callback_error(move |err| errors_tx.send(err).unwrap())
-        .start(tx)
+        .start()
         .unwrap();
     let e1 = errors.recv_timeout(HANG_GUARD).unwrap();
     assert!(matches!(e1, Error::Forbidden { status: 401, .. }), "{e1:?}");
@@ -444,9 +472,9 @@ fn a_token_that_may_not_see_sessions_is_told_once_and_events_flow_without_users(
     a.stop();
     assert!(matches!(next_change(&rx), SessionEvent::Stopped { .. }));
     assert!(errors.try_recv().is_err(), "told once");
-    let stats = listener.session_stats();
+    let stats = tracker.stats();
     assert_eq!(stats.metadata_reads, 2, "{stats:?}");
-    listener.stop();
+    tracker.stop();
 }
 
 #[test]
@@ -553,10 +581,11 @@ fn offsets_beyond_the_duration_are_clamped() {
 }
 
 #[test]
-fn stopping_the_tracker_ends_its_sessions_and_is_prompt_during_a_lookup() {
+fn stopping_the_tracker_ends_its_sessions_only_if_asked_and_is_prompt_during_a_lookup() {
     let e = env();
     let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| {
         t.lookup_timeout(Duration::from_secs(120))
+            .end_sessions_on_stop(true)
     });
     e.mock.play(&e.alice, &e.ep1, &e.tv);
     next(&rx);
@@ -586,15 +615,14 @@ fn one_connection_carries_raw_alerts_beside_session_events() {
     let (alerts_tx, alerts) = crossbeam_channel::unbounded();
     let (tx, rx) = crossbeam_channel::unbounded();
     let before = e.mock.handshakes();
-    let listener = e
+    let mut listener = e
         .plex
         .alert_listener()
         .filters(plex_alerts::Filters::only(["timeline"]))
-        .callback(move |a| alerts_tx.send(a.kind().to_owned()).unwrap())
-        .track_sessions(e.plex.session_tracker(), tx)
-        .start()
-        .unwrap();
-    assert!(e.mock.wait_until(HANG_GUARD, |m| session_reads(m) >= 1));
+        .callback(move |a| alerts_tx.send(a.kind().to_owned()).unwrap());
+    let tracker = e.plex.session_tracker().handler(tx).attach(&mut listener);
+    let listener = listener.start().unwrap();
+    assert!(tracker.wait_synced(HANG_GUARD));
     e.mock.play(&e.alice, &e.ep1, &e.tv);
     assert_eq!(describe(&next(&rx)), "started alice Good News About Hell");
     e.mock.flood_timeline(&e.movie, 1);

@@ -134,12 +134,11 @@ fn plex_server_connects_over_https_with_tls_options() {
         PlexServer::connect(server.url(), server.token()),
         Err(Error::Tls { .. })
     ));
-    let plex = PlexServer::connect_with_tls(
-        server.url(),
-        server.token(),
-        trusting_test_ca().accept_hostname_mismatch(true),
-    )
-    .unwrap();
+    let plex = PlexServer::builder(server.url())
+        .token(server.token())
+        .tls(trusting_test_ca().accept_hostname_mismatch(true))
+        .connect()
+        .unwrap();
     assert_eq!(plex.friendly_name(), "plex-alerts mock");
     // The listener it starts inherits the TLS options.
     let (tx, rx) = crossbeam_channel::unbounded();

@@ -136,7 +136,11 @@ fn the_token_is_never_logged_printed_or_put_in_an_error() {
     let e = PlexServer::connect(server.url(), WRONG).unwrap_err();
     assert_secret_free("error Display", &e.to_string());
     assert_secret_free("error Debug", &format!("{e:?}"));
-    let e = PlexServer::connect_with_tls(tls_server.url(), SECRET, TlsOptions::new()).unwrap_err();
+    let e = PlexServer::builder(tls_server.url())
+        .token(SECRET)
+        .tls(TlsOptions::new())
+        .connect()
+        .unwrap_err();
     assert_secret_free("error Debug", &format!("{e:?}"));
     let e = AlertListener::builder(format!("{}/?X-Plex-Token={SECRET}", server.url()))
         .token(SECRET)

@@ -221,7 +221,10 @@ pub fn connect(url: &str, options: &Options) -> Result<PlexServer, Failure> {
         );
     }
     let token = options.token.clone().unwrap_or_default();
-    PlexServer::connect_with_tls(url, token, options.tls.clone()).map_err(|error| {
+    let server = PlexServer::builder(url)
+        .token(token)
+        .tls(options.tls.clone());
+    server.connect().map_err(|error| {
         let hint = match &error {
             Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => {
                 return Failure::usage(&error);

@@ -213,7 +213,7 @@ impl fmt::Display for LibraryGroup {
     }
 }
 
-/// A library tracker's counters: [`AlertListener::library_stats`](crate::AlertListener::library_stats).
+/// A library tracker's counters: [`LibraryTracker::stats`](crate::LibraryTracker::stats).
 /// The first three are its state now, which stays within its bounds whatever arrives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -245,9 +245,17 @@ pub struct LibraryStats {
     /// Timeline entries of new items left out because the tracker held its most pending
     /// already ([`Error::TrackerFull`](crate::Error::TrackerFull) says when it fills up).
     pub over_limit: u64,
+    /// Metadata reads made again after the server failed or asked to wait.
+    pub retries: u64,
+    /// Elements of answers that were not items (a `null`, a number, an array where an
+    /// object belongs): skipped.
+    pub skipped: u64,
+    /// Times the tracker fell behind its listener: what the listener would have queued
+    /// was dropped, and the tracker resynced, as after a disconnect.
+    pub overflows: u64,
 }
 
-/// The library tracker's counters, shared with the listener's handle.
+/// The library tracker's counters, shared with its handle.
 #[derive(Clone, Default)]
 pub(crate) struct LibraryView(Arc<Mutex<LibraryStats>>);
 

@@ -1,8 +1,13 @@
-//! [`PlexServer`]: python-plexapi's entry point, `PlexServer(baseurl, token)`.
+//! [`PlexServer`]: python-plexapi's entry point, `PlexServer(baseurl, token)`; every
+//! method of it is here.
 
+mod answer;
+mod builder;
+mod policy;
 mod request;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -11,8 +16,16 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::listener::Builder;
 use crate::stop::Stop;
-use crate::transport::{Settings, Token};
-use crate::{Activity, Alert, AlertListener, Error, TlsOptions};
+use crate::transport::Settings;
+use crate::{
+    Activity, Alert, AlertListener, Error, LibraryTracker, LibraryTrackerBuilder, SessionTracker,
+    SessionTrackerBuilder,
+};
+
+pub(crate) use answer::{Bounds, FromObject, Items};
+pub use builder::PlexServerBuilder;
+pub(crate) use policy::Policy;
+use request::Call;
 
 use crate::rest::{Metadata, ServerIdentity, Session};
 
@@ -21,7 +34,12 @@ use crate::rest::{Metadata, ServerIdentity, Session};
 ///
 /// [`connect`](PlexServer::connect) makes a real request (`GET /` with the token), so a
 /// wrong token or an unreachable server is an error here, at once, rather than later on a
-/// listener's thread.
+/// listener's thread. [`builder`](PlexServer::builder) sets who the app is, TLS and the
+/// requests' deadline first.
+///
+/// Every request has a total deadline (connect, TLS, the answer's head and body
+/// together; 30 s by default), reads a bounded answer, and ends at once on
+/// [`stop`](PlexServer::stop). Clones share the server's stop and its request policy.
 ///
 /// ```
 /// # fn main() -> Result<(), plex_alerts::Error> {
@@ -42,66 +60,114 @@ use crate::rest::{Metadata, ServerIdentity, Session};
 #[derive(Clone)]
 pub struct PlexServer {
     url: String,
-    token: Token,
-    tls: TlsOptions,
+    config: Config,
     settings: Settings,
-    friendly_name: String,
-    machine_identifier: String,
-    version: String,
+    /// Each request's deadline, in all.
+    timeout: Duration,
+    /// A tracker's copy: its requests wait for the request policy.
+    lookups: bool,
+    shared: Arc<Shared>,
+    identity: Arc<Identity>,
 }
 
+/// What a server's clones share.
+struct Shared {
+    stop: Stop,
+    policy: Policy,
+}
+
+/// The limits of a server's answers, per call: the bytes of the whole answer, of one
+/// item, and the items built.
+const SESSIONS: Bounds = Bounds {
+    bytes: 16 << 20,
+    item_bytes: 1 << 20,
+    items: 1000,
+    whole: true,
+};
+const ONE_ITEM: Bounds = Bounds {
+    bytes: 8 << 20,
+    item_bytes: 4 << 20,
+    items: 1,
+    whole: false,
+};
+const CHILDREN: Bounds = Bounds {
+    bytes: 64 << 20,
+    item_bytes: 1 << 20,
+    items: 10_000,
+    whole: true,
+};
+const RECENTLY_ADDED: Bounds = Bounds {
+    bytes: 64 << 20,
+    item_bytes: 1 << 20,
+    items: 0,
+    whole: false,
+};
+const ACTIVITIES: Bounds = Bounds {
+    bytes: 4 << 20,
+    item_bytes: 256 << 10,
+    items: 1000,
+    whole: true,
+};
+const CONTAINER: Bounds = Bounds {
+    bytes: 1 << 20,
+    item_bytes: 1 << 20,
+    items: 1,
+    whole: false,
+};
+/// [`PlexServer::get_json`]'s answers, whole.
+const JSON_BYTES: u64 = 16 << 20;
+
 impl PlexServer {
-    /// Connects to the server at `url` (its base URL) with `token`, checking both.
+    /// Connects to the server at `url` (its base URL) with `token`, checking both. See
+    /// [`builder`](Self::builder) for TLS options, who the app is, and the deadline.
     pub fn connect(url: impl AsRef<str>, token: impl Into<String>) -> Result<PlexServer, Error> {
-        PlexServer::connect_with_tls(url, token, TlsOptions::default())
+        PlexServer::builder(url).token(token).connect()
     }
 
-    /// [`connect`](PlexServer::connect), with TLS options (for `*.plex.direct` certificates
-    /// reached by IP address, or a private CA).
-    pub fn connect_with_tls(
-        url: impl AsRef<str>,
-        token: impl Into<String>,
-        tls: TlsOptions,
-    ) -> Result<PlexServer, Error> {
-        let url = url.as_ref().to_owned();
-        let token = Token::new(token.into());
-        let config = Config {
-            token: token.clone(),
-            tls: tls.clone(),
-            ..Config::default()
-        };
-        let settings = config.check(&url)?.settings;
-        let root = request::get_json(&settings, "/", &Stop::new()).map_err(|e| token.redact(e))?;
-        let identity = Root::deserialize(&root).map(|r| r.container).map_err(|e| {
-            token.redact(Error::decode(
-                format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
-                &root.to_string(),
-            ))
-        })?;
-        Ok(PlexServer {
-            url,
-            token,
-            tls,
-            settings,
-            friendly_name: identity.friendly_name,
-            machine_identifier: identity.machine_identifier,
-            version: identity.version,
-        })
+    /// A server with options: who the app is ([`Client`](crate::Client)), TLS, the
+    /// requests' deadline, the trackers' request rate.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let (url, token) = (mock.url(), mock.token());
+    /// use std::time::Duration;
+    /// use plex_alerts::{Client, PlexServer, TlsOptions};
+    ///
+    /// let plex = PlexServer::builder(&url) // "https://192.168.1.5:32400"
+    ///     .token(&token)
+    ///     .client(Client::new("Now Playing Lamp", "5b7c1e52-now-playing-lamp"))
+    ///     .tls(TlsOptions::new().accept_hostname_mismatch(true))
+    ///     .timeout(Duration::from_secs(10))
+    ///     .connect()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(url: impl AsRef<str>) -> PlexServerBuilder {
+        PlexServerBuilder::new(url.as_ref())
+    }
+
+    /// Stops every request of this server and of its clones, those under way and those
+    /// to come: each ends at once with [`Error::Stopped`]. For a shutdown: a call blocked
+    /// on a slow server returns. Listeners and trackers started from it have stops of
+    /// their own.
+    pub fn stop(&self) {
+        self.shared.stop.stop();
     }
 
     /// The server's name, as shown in Plex apps.
     pub fn friendly_name(&self) -> &str {
-        &self.friendly_name
+        &self.identity.friendly_name
     }
 
     /// The server's unique id.
     pub fn machine_identifier(&self) -> &str {
-        &self.machine_identifier
+        &self.identity.machine_identifier
     }
 
     /// The server's version.
     pub fn version(&self) -> &str {
-        &self.version
+        &self.identity.version
     }
 
     /// `GET path` with the token, the answer parsed as JSON: for what the notifications
@@ -124,7 +190,7 @@ impl PlexServer {
                 "{path:?} is not a path on the server (it starts with /, without spaces)"
             )));
         }
-        self.fetch(path, &Stop::new())
+        self.checked(path, &self.shared.stop, |call| call.json(path, JSON_BYTES))
     }
 
     /// Who is playing what now: `GET /status/sessions`, as python-plexapi's
@@ -151,23 +217,18 @@ impl PlexServer {
     /// # }
     /// ```
     pub fn sessions(&self) -> Result<Vec<Session>, Error> {
-        self.sessions_until(&Stop::new())
+        self.sessions_until(&self.shared.stop).map(|i| i.items)
     }
 
-    pub(crate) fn sessions_until(&self, stop: &Stop) -> Result<Vec<Session>, Error> {
-        let path = "/status/sessions";
-        let answer = self.fetch(path, stop)?;
-        items(&answer, "Metadata", path)?
-            .into_iter()
-            .map(|v| Session::from_value(v).map_err(|e| answer_error(path, e, &answer)))
-            .collect()
+    pub(crate) fn sessions_until(&self, stop: &Stop) -> Result<Items<Session>, Error> {
+        self.items("/status/sessions", "Metadata", SESSIONS, stop)
     }
 
     /// One library item by its rating key: `GET /library/metadata/{rating_key}`, as
     /// python-plexapi's `plex.fetchItem(ratingKey)`. `None` when the server has no such
     /// item (it was deleted, or the key is not a library item's, as for Live TV).
     pub fn metadata(&self, rating_key: &str) -> Result<Option<Metadata>, Error> {
-        self.metadata_until(rating_key, &Stop::new())
+        self.metadata_until(rating_key, &self.shared.stop)
     }
 
     pub(crate) fn metadata_until(
@@ -179,82 +240,74 @@ impl PlexServer {
             return Ok(None);
         }
         let path = format!("/library/metadata/{}", crate::percent::encode(rating_key));
-        let answer = match self.fetch(&path, stop) {
-            Err(Error::HttpStatus { status: 404, .. }) => return Ok(None),
-            other => other?,
-        };
-        let item = items(&answer, "Metadata", &path)?.into_iter().next();
-        item.map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
-            .transpose()
+        match self.items(&path, "Metadata", ONE_ITEM, stop) {
+            Err(Error::HttpStatus { status: 404, .. }) => Ok(None),
+            other => Ok(other?.items.into_iter().next()),
+        }
     }
 
     /// The children of a library item: a season's episodes, an album's tracks, a show's
     /// seasons. `GET /library/metadata/{rating_key}/children`, as python-plexapi's
-    /// `item.children()`. Empty when the server has no such item.
+    /// `item.children()`. Empty when the server has no such item. At most 10,000: more
+    /// is [`Error::AnswerTooLarge`].
     pub fn children(&self, rating_key: &str) -> Result<Vec<Metadata>, Error> {
-        self.children_until(rating_key, &Stop::new())
+        self.children_until(rating_key, &self.shared.stop)
+            .map(|i| i.items)
     }
 
     pub(crate) fn children_until(
         &self,
         rating_key: &str,
         stop: &Stop,
-    ) -> Result<Vec<Metadata>, Error> {
+    ) -> Result<Items<Metadata>, Error> {
         if rating_key.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Items::new());
         }
         let path = format!(
             "/library/metadata/{}/children",
             crate::percent::encode(rating_key)
         );
-        let answer = match self.fetch(&path, stop) {
-            Err(Error::HttpStatus { status: 404, .. }) => return Ok(Vec::new()),
-            other => other?,
-        };
-        items(&answer, "Metadata", &path)?
-            .into_iter()
-            .map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
-            .collect()
+        match self.items(&path, "Metadata", CHILDREN, stop) {
+            Err(Error::HttpStatus { status: 404, .. }) => Ok(Items::new()),
+            other => other,
+        }
     }
 
     /// The items added most recently, newest first: `GET /library/recentlyAdded`, at most
-    /// `limit` of them. Like python-plexapi's `plex.library.recentlyAdded()`, a server lists
-    /// movies as themselves but new episodes by their season and new tracks by their album
+    /// `limit` of them (a server that sends more has the rest left unread). Like
+    /// python-plexapi's `plex.library.recentlyAdded()`, a server lists movies as
+    /// themselves but new episodes by their season and new tracks by their album
     /// ([`children`](Self::children) reads those). What a library tracker reads after a
     /// gap to find what was added while nobody listened.
     pub fn recently_added(&self, limit: usize) -> Result<Vec<Metadata>, Error> {
-        self.recently_added_until(limit, &Stop::new())
+        self.recently_added_until(limit, &self.shared.stop)
+            .map(|i| i.items)
     }
 
     pub(crate) fn recently_added_until(
         &self,
         limit: usize,
         stop: &Stop,
-    ) -> Result<Vec<Metadata>, Error> {
+    ) -> Result<Items<Metadata>, Error> {
         let path = format!(
             "/library/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size={limit}"
         );
-        let answer = self.fetch(&path, stop)?;
-        items(&answer, "Metadata", "/library/recentlyAdded")?
-            .into_iter()
-            .map(|v| Metadata::from_value(v).map_err(|e| answer_error(&path, e, &answer)))
-            .collect()
+        let bounds = Bounds {
+            items: limit,
+            ..RECENTLY_ADDED
+        };
+        self.items(&path, "Metadata", bounds, stop)
     }
 
     /// The jobs running now (scans, refreshes, analysis): `GET /activities`, as
     /// python-plexapi's `plex.activities`. Each is the same [`Activity`] an `activity`
     /// notification carries.
     pub fn activities(&self) -> Result<Vec<Activity>, Error> {
-        self.activities_until(&Stop::new())
+        self.activities_until(&self.shared.stop).map(|i| i.items)
     }
 
-    pub(crate) fn activities_until(&self, stop: &Stop) -> Result<Vec<Activity>, Error> {
-        let path = "/activities";
-        let answer = self.fetch(path, stop)?;
-        items(&answer, "Activity", path)?
-            .into_iter()
-            .map(|v| Activity::deserialize(&v).map_err(|e| answer_error(path, e, &answer)))
-            .collect()
+    pub(crate) fn activities_until(&self, stop: &Stop) -> Result<Items<Activity>, Error> {
+        self.items("/activities", "Activity", ACTIVITIES, stop)
     }
 
     /// The server's identity, read afresh: `GET /identity`.
@@ -264,52 +317,171 @@ impl PlexServer {
     /// restarted since shows a new version here; a plain restart shows the same identity,
     /// so this alone cannot tell that a server restarted.
     pub fn identity(&self) -> Result<ServerIdentity, Error> {
-        self.identity_until(&Stop::new())
+        self.identity_until(&self.shared.stop)
     }
 
     pub(crate) fn identity_until(&self, stop: &Stop) -> Result<ServerIdentity, Error> {
         let path = "/identity";
-        let answer = self.fetch(path, stop)?;
-        ServerIdentity::deserialize(&answer["MediaContainer"])
-            .map_err(|e| answer_error(path, e, &answer))
+        let container = self.checked(path, stop, |call| call.container(path, CONTAINER))?;
+        ServerIdentity::deserialize(&container).map_err(|e| bad_answer(path, e, &container))
     }
 
-    /// A copy whose requests give up sooner: each step (connect, TLS, the answer) within
-    /// `timeout`.
-    pub(crate) fn with_timeout(&self, timeout: Duration) -> PlexServer {
+    /// A copy for a tracker's lookups: each within `timeout` in all, under the server's
+    /// request policy.
+    pub(crate) fn for_lookups(&self, timeout: Duration) -> PlexServer {
         let mut server = self.clone();
-        server.settings.connect_timeout = timeout;
-        server.settings.handshake_timeout = timeout;
+        server.timeout = timeout;
+        server.lookups = true;
         server
     }
 
-    /// `GET path`, its answer as JSON, with the errors told apart: a good token that may
-    /// not see `path` is [`Error::Forbidden`]. Every error leaves redacted.
-    fn fetch(&self, path: &str, stop: &Stop) -> Result<Value, Error> {
-        let result = match request::get_json(&self.settings, path, stop) {
+    /// The items under `MediaContainer.<key>` of `GET path`: those that are not objects
+    /// skipped, and said in a debug line.
+    fn items<T: FromObject>(
+        &self,
+        path: &str,
+        key: &'static str,
+        bounds: Bounds,
+        stop: &Stop,
+    ) -> Result<Items<T>, Error> {
+        let items = self.checked(path, stop, |call| call.items(path, key, bounds))?;
+        if items.skipped > 0 {
+            let path = path.split('?').next().unwrap_or(path);
+            log::debug!(
+                "plex-alerts: skipped {} elements of GET {path} that are not items",
+                items.skipped
+            );
+        }
+        Ok(items)
+    }
+
+    /// A request, with the errors told apart: a good token that may not see `path` is
+    /// [`Error::Forbidden`]. Every error leaves redacted.
+    fn checked<T>(
+        &self,
+        path: &str,
+        stop: &Stop,
+        request: impl Fn(&Call<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let deadline = crate::transport::net::deadline_after(self.timeout);
+        // A tracker's lookup waits for the policy; an app's own call is not held back.
+        let _permit = match self.lookups {
+            true => Some(
+                self.shared
+                    .policy
+                    .admit(path, deadline, stop)
+                    .map_err(|e| self.config.token.redact(e))?,
+            ),
+            false => None,
+        };
+        let call = Call {
+            settings: &self.settings,
+            stop,
+            timeout: deadline.saturating_duration_since(std::time::Instant::now()),
+        };
+        let result = match request(&call) {
             Err(Error::HttpStatus {
                 status: 403, path, ..
             }) => Err(Error::Forbidden { status: 403, path }),
             // A non-admin token gets 401 for sessions on some servers: the token is good
             // if the server's root still takes it.
             Err(Error::Unauthorized { status: 401 })
-                if path != "/" && request::get_json(&self.settings, "/", stop).is_ok() =>
+                if path != "/" && call.container("/", CONTAINER).is_ok() =>
             {
                 Err(Error::Forbidden {
                     status: 401,
-                    path: path.to_owned(),
+                    path: path.split('?').next().unwrap_or(path).to_owned(),
                 })
             }
             other => other,
         };
-        result.map_err(|e| self.token.redact(e))
+        self.shared.policy.done(&result);
+        result.map_err(|e| self.config.token.redact(e))
     }
 
-    /// A listener builder for this server, with its URL, token and TLS options set.
+    /// A listener builder for this server, with its URL, token, TLS options and client.
     pub fn alert_listener(&self) -> Builder {
         AlertListener::builder(&self.url)
-            .token(self.token.expose())
-            .tls(self.tls.clone())
+            .token(self.config.token.expose())
+            .tls(self.config.tls.clone())
+            .client(self.config.client.clone())
+    }
+
+    /// Tracks playback sessions: who plays what, as [`SessionEvent`](crate::SessionEvent)s
+    /// to `handler` (a closure taking a `SessionEvent`, or a channel sender of them), on a
+    /// listener of its own. Short for `session_tracker().handler(handler).start()`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+    /// use plex_alerts::SessionEvent;
+    ///
+    /// let tracker = plex.track_sessions(|event: SessionEvent| match event {
+    ///     SessionEvent::Started(s) => println!("{s} started"),
+    ///     SessionEvent::Watched(s) => println!("scrobble {:?}", s.media.title),
+    ///     SessionEvent::Stopped { session, reason } => println!("{session} ended: {reason}"),
+    ///     _ => {}
+    /// })?;
+    /// println!("{} playing", tracker.now_playing().len());
+    /// tracker.stop();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn track_sessions(
+        &self,
+        handler: impl crate::Handler<crate::SessionEvent>,
+    ) -> Result<SessionTracker, Error> {
+        self.session_tracker().handler(handler).start()
+    }
+
+    /// A session tracker with options: see [`SessionTrackerBuilder`].
+    pub fn session_tracker(&self) -> SessionTrackerBuilder {
+        SessionTrackerBuilder::new(self)
+    }
+
+    /// Tracks the library: each item added, updated or deleted, once, and the activities
+    /// (scans, refreshes), as [`LibraryEvent`](crate::LibraryEvent)s to `handler` (a
+    /// closure taking a `LibraryEvent`, or a channel sender of them), on a listener of its
+    /// own. Short for `library_tracker().handler(handler).start()`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+    /// use plex_alerts::{LibraryEvent, MediaType};
+    ///
+    /// let tracker = plex.track_library(|event: LibraryEvent| match event {
+    ///     LibraryEvent::ItemAdded(item) if item.media_type == Some(MediaType::Episode) => {
+    ///         println!("new episode: {item}");
+    ///     }
+    ///     LibraryEvent::ItemDeleted(item) => println!("gone: {item}"),
+    ///     _ => {}
+    /// })?;
+    /// tracker.stop();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn track_library(
+        &self,
+        handler: impl crate::Handler<crate::LibraryEvent>,
+    ) -> Result<LibraryTracker, Error> {
+        self.library_tracker().handler(handler).start()
+    }
+
+    /// A library tracker with options: see [`LibraryTrackerBuilder`].
+    pub fn library_tracker(&self) -> LibraryTrackerBuilder {
+        LibraryTrackerBuilder::new(self)
+    }
+
+    /// The request policy its trackers' lookups share.
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.shared.policy
+    }
+
+    /// `error` with the token blanked out.
+    pub(crate) fn redact(&self, error: Error) -> Error {
+        self.config.token.redact(error)
     }
 
     /// Starts a listener with the two callbacks, as python-plexapi's
@@ -326,29 +498,33 @@ impl PlexServer {
     }
 }
 
-/// The items under `MediaContainer.<key>`: an array, one object, or none.
-fn items(answer: &Value, key: &str, path: &str) -> Result<Vec<Value>, Error> {
-    let container = &answer["MediaContainer"];
-    if !container.is_object() {
-        return Err(Error::decode(
-            format!("the answer to GET {path} has no MediaContainer"),
-            &answer.to_string(),
-        ));
+impl FromObject for Session {
+    fn from_object(object: Value) -> Option<Session> {
+        Session::from_value(object).ok()
     }
-    Ok(match &container[key] {
-        Value::Array(items) => items.clone(),
-        Value::Null => Vec::new(),
-        one => vec![one.clone()],
-    })
 }
 
-fn answer_error(path: &str, e: serde_json::Error, answer: &Value) -> Error {
-    Error::decode(
-        format!("the answer to GET {path} is not what Plex sends: {e}"),
-        &answer.to_string(),
-    )
+impl FromObject for Metadata {
+    fn from_object(object: Value) -> Option<Metadata> {
+        Metadata::from_value(object).ok()
+    }
 }
 
+impl FromObject for Activity {
+    fn from_object(object: Value) -> Option<Activity> {
+        Activity::deserialize(&object).ok()
+    }
+}
+
+fn bad_answer(path: &str, e: serde_json::Error, answer: &Value) -> Error {
+    Error::BadAnswer {
+        path: path.to_owned(),
+        message: e.to_string(),
+        excerpt: crate::error::excerpt(&answer.to_string()),
+    }
+}
+
+/// What `GET /` says of the server.
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct Identity {
@@ -357,20 +533,14 @@ struct Identity {
     version: String,
 }
 
-#[derive(Deserialize)]
-struct Root {
-    #[serde(rename = "MediaContainer")]
-    container: Identity,
-}
-
 impl fmt::Debug for PlexServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PlexServer")
             .field("url", &self.url)
-            .field("token", &self.token)
-            .field("friendly_name", &self.friendly_name)
-            .field("machine_identifier", &self.machine_identifier)
-            .field("version", &self.version)
+            .field("token", &self.config.token)
+            .field("friendly_name", &self.identity.friendly_name)
+            .field("machine_identifier", &self.identity.machine_identifier)
+            .field("version", &self.identity.version)
             .finish()
     }
 }

@@ -1,52 +1,155 @@
-//! One GET with the token, its JSON answer, and the errors a caller can act on.
+//! One REST request: a total deadline over connect, TLS, head and body together; a stop
+//! that ends it at once; an answer read within its bounds.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
+use super::answer::{self, Bounds, Failed, FromObject, Items};
 use crate::Error;
 use crate::error::Phase;
 use crate::stop::Stop;
+use crate::transport::Settings;
 use crate::transport::http::{self, Body};
-use crate::transport::{Settings, net};
+use crate::transport::net::{self, Stream};
 
-/// Largest answer read: library listings can be large.
-const MAX_BODY: u64 = 64 * 1024 * 1024;
+/// One request's deadline and stop.
+pub(crate) struct Call<'a> {
+    pub settings: &'a Settings,
+    pub stop: &'a Stop,
+    /// For everything: connect, TLS, the request, the answer's head and its body.
+    pub timeout: Duration,
+}
 
-/// One GET with the token, its body parsed as JSON.
-/// Every blocking step ends at once on `stop`.
-pub(crate) fn get_json(
-    settings: &Settings,
-    path: &str,
-    stop: &Stop,
-) -> Result<serde_json::Value, Error> {
-    let mut stream = net::open(settings, stop, Arc::new(AtomicU64::new(0)))?;
-    let headers = [
-        ("Accept", "application/json".to_owned()),
-        ("Accept-Encoding", "identity".to_owned()),
-        ("Connection", "close".to_owned()),
-    ];
-    let no_filters = crate::Filters::default();
-    let (head, leftover) = http::get(&mut stream, settings, path, &no_filters, &headers, 200)?;
-    http::expect_identity_encoding(&head, "an answer", "")?;
-    stream
-        .set_read_timeout(settings.handshake_timeout)
-        .map_err(|e| Error::lost(Phase::Read, e))?;
-    let mut body = Vec::new();
-    Body::new(stream, &head, leftover)?
-        .take(MAX_BODY)
-        .read_to_end(&mut body)
-        .map_err(|e| match net::is_timeout(&e) {
-            true => Error::Timeout {
+/// The socket under a body, every read of it within the deadline.
+struct Timed {
+    stream: Stream,
+    deadline: Instant,
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
+        self.stream.set_read_timeout(left)?;
+        self.stream.read(buf)
+    }
+}
+
+impl Call<'_> {
+    /// `GET path` (with its query), its answer's head read; the body to read.
+    fn open(&self, path: &str, bounds: Bounds) -> Result<Body<Timed>, Error> {
+        let deadline = net::deadline_after(self.timeout);
+        let left = || deadline.saturating_duration_since(Instant::now());
+        // Every step's own timeout, and never past the deadline.
+        let mut settings = self.settings.clone();
+        settings.connect_timeout = settings.connect_timeout.min(left());
+        let mut stream = net::open(&settings, self.stop, Arc::new(AtomicU64::new(0)))?;
+        settings.handshake_timeout = settings.handshake_timeout.min(left());
+        let headers = [
+            ("Accept", "application/json".to_owned()),
+            ("Accept-Encoding", "identity".to_owned()),
+            ("Connection", "close".to_owned()),
+        ];
+        let no_filters = crate::Filters::default();
+        let (head, leftover) = http::get(&mut stream, &settings, path, &no_filters, &headers, 200)?;
+        http::expect_identity_encoding(&head, "an answer", "")?;
+        let length = head
+            .header("Content-Length")
+            .and_then(|l| l.trim().parse::<u64>().ok());
+        if length.is_some_and(|l| l > bounds.bytes) {
+            return Err(too_large(path, "bytes", bounds.bytes));
+        }
+        Body::new(Timed { stream, deadline }, &head, leftover)
+    }
+
+    /// The items under `MediaContainer.<key>` of `GET path`.
+    pub fn items<T: FromObject>(
+        &self,
+        path: &str,
+        key: &'static str,
+        bounds: Bounds,
+    ) -> Result<Items<T>, Error> {
+        self.run(|call| {
+            let body = call.open(path, bounds)?;
+            answer::items(body, key, bounds).map_err(|f| call.failed(path, f))
+        })
+    }
+
+    /// `MediaContainer` of `GET path`, as one object.
+    pub fn container(&self, path: &str, bounds: Bounds) -> Result<Value, Error> {
+        self.run(|call| {
+            let body = call.open(path, bounds)?;
+            answer::container(body, bounds).map_err(|f| call.failed(path, f))
+        })
+    }
+
+    /// The whole answer to `GET path` as JSON, within `bytes`.
+    pub fn json(&self, path: &str, bytes: u64) -> Result<Value, Error> {
+        let bounds = Bounds {
+            bytes,
+            item_bytes: bytes,
+            items: 0,
+            whole: true,
+        };
+        self.run(|call| {
+            let body = call.open(path, bounds)?;
+            let mut text = Vec::new();
+            let read = body.take(bytes + 1).read_to_end(&mut text);
+            if let Err(e) = read {
+                return Err(call.failed(path, Failed::Io(e)));
+            }
+            if text.len() as u64 > bytes {
+                return Err(too_large(path, "bytes", bytes));
+            }
+            serde_json::from_slice(&text).map_err(|e| {
+                let start = String::from_utf8_lossy(&text[..text.len().min(512)]).into_owned();
+                call.failed(path, Failed::NotPlex(format!("not JSON: {e}"), start))
+            })
+        })
+    }
+
+    /// Runs a request; what a stop interrupted is [`Error::Stopped`], whatever it broke.
+    fn run<T>(&self, f: impl FnOnce(&Self) -> Result<T, Error>) -> Result<T, Error> {
+        if self.stop.is_stopped() {
+            return Err(Error::Stopped);
+        }
+        let result = f(self);
+        match result {
+            Err(_) if self.stop.is_stopped() => Err(Error::Stopped),
+            other => other,
+        }
+    }
+
+    /// A failed read of an answer, as the error a caller can act on.
+    fn failed(&self, path: &str, failed: Failed) -> Error {
+        let path = path.split('?').next().unwrap_or(path).to_owned();
+        match failed {
+            Failed::TooLarge(what, limit) => Error::AnswerTooLarge { path, what, limit },
+            Failed::Io(e) if net::is_timeout(&e) => Error::Timeout {
                 phase: Phase::Read,
-                after: settings.handshake_timeout,
+                after: self.timeout,
             },
-            false => Error::lost(Phase::Read, e),
-        })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        Error::decode(
-            format!("the answer to GET {path} is not JSON: {e}"),
-            &String::from_utf8_lossy(&body),
-        )
-    })
+            Failed::Io(e) => Error::lost(Phase::Read, e),
+            Failed::NotPlex(message, start) => Error::BadAnswer {
+                path,
+                message,
+                excerpt: crate::error::excerpt(&start),
+            },
+        }
+    }
+}
+
+fn too_large(path: &str, what: &'static str, limit: u64) -> Error {
+    Error::AnswerTooLarge {
+        path: path.split('?').next().unwrap_or(path).to_owned(),
+        what,
+        limit,
+    }
 }

@@ -124,7 +124,8 @@ pub enum StopReason {
     /// The server restarted: it reports a new version, or after a gap the session's key
     /// is held by another user or player (session keys start again from 1).
     ServerRestarted,
-    /// The tracker stopped (the listener was stopped or ended).
+    /// The tracker stopped (only with
+    /// [`end_sessions_on_stop`](crate::SessionTrackerBuilder::end_sessions_on_stop)).
     TrackerStopped,
 }
 
@@ -155,8 +156,8 @@ pub enum Origin {
     Reappeared,
 }
 
-/// A tracked session, as an event carries it or [`now_playing`](crate::AlertListener::now_playing)
-/// lists it.
+/// A tracked session, as an event carries it or
+/// [`now_playing`](crate::SessionTracker::now_playing) lists it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TrackedSession {
@@ -303,7 +304,7 @@ impl TrackedMedia {
     }
 }
 
-/// A session tracker's counters: [`AlertListener::session_stats`](crate::AlertListener::session_stats).
+/// A session tracker's counters: [`SessionTracker::stats`](crate::SessionTracker::stats).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionStats {
@@ -328,9 +329,15 @@ pub struct SessionStats {
     /// Notifications of new sessions left out because the tracker held its most already
     /// ([`Error::TrackerFull`](crate::Error::TrackerFull) says when it fills up).
     pub over_limit: u64,
+    /// Elements of `/status/sessions` answers that were not sessions (a `null`, a number,
+    /// an array where an object belongs): skipped.
+    pub skipped: u64,
+    /// Times the tracker fell behind its listener: what the listener would have queued
+    /// was dropped, and the tracker resynced, as after a disconnect.
+    pub overflows: u64,
 }
 
-/// What the tracker knows is playing, shared with the listener's handle.
+/// What the tracker knows is playing, shared with its handle.
 #[derive(Clone, Default)]
 pub(crate) struct NowPlaying(Arc<Mutex<(HashMap<String, TrackedSession>, SessionStats)>>);
 

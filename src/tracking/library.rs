@@ -1,24 +1,26 @@
-//! The library tracker: its builder, its place on a listener, and the [`Rules`] that feed
-//! its [`Machine`] and read what it asks for.
+//! The library tracker: its builder, its handle, and the [`Rules`] that feed its
+//! [`Machine`] and read what it asks for.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Common, Rules, Said};
+use super::{Common, Handle, Rules, Said};
 use crate::library::LibraryView;
 use crate::library::machine::{Machine, Options, RECENT_LIMIT, Want};
 use crate::listener::Builder;
-use crate::stop::Stop;
+use crate::server::Items;
+use crate::stop::{Stop, StopHandle};
 use crate::{
-    Activity, ActivityNotification, AlertListener, ConnectionState, Error, Event, Handler,
-    LibraryEvent, Metadata, Notification, PlexServer, StatusNotification, TimelineEntry,
+    Activity, ActivityNotification, ConnectionState, Error, Event, Handler, LibraryEvent,
+    LibraryStats, Metadata, Notification, PlexServer, StatusNotification, TimelineEntry,
 };
 
 /// Configures a library tracker: made by [`PlexServer::library_tracker`].
 ///
-/// [`start`](Self::start) starts it on a listener of its own; or attach it to a listener
-/// you configure ([`Builder::track_library`]), beside your raw alerts and the session
-/// tracker, on one connection.
+/// Give it a [`handler`](Self::handler) (a closure taking a [`LibraryEvent`], or a
+/// channel sender of them), then [`start`](Self::start) it on a listener of its own, or
+/// [`attach`](Self::attach) it to a listener you configure, beside your raw alerts and
+/// the session tracker, on one connection.
 ///
 /// ```
 /// # fn main() -> Result<(), plex_alerts::Error> {
@@ -27,18 +29,20 @@ use crate::{
 /// use std::time::Duration;
 /// use plex_alerts::LibraryEvent;
 ///
-/// let listener = plex
+/// let tracker = plex
 ///     .library_tracker()
 ///     .group_within(Duration::from_secs(60)) // a season's episodes as one event
-///     .start(|event: LibraryEvent| println!("{event}"))?;
-/// # listener.stop();
+///     .handler(|event: LibraryEvent| println!("{event}"))
+///     .start()?;
+/// # tracker.stop();
 /// # Ok(())
 /// # }
 /// ```
-#[must_use = "a tracker does nothing until it is started"]
+#[must_use = "a tracker does nothing until it is started or attached"]
 pub struct LibraryTrackerBuilder {
     common: Common,
     opts: Options,
+    handler: Option<Box<dyn Handler<LibraryEvent>>>,
 }
 
 impl fmt::Debug for LibraryTrackerBuilder {
@@ -52,6 +56,38 @@ impl fmt::Debug for LibraryTrackerBuilder {
 }
 
 impl LibraryTrackerBuilder {
+    pub(crate) fn new(plex: &PlexServer) -> LibraryTrackerBuilder {
+        LibraryTrackerBuilder {
+            common: Common::new(plex),
+            opts: Options::default(),
+            handler: None,
+        }
+    }
+
+    /// Where its [`LibraryEvent`]s go: a closure taking one, a channel sender of them, or
+    /// a [`Handler`] of your own. Called on the tracker's own thread.
+    pub fn handler(mut self, handler: impl Handler<LibraryEvent>) -> Self {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// The tracker's errors (a lookup that failed; a server failing is told once per
+    /// episode), on the tracker's thread; on a listener of its own
+    /// ([`start`](Self::start)), that listener's errors too. Without it they go to the
+    /// log at warn level. An attached tracker's errors never reach the listener's
+    /// callbacks, nor take its lock.
+    pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Self {
+        self.common.on_error = Some(Box::new(f));
+        self
+    }
+
+    /// On a listener of its own ([`start`](Self::start)): its connection's state
+    /// changes, on the tracker's thread.
+    pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Self {
+        self.common.on_state = Some(Box::new(f));
+        self
+    }
+
     /// An item whose processing never ends (a section without a metadata agent stops at
     /// state 1) is added after this much quiet. Default 30 s.
     pub fn quiet_period(mut self, quiet: Duration) -> Self {
@@ -75,29 +111,51 @@ impl LibraryTrackerBuilder {
         self
     }
 
-    /// The longest each lookup may take (each step: connect, TLS, the answer). Default 5 s.
+    /// The longest each lookup may take, in all (its wait for the server's request
+    /// policy, connect, TLS, the answer). Default 5 s.
     pub fn lookup_timeout(mut self, timeout: Duration) -> Self {
         self.common.lookup_timeout = timeout;
         self
     }
 
-    /// Errors, the tracker's (a lookup that failed) and the listener's. Without it they
-    /// go to the log at warn level.
-    pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Self {
-        self.common.on_error = Some(Box::new(f));
-        self
+    /// Starts it on a listener of its own (the server's URL, token, TLS and client).
+    pub fn start(mut self) -> Result<LibraryTracker, Error> {
+        let (rules, view) = self.rules();
+        let check = self.check();
+        let handler = self
+            .handler
+            .take()
+            .unwrap_or_else(|| Box::new(|_: LibraryEvent| {}));
+        let handle = self.common.start(NEEDS, check, rules, handler)?;
+        Ok(LibraryTracker { handle, view })
     }
 
-    /// The connection's state changes, as [`Builder::on_state`].
-    pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Self {
-        self.common.on_state = Some(Box::new(f));
-        self
+    /// Attaches it to a listener you configure, to start with it: its events go to its
+    /// handler on its own thread, while the listener's callbacks still get the raw
+    /// alerts, errors and states. The listener asks the server for `timeline`,
+    /// `activity` and `status` notifications if its filters left them out (your
+    /// callbacks still see only what the filters admit). The listener never waits for
+    /// the tracker.
+    pub fn attach(mut self, listener: &mut Builder) -> LibraryTracker {
+        let (rules, view) = self.rules();
+        let check = self.check();
+        let handler = self
+            .handler
+            .take()
+            .unwrap_or_else(|| Box::new(|_: LibraryEvent| {}));
+        let handle = self
+            .common
+            .attach(listener, NEEDS, check, rules, handler, false);
+        LibraryTracker { handle, view }
     }
 
-    /// Starts it on a listener of its own (the server's URL, token and TLS options).
-    pub fn start(self, handler: impl Handler<LibraryEvent>) -> Result<AlertListener, Error> {
-        let listener = self.common.plex.alert_listener();
-        listener.track_library(self, handler).start()
+    fn rules(&self) -> (LibraryRules, LibraryView) {
+        let view = LibraryView::default();
+        let rules = LibraryRules {
+            machine: Machine::new(self.opts.clone()),
+            view: view.clone(),
+        };
+        (rules, view)
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -111,72 +169,61 @@ impl LibraryTrackerBuilder {
     }
 }
 
-impl PlexServer {
-    /// Tracks the library: each item added, updated or deleted, once, and the activities
-    /// (scans, refreshes), as [`LibraryEvent`]s to `handler` (a closure taking a
-    /// `LibraryEvent`, or a channel sender of them), on a listener of its own.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), plex_alerts::Error> {
-    /// # let mock = plex_alerts::mock::MockServer::start();
-    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
-    /// use plex_alerts::{LibraryEvent, MediaType};
-    ///
-    /// let tracker = plex.track_library(|event: LibraryEvent| match event {
-    ///     LibraryEvent::ItemAdded(item) if item.media_type == Some(MediaType::Episode) => {
-    ///         println!("new episode: {item}");
-    ///     }
-    ///     LibraryEvent::ItemDeleted(item) => println!("gone: {item}"),
-    ///     _ => {}
-    /// })?;
-    /// tracker.stop();
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn track_library(
-        &self,
-        handler: impl Handler<LibraryEvent>,
-    ) -> Result<AlertListener, Error> {
-        self.library_tracker().start(handler)
+/// The notifications a library tracker needs.
+const NEEDS: &[&str] = &["timeline", "activity", "status"];
+
+/// A library tracker, running: its counters, and its end. Made by
+/// [`LibraryTrackerBuilder::start`] (or [`PlexServer::track_library`]) on a listener of
+/// its own, or [`LibraryTrackerBuilder::attach`] on yours.
+///
+/// Dropping it stops it (and a listener of its own), as [`stop`](Self::stop) does.
+pub struct LibraryTracker {
+    handle: Handle,
+    view: LibraryView,
+}
+
+impl LibraryTracker {
+    /// Its counters: its state now (items pending and remembered, which stay within its
+    /// bounds), what it announced, read, dropped, and the times it fell behind.
+    pub fn stats(&self) -> LibraryStats {
+        self.view.stats()
     }
 
-    /// A library tracker with options: see [`LibraryTrackerBuilder`].
-    pub fn library_tracker(&self) -> LibraryTrackerBuilder {
-        LibraryTrackerBuilder {
-            common: Common::new(self),
-            opts: Options::default(),
-        }
+    /// Waits up to `timeout` for its first sync (`/activities` and what the library held
+    /// when it started, read or given up on): from then on, what is added is news. False
+    /// if it did not come in time.
+    pub fn wait_synced(&self, timeout: Duration) -> bool {
+        self.handle.wait_synced(timeout)
+    }
+
+    /// Stops it (and a listener of its own), and waits for its thread to end; items held
+    /// for grouping are announced first. A lookup under way is interrupted.
+    pub fn stop(self) {
+        self.handle.stop();
+    }
+
+    /// A handle that stops it from any thread, including from inside its handler.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.handle.stop_handle()
+    }
+
+    /// Waits for it to end by itself: its listener ended (`Err` with the error it did not
+    /// retry, for a listener of its own), or its handler went away.
+    pub fn join(self) -> Result<(), Error> {
+        self.handle.join()
+    }
+
+    /// Whether its thread is running.
+    pub fn is_running(&self) -> bool {
+        self.handle.is_running()
     }
 }
 
-impl Builder {
-    /// Attaches a library tracker ([`PlexServer::library_tracker`]) to this listener: its
-    /// [`LibraryEvent`]s go to `handler`, on the tracker's own thread, while this
-    /// listener's callbacks (or handler) still get the raw alerts, errors and states. A
-    /// session tracker can share the connection too. The listener asks the server for
-    /// `timeline`, `activity` and `status` notifications if its filters left them out
-    /// (your callbacks still see only what the filters admit).
-    /// [`AlertListener::library_stats`] reads its counters.
-    ///
-    /// The tracker's `callback_error` and `on_state`, if set, become this listener's.
-    pub fn track_library(
-        self,
-        tracker: LibraryTrackerBuilder,
-        handler: impl Handler<LibraryEvent>,
-    ) -> Builder {
-        let mut listener = self;
-        let view = LibraryView::default();
-        listener.library = Some(view.clone());
-        let rules = LibraryRules {
-            machine: Machine::new(tracker.opts.clone()),
-            view,
-        };
-        let needs = &["timeline", "activity", "status"];
-        let check = tracker.check();
-        let handler = Box::new(handler);
-        tracker
-            .common
-            .attach(listener, needs, check, rules, handler)
+impl fmt::Debug for LibraryTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LibraryTracker")
+            .field("running", &self.is_running())
+            .finish_non_exhaustive()
     }
 }
 
@@ -191,6 +238,22 @@ pub(crate) enum Input {
 
 /// The answer to a [`Want`].
 pub(crate) enum Answer {
+    Metadata(Box<Result<Option<Metadata>, Error>>),
+    Activities(Result<Items<Activity>, Error>),
+    RecentlyAdded(Result<Items<Metadata>, Error>),
+    Children(Result<Items<Metadata>, Error>),
+}
+
+/// An answer's items, its elements that were no items counted.
+fn counted<T>(stats: &mut LibraryStats, answer: Result<Items<T>, Error>) -> Result<Vec<T>, Error> {
+    answer.map(|items| {
+        stats.skipped += items.skipped as u64;
+        items.items
+    })
+}
+
+/// An answer, its items counted out.
+enum Read {
     Metadata(Box<Result<Option<Metadata>, Error>>),
     Activities(Result<Vec<Activity>, Error>),
     RecentlyAdded(Result<Vec<Metadata>, Error>),
@@ -247,6 +310,12 @@ impl Rules for LibraryRules {
         }
     }
 
+    fn overflowed(&mut self) {
+        self.machine.stats.overflows += 1;
+        self.machine.disconnected();
+        self.machine.connected(true);
+    }
+
     fn tick(&mut self, now: Instant) {
         self.machine.tick(now);
     }
@@ -269,18 +338,29 @@ impl Rules for LibraryRules {
     }
 
     fn answer(&mut self, want: Want, answer: Answer, now: Instant) {
+        let stats = &mut self.machine.stats;
+        let answer = match answer {
+            Answer::Activities(a) => Read::Activities(counted(stats, a)),
+            Answer::RecentlyAdded(a) => Read::RecentlyAdded(counted(stats, a)),
+            Answer::Children(a) => Read::Children(counted(stats, a)),
+            Answer::Metadata(a) => Read::Metadata(a),
+        };
         match (want, answer) {
-            (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a, now),
-            (Want::ScanSections, Answer::Activities(a)) => self.machine.scan_sections(a),
-            (_, Answer::Activities(a)) => self.machine.activities(a, now),
-            (_, Answer::RecentlyAdded(a)) => self.machine.recently_added(a, now),
-            (_, Answer::Children(a)) => self.machine.children(a, now),
-            (_, Answer::Metadata(_)) => {}
+            (Want::Metadata(key), Read::Metadata(a)) => self.machine.metadata(&key, *a, now),
+            (Want::ScanSections, Read::Activities(a)) => self.machine.scan_sections(a),
+            (_, Read::Activities(a)) => self.machine.activities(a, now),
+            (_, Read::RecentlyAdded(a)) => self.machine.recently_added(a, now),
+            (_, Read::Children(a)) => self.machine.children(a, now),
+            (_, Read::Metadata(_)) => {}
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         self.machine.next_deadline()
+    }
+
+    fn synced(&self) -> bool {
+        self.machine.synced()
     }
 
     fn finish(&mut self) {

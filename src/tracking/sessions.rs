@@ -1,24 +1,26 @@
-//! The session tracker: its builder, its place on a listener, and the [`Rules`] that
-//! feed its [`Machine`] and read what it asks for.
+//! The session tracker: its builder, its handle, and the [`Rules`] that feed its
+//! [`Machine`] and read what it asks for.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Common, Rules, Said};
+use super::{Common, Handle, Rules, Said};
 use crate::listener::Builder;
+use crate::server::Items;
 use crate::session::NowPlaying;
 use crate::session::machine::{Machine, Options, Out, Want};
-use crate::stop::Stop;
+use crate::stop::{Stop, StopHandle};
 use crate::{
-    AlertListener, ConnectionState, Error, Event, Handler, MediaType, Metadata, Notification,
-    PlaySessionState, PlexServer, ServerIdentity, Session, SessionEvent,
+    ConnectionState, Error, Event, Handler, MediaType, Metadata, Notification, PlaySessionState,
+    PlexServer, ServerIdentity, Session, SessionEvent, SessionStats, TrackedSession,
 };
 
 /// Configures a session tracker: made by [`PlexServer::session_tracker`].
 ///
-/// [`start`](Self::start) starts it on a listener of its own; or attach it to a listener
-/// you configure ([`Builder::track_sessions`]), beside your raw alerts and the library
-/// tracker, on one connection.
+/// Give it a [`handler`](Self::handler) (a closure taking a [`SessionEvent`], or a
+/// channel sender of them), then [`start`](Self::start) it on a listener of its own, or
+/// [`attach`](Self::attach) it to a listener you configure, beside your raw alerts and
+/// the library tracker, on one connection.
 ///
 /// ```
 /// # fn main() -> Result<(), plex_alerts::Error> {
@@ -27,20 +29,22 @@ use crate::{
 /// use std::time::Duration;
 /// use plex_alerts::{MediaType, SessionEvent};
 ///
-/// let listener = plex
+/// let tracker = plex
 ///     .session_tracker()
 ///     .stale_after(Duration::from_secs(600))
 ///     .watched_at(MediaType::Episode, 0.9)
+///     .handler(|event: SessionEvent| println!("{event}"))
 ///     .callback_error(|error| eprintln!("{error}"))
-///     .start(|event: SessionEvent| println!("{event}"))?;
-/// # listener.stop();
+///     .start()?;
+/// # tracker.stop();
 /// # Ok(())
 /// # }
 /// ```
-#[must_use = "a tracker does nothing until it is started"]
+#[must_use = "a tracker does nothing until it is started or attached"]
 pub struct SessionTrackerBuilder {
     common: Common,
     opts: Options,
+    handler: Option<Box<dyn Handler<SessionEvent>>>,
 }
 
 impl fmt::Debug for SessionTrackerBuilder {
@@ -55,6 +59,41 @@ impl fmt::Debug for SessionTrackerBuilder {
 }
 
 impl SessionTrackerBuilder {
+    pub(crate) fn new(plex: &PlexServer) -> SessionTrackerBuilder {
+        SessionTrackerBuilder {
+            common: Common::new(plex),
+            opts: Options::default(),
+            handler: None,
+        }
+    }
+
+    /// Where its [`SessionEvent`]s go: a closure taking one, a channel sender of them, or
+    /// a [`Handler`] of your own. Called on the tracker's own thread. Without one, read
+    /// what is playing with [`SessionTracker::now_playing`].
+    pub fn handler(mut self, handler: impl Handler<SessionEvent>) -> Self {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// The tracker's errors (a lookup that failed, a server failing told once per
+    /// episode, sessions that this token may not see, told once as
+    /// [`Error::Forbidden`]), on the tracker's thread; on a listener of its own
+    /// ([`start`](Self::start)), that listener's errors too. Without it they go to the
+    /// log at warn level. An attached tracker's errors never reach the listener's
+    /// callbacks, nor take its lock.
+    pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Self {
+        self.common.on_error = Some(Box::new(f));
+        self
+    }
+
+    /// On a listener of its own ([`start`](Self::start)): its connection's state
+    /// changes, on the tracker's thread. (An attached tracker's listener has its own
+    /// `on_state`.)
+    pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Self {
+        self.common.on_state = Some(Box::new(f));
+        self
+    }
+
     /// A session that says nothing for this long, or says it plays with an offset that
     /// does not move for this long, is [`Stale`](crate::StopReason::Stale): the stop
     /// never came. A paused session that keeps reporting is not stale. Default 5 min.
@@ -87,7 +126,8 @@ impl SessionTrackerBuilder {
         self
     }
 
-    /// The longest each lookup may take (each step: connect, TLS, the answer). Default 5 s.
+    /// The longest each lookup may take, in all (its wait for the server's request
+    /// policy, connect, TLS, the answer). Default 5 s.
     pub fn lookup_timeout(mut self, timeout: Duration) -> Self {
         self.common.lookup_timeout = timeout;
         self
@@ -107,24 +147,78 @@ impl SessionTrackerBuilder {
         self
     }
 
-    /// Errors, the tracker's (a lookup that failed; sessions that this token may not see,
-    /// told once as [`Error::Forbidden`]) and the listener's. Without it they go to the
-    /// log at warn level.
-    pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Self {
-        self.common.on_error = Some(Box::new(f));
+    /// When the tracker stops, end every session it tracks with
+    /// [`StopReason::TrackerStopped`](crate::StopReason::TrackerStopped). Default: no, a
+    /// tracker stopping is not the sessions' end (a scrobbler would scrobble each time
+    /// the app restarts); read [`SessionTracker::now_playing`] for the final picture.
+    pub fn end_sessions_on_stop(mut self, end: bool) -> Self {
+        self.opts.end_on_stop = end;
         self
     }
 
-    /// The connection's state changes, as [`Builder::on_state`].
-    pub fn on_state(mut self, f: impl FnMut(ConnectionState) + Send + 'static) -> Self {
-        self.common.on_state = Some(Box::new(f));
-        self
+    /// Starts it on a listener of its own (the server's URL, token, TLS and client).
+    pub fn start(mut self) -> Result<SessionTracker, Error> {
+        let (rules, now_playing) = self.rules();
+        let check = self.check();
+        let handler = self
+            .handler
+            .take()
+            .unwrap_or_else(|| Box::new(|_: SessionEvent| {}));
+        let handle = self.common.start(NEEDS, check, rules, handler)?;
+        Ok(SessionTracker {
+            handle,
+            now_playing,
+        })
     }
 
-    /// Starts it on a listener of its own (the server's URL, token and TLS options).
-    pub fn start(self, handler: impl Handler<SessionEvent>) -> Result<AlertListener, Error> {
-        let listener = self.common.plex.alert_listener();
-        listener.track_sessions(self, handler).start()
+    /// Attaches it to a listener you configure, to start with it: its events go to its
+    /// handler on its own thread, while the listener's callbacks still get the raw
+    /// alerts, errors and states. The listener asks the server for `playing`
+    /// notifications if its filters left them out (your callbacks still see only what
+    /// the filters admit). The listener never waits for the tracker.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), plex_alerts::Error> {
+    /// # let mock = plex_alerts::mock::MockServer::start();
+    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
+    /// use plex_alerts::{Event, SessionEvent};
+    ///
+    /// let (tx, events) = crossbeam_channel::unbounded();
+    /// let mut listener = plex.alert_listener().handler(tx); // raw alerts, errors, states
+    /// let sessions = plex
+    ///     .session_tracker()
+    ///     .handler(|event: SessionEvent| println!("{event}"))
+    ///     .attach(&mut listener);
+    /// let listener = listener.start()?; // one connection for both
+    /// # let _ = events.try_recv();
+    /// println!("{} playing", sessions.now_playing().len());
+    /// listener.stop(); // the tracker ends with its listener
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn attach(mut self, listener: &mut Builder) -> SessionTracker {
+        let (rules, now_playing) = self.rules();
+        let check = self.check();
+        let handler = self
+            .handler
+            .take()
+            .unwrap_or_else(|| Box::new(|_: SessionEvent| {}));
+        let handle = self
+            .common
+            .attach(listener, NEEDS, check, rules, handler, false);
+        SessionTracker {
+            handle,
+            now_playing,
+        }
+    }
+
+    fn rules(&self) -> (SessionRules, NowPlaying) {
+        let now_playing = NowPlaying::default();
+        let rules = SessionRules {
+            machine: Machine::new(self.opts.clone(), Instant::now()),
+            now_playing: now_playing.clone(),
+        };
+        (rules, now_playing)
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -145,71 +239,69 @@ impl SessionTrackerBuilder {
     }
 }
 
-impl PlexServer {
-    /// Tracks playback sessions: who plays what, as [`SessionEvent`]s to `handler` (a
-    /// closure taking a `SessionEvent`, or a channel sender of them), on a listener of its
-    /// own. The listener's [`now_playing`](AlertListener::now_playing) says what is playing
-    /// now, without a request; stop it like any listener.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), plex_alerts::Error> {
-    /// # let mock = plex_alerts::mock::MockServer::start();
-    /// # let plex = plex_alerts::PlexServer::connect(mock.url(), mock.token())?;
-    /// use plex_alerts::SessionEvent;
-    ///
-    /// let tracker = plex.track_sessions(|event: SessionEvent| match event {
-    ///     SessionEvent::Started(s) => println!("{s} started"),
-    ///     SessionEvent::Watched(s) => println!("scrobble {:?}", s.media.title),
-    ///     SessionEvent::Stopped { session, reason } => println!("{session} ended: {reason}"),
-    ///     _ => {}
-    /// })?;
-    /// println!("{} playing", tracker.now_playing().len());
-    /// tracker.stop();
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn track_sessions(
-        &self,
-        handler: impl Handler<SessionEvent>,
-    ) -> Result<AlertListener, Error> {
-        self.session_tracker().start(handler)
+/// The notifications a session tracker needs.
+const NEEDS: &[&str] = &["playing"];
+
+/// A session tracker, running: what is playing now, its counters, and its end. Made by
+/// [`SessionTrackerBuilder::start`] (or [`PlexServer::track_sessions`]) on a listener of
+/// its own, or [`SessionTrackerBuilder::attach`] on yours.
+///
+/// Dropping it stops it (and a listener of its own), as [`stop`](Self::stop) does.
+pub struct SessionTracker {
+    handle: Handle,
+    now_playing: NowPlaying,
+}
+
+impl SessionTracker {
+    /// What is playing now, as the tracker knows it, without a request: every session
+    /// it announced and that has not stopped, oldest first.
+    pub fn now_playing(&self) -> Vec<TrackedSession> {
+        self.now_playing.sessions()
     }
 
-    /// A session tracker with options: see [`SessionTrackerBuilder`].
-    pub fn session_tracker(&self) -> SessionTrackerBuilder {
-        SessionTrackerBuilder {
-            common: Common::new(self),
-            opts: Options::default(),
-        }
+    /// Its counters: requests it made, notifications it could not use, times it fell
+    /// behind.
+    pub fn stats(&self) -> SessionStats {
+        self.now_playing.stats()
+    }
+
+    /// Waits up to `timeout` for its first sync (`/status/sessions` read, or given up
+    /// on): what was playing before it started is in `now_playing` then, and what starts
+    /// from then on is heard. False if it did not come in time.
+    pub fn wait_synced(&self, timeout: Duration) -> bool {
+        self.handle.wait_synced(timeout)
+    }
+
+    /// Stops it (and a listener of its own), and waits for its thread to end. A lookup
+    /// under way is interrupted. Sessions do not end because the tracker does (see
+    /// [`SessionTrackerBuilder::end_sessions_on_stop`]).
+    pub fn stop(self) {
+        self.handle.stop();
+    }
+
+    /// A handle that stops it from any thread, including from inside its handler.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.handle.stop_handle()
+    }
+
+    /// Waits for it to end by itself: its listener ended (`Err` with the error it did not
+    /// retry, for a listener of its own), or its handler went away.
+    pub fn join(self) -> Result<(), Error> {
+        self.handle.join()
+    }
+
+    /// Whether its thread is running.
+    pub fn is_running(&self) -> bool {
+        self.handle.is_running()
     }
 }
 
-impl Builder {
-    /// Attaches a session tracker ([`PlexServer::session_tracker`]) to this listener:
-    /// its [`SessionEvent`]s go to `handler`, on the tracker's own thread, while this
-    /// listener's callbacks (or handler) still get the raw alerts, errors and states. A
-    /// library tracker can share the connection too. The listener asks the server for
-    /// `playing` notifications if its filters left them out (your callbacks still see
-    /// only what the filters admit). [`AlertListener::now_playing`] answers from it.
-    ///
-    /// The tracker's `callback_error` and `on_state`, if set, become this listener's.
-    pub fn track_sessions(
-        self,
-        tracker: SessionTrackerBuilder,
-        handler: impl Handler<SessionEvent>,
-    ) -> Builder {
-        let mut listener = self;
-        let now_playing = NowPlaying::default();
-        listener.now_playing = Some(now_playing.clone());
-        let rules = SessionRules {
-            machine: Machine::new(tracker.opts.clone(), Instant::now()),
-            now_playing,
-        };
-        let check = tracker.check();
-        let handler = Box::new(handler);
-        tracker
-            .common
-            .attach(listener, &["playing"], check, rules, handler)
+impl fmt::Debug for SessionTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionTracker")
+            .field("running", &self.is_running())
+            .field("playing", &self.now_playing().len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,7 +314,7 @@ pub(crate) enum Input {
 
 /// The answer to a [`Want`].
 pub(crate) enum Answer {
-    Sessions(Result<Vec<Session>, Error>),
+    Sessions(Result<Items<Session>, Error>),
     Identity(Result<ServerIdentity, Error>),
     Metadata(Box<Result<Option<Metadata>, Error>>),
 }
@@ -267,6 +359,12 @@ impl Rules for SessionRules {
         self.machine.settle();
     }
 
+    fn overflowed(&mut self) {
+        self.machine.stats.overflows += 1;
+        self.machine.disconnected();
+        self.machine.connected(true, Instant::now());
+    }
+
     fn tick(&mut self, now: Instant) {
         self.machine.tick(now);
     }
@@ -285,7 +383,13 @@ impl Rules for SessionRules {
 
     fn answer(&mut self, want: Want, answer: Answer, now: Instant) {
         match (want, answer) {
-            (_, Answer::Sessions(a)) => self.machine.sessions(a, now),
+            (_, Answer::Sessions(a)) => {
+                let a = a.map(|items| {
+                    self.machine.stats.skipped += items.skipped as u64;
+                    items.items
+                });
+                self.machine.sessions(a, now)
+            }
             (_, Answer::Identity(a)) => self.machine.identity(a, now),
             (Want::Metadata(key), Answer::Metadata(a)) => self.machine.metadata(&key, *a, now),
             (_, Answer::Metadata(_)) => {}
@@ -295,6 +399,10 @@ impl Rules for SessionRules {
 
     fn next_deadline(&self) -> Option<Instant> {
         self.machine.next_deadline()
+    }
+
+    fn synced(&self) -> bool {
+        self.machine.synced()
     }
 
     fn finish(&mut self) {

@@ -70,14 +70,7 @@ fn request_target(settings: &Settings, path: &str, filters: &Filters) -> String 
 
 /// The `X-Plex-*` headers every request carries.
 fn plex_headers(settings: &Settings) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        (
-            "X-Plex-Client-Identifier",
-            settings.client_identifier.clone(),
-        ),
-        ("X-Plex-Product", settings.product.clone()),
-        ("X-Plex-Version", env!("CARGO_PKG_VERSION").to_owned()),
-    ];
+    let mut headers = settings.client.headers().to_vec();
     if !settings.token_in_query && !settings.token.is_empty() {
         headers.push(("X-Plex-Token", settings.token.expose().to_owned()));
     }

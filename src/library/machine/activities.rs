@@ -105,6 +105,8 @@ impl Machine {
                         seq: self.seq,
                         last: now,
                         ready: true,
+                        failures: 0,
+                        not_before: None,
                         seen,
                     },
                 );

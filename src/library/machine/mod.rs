@@ -69,6 +69,10 @@ const CLOCK_SKEW: Duration = Duration::from_secs(3600);
 const SYNC_RETRY: Duration = Duration::from_secs(5);
 /// Attempts at one sync read, at most.
 const MAX_SYNC_ATTEMPTS: u32 = 4;
+/// An item's metadata read that failed is made again this many times, the first after
+/// this, each next after twice as long (or when the server said).
+const METADATA_RETRIES: u32 = 3;
+const METADATA_RETRY: Duration = Duration::from_secs(2);
 /// A group waits at most this many times its `group_within`, however long items come.
 const MAX_GROUP_WAITS: u32 = 10;
 /// How many recently added items are read after a gap.
@@ -103,6 +107,9 @@ struct Pending {
     last: Instant,
     /// Its processing ended (or it was quiet long enough): to be read and announced.
     ready: bool,
+    /// Reads of its metadata that failed, and when to read it again.
+    failures: u32,
+    not_before: Option<Instant>,
     /// What its timeline entries said, for when its metadata cannot be read.
     seen: LibraryItem,
 }
@@ -154,6 +161,8 @@ pub(crate) struct Machine {
     unnamed_scans: Bounded<String, ()>,
     /// When the tracker started: what was added before is not news.
     started_at: SystemTime,
+    /// It connected once: its first sync has begun.
+    connected_once: bool,
     /// What `/library/recentlyAdded` listed at the first connection: not news at a
     /// resync, though `addedAt` (whole seconds) may equal the second the tracker started.
     /// `None` until read.
@@ -187,6 +196,7 @@ impl Machine {
             scan_ended_at: None,
             unnamed_scans: Bounded::new(MAX_ACTIVITIES),
             started_at: SystemTime::now(),
+            connected_once: false,
             baseline: None,
             resync: resync::Resync::default(),
             seq: 0,
@@ -208,6 +218,7 @@ impl Machine {
 
     /// The listener connected: activities are read; after a gap, what was added too.
     pub fn connected(&mut self, after_gap: bool) {
+        self.connected_once = true;
         self.want_activities = true;
         if !after_gap {
             // Failed attempts before a first connection are no gap.
@@ -233,6 +244,12 @@ impl Machine {
         self.disconnected_at.get_or_insert_with(SystemTime::now);
     }
 
+    /// Whether the first sync is done: `/activities` and what the library held when it
+    /// started, read or given up on.
+    pub fn synced(&self) -> bool {
+        self.connected_once && !self.want_activities && !self.want_recent
+    }
+
     pub fn want(&self, now: Instant) -> Option<Want> {
         // A sync read that failed is tried again once its delay is over.
         let sync = self.sync_retry.is_none_or(|at| now >= at);
@@ -250,7 +267,7 @@ impl Machine {
         }
         self.pending
             .iter()
-            .filter(|(_, p)| p.ready)
+            .filter(|(_, p)| p.ready && p.not_before.is_none_or(|at| at <= now))
             .min_by_key(|(_, p)| p.seq)
             .map(|(k, _)| Want::Metadata(k.clone()))
     }
@@ -262,7 +279,12 @@ impl Machine {
             .filter(|p| !p.ready)
             .filter_map(|p| p.last.checked_add(self.opts.quiet_period));
         let groups = self.groups.values().map(|g| g.due);
-        quiet.chain(groups).chain(self.sync_retry).min()
+        let retries = self.pending.values().filter_map(|p| p.not_before);
+        quiet
+            .chain(groups)
+            .chain(self.sync_retry)
+            .chain(retries)
+            .min()
     }
 
     /// A sync read (`/activities`, `/library/recentlyAdded`) failed: said, and true if it
@@ -374,6 +396,8 @@ impl Machine {
                 seq: self.seq,
                 last: now,
                 ready,
+                failures: 0,
+                not_before: None,
                 seen: LibraryItem::from_entry(&key, e),
             },
         );
@@ -415,8 +439,21 @@ impl Machine {
     /// An item's metadata, read because it was ready.
     pub fn metadata(&mut self, key: &str, answer: Result<Option<Metadata>, Error>, now: Instant) {
         self.stats.metadata_reads += 1;
-        let Some(p) = self.pending.remove(key) else {
+        let Some(mut p) = self.pending.remove(key) else {
             return;
+        };
+        let answer = match answer {
+            // A server failing, or asking to wait: read again later, a few times.
+            Err(e) if e.is_retryable() && p.failures < METADATA_RETRIES => {
+                let backoff = METADATA_RETRY * 2u32.pow(p.failures);
+                p.not_before = Some(now + backoff.max(e.retry_after().unwrap_or_default()));
+                p.failures += 1;
+                self.stats.retries += 1;
+                self.out.push(Said::Error(e));
+                self.pending.insert(key.to_owned(), p);
+                return;
+            }
+            other => other,
         };
         let item = match answer {
             Ok(Some(m)) => LibraryItem::from_metadata(key, m),

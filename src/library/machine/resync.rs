@@ -87,6 +87,8 @@ impl Machine {
                 break; // newest first: the rest is older still
             }
         }
+        // Oldest first, where `addedAt` (whole seconds) does not tell them apart.
+        resync.found.reverse();
         self.resync = resync;
         self.announce_found(now);
     }
@@ -150,6 +152,8 @@ impl Machine {
                 seq: self.seq,
                 last: now,
                 ready: false,
+                failures: 0,
+                not_before: None,
                 seen: LibraryItem::from_metadata(&key, m),
             };
             self.pending.insert(key, pending);

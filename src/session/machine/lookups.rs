@@ -1,7 +1,7 @@
 //! The tracker's lookups answered: `/identity` and `/status/sessions` at a sync, a new
 //! session's identity, a new item, a confirming read, `/library/metadata` for an item.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Machine, Out, Read, Tracked, clamp, differs, state_of};
 use crate::session::{Origin, SessionEvent, StopReason, TrackedMedia, TrackedSession};
@@ -48,6 +48,7 @@ impl Machine {
                 }
                 self.hidden = true;
                 self.sync = None;
+                self.synced = true;
                 for t in self.tracked.values_mut() {
                     t.missing_since = None;
                     if matches!(t.read, Read::Listing { .. }) {
@@ -57,13 +58,15 @@ impl Machine {
                 return;
             }
             Err(e) => {
+                let wait = e.retry_after();
                 self.out.push(Out::Error(e));
-                self.failed_read(now);
+                self.failed_read(now, wait);
                 return;
             }
         };
         if let Some(origin) = sync {
             self.sync = None;
+            self.synced = true;
             self.reconcile(&listing, origin, now);
         }
         let keys = self.keys(|_| true);
@@ -87,7 +90,7 @@ impl Machine {
                         self.known(&key, &mut t);
                     }
                     // Not listed (yet), or still with the item before.
-                    _ => self.not_listed(&key, &mut t, now),
+                    _ => self.not_listed(&key, &mut t, now, None),
                 }
             }
             if t.missing_since
@@ -130,13 +133,14 @@ impl Machine {
 
     /// A session the listing did not show as asked: read again while it may not be
     /// visible yet, then its item from `/library/metadata`.
-    fn not_listed(&mut self, key: &str, t: &mut Tracked, now: Instant) {
+    fn not_listed(&mut self, key: &str, t: &mut Tracked, now: Instant, wait: Option<Duration>) {
         t.read = match t.read {
             Read::Listing { left, .. } if left > 0 => {
                 let done = self.opts.lookup_retries.saturating_sub(left);
+                let spacing = self.opts.retry_after * 2u32.saturating_pow(done);
                 Read::Listing {
                     left: left - 1,
-                    at: now + self.opts.retry_after * 2u32.saturating_pow(done),
+                    at: now + spacing.max(wait.unwrap_or_default()),
                 }
             }
             _ => Read::Metadata { failed: 0, at: now },
@@ -146,15 +150,17 @@ impl Machine {
         }
     }
 
-    /// A read of `/status/sessions` failed: what was due is tried again later, a bounded
-    /// number of times.
-    fn failed_read(&mut self, now: Instant) {
+    /// A read of `/status/sessions` failed: what was due is tried again later (not before
+    /// the server's `wait`), a bounded number of times.
+    fn failed_read(&mut self, now: Instant, wait: Option<Duration>) {
         if self.sync.is_some() {
             self.sync_attempts += 1;
             if self.sync_attempts > self.opts.lookup_retries {
                 self.sync = None;
+                self.synced = true;
             } else {
-                self.sync_due = now + self.opts.retry_after * 2u32.pow(self.sync_attempts);
+                let spacing = self.opts.retry_after * 2u32.pow(self.sync_attempts);
+                self.sync_due = now + spacing.max(wait.unwrap_or_default());
             }
         }
         let keys = self.keys(|_| true);
@@ -163,7 +169,7 @@ impl Machine {
                 continue;
             };
             if t.read.listing_due(now) {
-                self.not_listed(&key, &mut t, now);
+                self.not_listed(&key, &mut t, now, wait);
             }
             if t.missing_since
                 .is_some_and(|s| s + self.opts.absence_grace <= now)
@@ -185,6 +191,7 @@ impl Machine {
         now: Instant,
     ) {
         self.stats.metadata_reads += 1;
+        let wait = answer.as_ref().err().and_then(Error::retry_after);
         let answer = answer.map_err(|e| self.out.push(Out::Error(e)));
         let keys = self.keys(|t| {
             matches!(t.read, Read::Metadata { .. })
@@ -198,7 +205,9 @@ impl Machine {
                 (Err(()), Read::Metadata { failed, .. }) if failed < self.opts.metadata_retries => {
                     t.read = Read::Metadata {
                         failed: failed + 1,
-                        at: now + self.opts.metadata_retry_after * 2u32.pow(failed),
+                        at: now
+                            + (self.opts.metadata_retry_after * 2u32.pow(failed))
+                                .max(wait.unwrap_or_default()),
                     };
                 }
                 (Err(()), _) | (Ok(None), _) => self.known(&key, &mut t),

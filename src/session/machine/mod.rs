@@ -69,6 +69,8 @@ pub(crate) struct Options {
     pub max_sessions: usize,
     /// Transient sessions (prerolls, theme music) are left out entirely.
     pub skip_transient: bool,
+    /// The tracker stopping ends the sessions it tracks.
+    pub end_on_stop: bool,
 }
 
 impl Default for Options {
@@ -91,6 +93,7 @@ impl Default for Options {
             gather: Duration::from_millis(100),
             max_sessions: 1000,
             skip_transient: false,
+            end_on_stop: false,
         }
     }
 }
@@ -208,6 +211,8 @@ pub(crate) struct Machine {
     version: Option<String>,
     /// At `max_sessions`: said once, until it has emptied to half.
     full: bool,
+    /// The first sync is done (read, or given up on).
+    synced: bool,
     pub out: Vec<Out>,
 }
 
@@ -227,8 +232,14 @@ impl Machine {
             awaiting_identity: false,
             version: None,
             full: false,
+            synced: false,
             out: Vec::new(),
         }
+    }
+
+    /// Whether the first sync is done: read, or given up on.
+    pub fn synced(&self) -> bool {
+        self.synced
     }
 
     /// Says `event` of the session `t` tracked under `key`, unless it is transient and
@@ -745,8 +756,11 @@ impl Machine {
         self.check_watched(key, t);
     }
 
-    /// The tracker stops: every session it announced ends.
+    /// The tracker stops: if asked, every session it announced ends.
     pub fn finish(&mut self) {
+        if !self.opts.end_on_stop {
+            return;
+        }
         let keys = self.keys(|_| true);
         for key in keys {
             if let Some(t) = self.tracked.remove(&key) {

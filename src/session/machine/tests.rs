@@ -2,7 +2,8 @@
 //! answers and clock ticks goes in, the exact events come out. No sockets, no sleeps.
 //!
 //! A script is one command per line (or `;`-separated):
-//! - `opt stale S` / `opt grace S` / `opt skip_transient` / `opt max N`: options, first.
+//! - `opt stale S` / `opt grace S` / `opt skip_transient` / `opt end_on_stop` /
+//!   `opt max N`: options, first.
 //! - `play KEY WHO ITEM STATE OFFSET`: a `playing` notification from WHO's player
 //!   (`-` for a key or player not sent; ITEM `-` for an empty rating key).
 //! - `list KEY WHO ITEM OFFSET [STATE]`, `unlist KEY`: what `/status/sessions` lists.
@@ -388,6 +389,7 @@ fn script(script: &str) -> Vec<String> {
             ["opt", "stale", s] => opts.stale_after = secs(s),
             ["opt", "grace", s] => opts.absence_grace = secs(s),
             ["opt", "skip_transient"] => opts.skip_transient = true,
+            ["opt", "end_on_stop"] => opts.end_on_stop = true,
             ["opt", "max", n] => opts.max_sessions = n.parse().unwrap(),
             ["fail", "sessions", n] => server.fail_sessions = n.parse().unwrap(),
             ["forbid"] => server.forbidden = true,
@@ -766,8 +768,13 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["started(found) 1 alice Arrival", "started(gap) 2 bob Hell"],
     ),
     (
-        "the tracker stopping ends what it announced",
+        "the tracker stopping is no session's end",
         "list 1 alice movie 0; play 2 bob ep1 playing 0; finish",
+        &["started(found) 1 alice Arrival"],
+    ),
+    (
+        "the tracker stopping ends what it announced, if asked",
+        "opt end_on_stop; list 1 alice movie 0; play 2 bob ep1 playing 0; finish",
         &["started(found) 1 alice Arrival", "ended 1 alice Arrival"],
     ),
 ];
