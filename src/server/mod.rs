@@ -73,8 +73,9 @@ impl PlexServer {
         let settings = config.check(&url)?.settings;
         let root = request::get_json(&settings, "/", &Stop::new()).map_err(|e| token.redact(e))?;
         let identity = Root::deserialize(&root).map(|r| r.container).map_err(|e| {
-            token.redact(Error::decode(
-                format!("the server's answer to GET / is not a Plex MediaContainer: {e}"),
+            token.redact(Error::decode_json(
+                "the server's answer to GET / is not a Plex MediaContainer",
+                &e,
                 &root.to_string(),
             ))
         })?;
@@ -343,8 +344,9 @@ fn items(answer: &Value, key: &str, path: &str) -> Result<Vec<Value>, Error> {
 }
 
 fn answer_error(path: &str, e: serde_json::Error, answer: &Value) -> Error {
-    Error::decode(
-        format!("the answer to GET {path} is not what Plex sends: {e}"),
+    Error::decode_json(
+        format!("the answer to GET {path} is not what Plex sends"),
+        &e,
         &answer.to_string(),
     )
 }

@@ -44,8 +44,9 @@ pub(crate) fn get_json(
             false => Error::lost(Phase::Read, e),
         })?;
     serde_json::from_slice(&body).map_err(|e| {
-        Error::decode(
-            format!("the answer to GET {path} is not JSON: {e}"),
+        Error::decode_json(
+            format!("the answer to GET {path} is not JSON"),
+            &e,
             &String::from_utf8_lossy(&body),
         )
     })
