@@ -163,11 +163,13 @@ impl Worker {
         // Whatever happens in run_loop, even a bug of ours, the listener ends properly:
         // Stopped is delivered and is_running() turns false.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run_loop())) {
-            let error = self.checked.settings.token.redact(Error::Internal {
+            let error = Error::Internal {
                 message: panic_message(&*panic),
-            });
-            log::error!("plex-alerts: {error}");
-            *lock(&self.shared.ended_by) = Some(error.clone());
+            };
+            let redacted = self.checked.settings.token.redact(error.clone());
+            log::error!("plex-alerts: {redacted}");
+            *lock(&self.shared.ended_by) = Some(redacted);
+            // Redacted once more on its way out, from the original.
             let _ = self.report(error);
         }
         self.shared.counters.set_connected(false);

@@ -224,3 +224,55 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
     );
     assert_logs_secret_free();
 }
+
+/// A token with reserved characters, so that its encodings and decoded form differ.
+const RESERVED: &str = "Sec/ret+Tok=en-6f1d2c";
+
+/// [`RESERVED`] percent-encoded with lower-case hex digits, as a sweep found unredacted.
+const RESERVED_LOWER: &str = "Sec%2fret%2bTok%3den-6f1d2c";
+
+/// Neither [`RESERVED`] in any form, nor the start of one, is in `text`.
+fn assert_reserved_free(what: &str, text: &str) {
+    let forms = [
+        RESERVED,
+        RESERVED_LOWER,
+        "Sec%2Fret%2BTok%3Den-6f1d2c",
+        "Sec/ret Tok=en-6f1d2c",
+        "Sec%2",
+        "Sec/",
+    ];
+    for form in forms {
+        assert!(!text.contains(form), "{what} shows {form:?}: {text}");
+    }
+}
+
+fn http_json(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Answers that are not what Plex sends, echoing the token: the errors made of them after
+/// the request returned leave `PlexServer`'s methods redacted too.
+#[test]
+fn a_rest_answer_that_echoes_the_token_puts_it_in_no_error() {
+    let (url, _server) = raw_server(3, |request| {
+        let body = match request.split(' ').nth(1) {
+            Some("/") => r#"{"MediaContainer":{"friendlyName":"raw","version":"1"}}"#.to_owned(),
+            Some("/status/sessions") => format!(r#"{{"MediaContainer":"{RESERVED_LOWER}"}}"#),
+            _ => format!(r#"{{"MediaContainer":{{"Activity":"{RESERVED_LOWER}"}}}}"#),
+        };
+        http_json(&body)
+    });
+    let plex = PlexServer::connect(&url, RESERVED).unwrap();
+    let no_container = plex.sessions().unwrap_err();
+    let misfit = plex.activities().unwrap_err();
+    for e in [no_container, misfit] {
+        assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+        assert!(e.to_string().contains("<redacted>"), "{e}");
+        assert_reserved_free("error Display", &e.to_string());
+        assert_reserved_free("error Debug", &format!("{e:?}"));
+    }
+}
