@@ -650,6 +650,57 @@ impl Error {
     }
 }
 
+/// An error as a log line says it: see [`Error::summary`].
+pub(crate) struct Summary<'a>(&'a Error);
+
+impl Error {
+    /// What happened, for a log line: the error without anything the server sent (an
+    /// excerpt, the parser's detail, a close reason) and without panic messages, which
+    /// the panic hook has shown already and which a callback's may fill with anything.
+    pub(crate) fn summary(&self) -> Summary<'_> {
+        Summary(self)
+    }
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Error::Decode { message, .. } => {
+                write!(f, "could not decode a notification: {message}")
+            }
+            Error::Closed {
+                code: Some(code), ..
+            } => write!(
+                f,
+                "the server closed the connection (WebSocket close code {code})"
+            ),
+            Error::CallbackPanicked { .. } => f.write_str(
+                "the callback panicked (the panic hook showed its message); the listener went on",
+            ),
+            Error::Internal { .. } => f.write_str(
+                "a bug in plex-alerts: one of its threads panicked (the panic hook showed \
+                 where, and its message); please report it",
+            ),
+            // The crate's own words, and the user's (a URL, an option, a request's path).
+            Error::InvalidUrl { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Connect { .. }
+            | Error::Timeout { .. }
+            | Error::Tls { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::HttpStatus { .. }
+            | Error::Unsupported { .. }
+            | Error::Protocol { .. }
+            | Error::ConnectionLost { .. }
+            | Error::Closed { code: None, .. }
+            | Error::MessageTooLarge { .. }
+            | Error::HeartbeatTimeout { .. }
+            | Error::TrackerFull { .. } => fmt::Display::fmt(self.0, f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,6 +878,50 @@ mod tests {
             unreachable!()
         };
         assert_eq!(excerpt, format!("{}…", "x".repeat(EXCERPT_CHARS)));
+    }
+
+    #[test]
+    fn a_log_line_says_what_happened_without_what_the_server_sent() {
+        let sent = "PAYLOAD";
+        let misfit = serde_json::from_str::<u8>("\"PAYLOAD\"").unwrap_err();
+        let quiet = [
+            Error::decode_json("a \"playing\" notification did not fit", &misfit, sent),
+            Error::decode_bytes("a binary message of 7 bytes", sent.as_bytes()),
+            Error::Closed {
+                code: Some(1000),
+                reason: foreign(sent),
+            },
+            Error::CallbackPanicked {
+                message: sent.to_owned(),
+            },
+            Error::Internal {
+                message: sent.to_owned(),
+            },
+        ];
+        for e in quiet {
+            let e = e.redact("");
+            assert!(
+                e.to_string().contains(sent),
+                "the error itself says it: {e}"
+            );
+            let line = e.summary().to_string();
+            assert!(!line.contains(sent), "{line}");
+        }
+        let e = Error::decode("no NotificationContainer in the message", sent);
+        assert_eq!(
+            e.summary().to_string(),
+            "could not decode a notification: no NotificationContainer in the message"
+        );
+        let e = Error::Closed {
+            code: Some(1001),
+            reason: foreign(sent),
+        };
+        assert_eq!(
+            e.summary().to_string(),
+            "the server closed the connection (WebSocket close code 1001)"
+        );
+        let e = Error::closed("the event stream ended");
+        assert_eq!(e.summary().to_string(), e.to_string());
     }
 
     #[test]
