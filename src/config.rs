@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::error::MAX_TOKEN_BYTES;
 use crate::reconnect::{Heartbeat, Reconnect};
 use crate::transport::{Endpoint, Settings, Token, Transport};
 use crate::{Client, Error, Filters, TlsOptions};
@@ -59,14 +60,22 @@ impl Config {
     pub fn check(self, url: &str) -> Result<Checked, Error> {
         let endpoint = Endpoint::parse(url)?;
         self.tls.validate()?;
-        if self
-            .token
-            .expose()
+        // Bounded and plain, so that redaction finds it in any text (none is written with
+        // escapes that would change its spelling) before a cut: see Error::redact.
+        let token = self.token.expose();
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Error::config(format!(
+                "the token is over {MAX_TOKEN_BYTES} bytes long (it is not shown here); an \
+                 X-Plex-Token has about 20 characters"
+            )));
+        }
+        if token
             .chars()
-            .any(|c| c.is_control() || c == ' ')
+            .any(|c| !c.is_ascii_graphic() || c == '"' || c == '\\')
         {
             return Err(Error::config(
-                "the token contains spaces or control characters (it is not shown here)",
+                "the token contains spaces, quotes, backslashes, control or non-ASCII \
+                 characters (it is not shown here)",
             ));
         }
         self.client.check()?;

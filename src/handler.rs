@@ -179,10 +179,11 @@ impl Handler<Event> for Callbacks {
                     f(alert)
                 }
             }
-            // Nothing is lost silently: without a callback_error, errors go to the log.
+            // Nothing is lost silently: without a callback_error, errors go to the log,
+            // saying what happened but nothing the server sent (the README's promise).
             Event::Error(error) => match &mut self.error {
                 Some(f) => f(error),
-                None => log::warn!("plex-alerts: {error}"),
+                None => log::warn!("plex-alerts: {}", error.summary()),
             },
             Event::State(state) => match &mut self.state {
                 Some(f) => f(state),

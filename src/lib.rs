@@ -526,17 +526,26 @@
 //!
 //! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
 //! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are
-//! logged with the [`log`](https://docs.rs/log) crate at warn level.
+//! logged with the [`log`](https://docs.rs/log) crate at warn level, one line each that
+//! says what happened (the kind of error, an HTTP status, the path requested, a close
+//! code) and quotes nothing the server sent: no excerpt, no parser detail, no close
+//! reason. Panic messages, a callback's or the crate's, are left to the panic hook.
 //!
 //! The token never appears in a log line, an error's text or a `Debug` print. The crate
 //! logs no frame, payload or close reason at any level, and its dependencies never see
 //! one (the WebSocket frames are read by the crate's own parser, and nothing is echoed
 //! back: a close is answered with its code alone), so a server or proxy that echoes the
-//! token into what it sends cannot put it in your logs; errors that quote what the server
-//! sent have the token blanked out. What a server sends in a notification itself reaches
-//! you as sent, in [`Alert::raw`]. The token is sent as the `X-Plex-Token` header;
-//! [`Builder::token_in_query`] moves it to the URL for proxies that strip headers (those
-//! proxies may then log it).
+//! token into what it sends cannot put it in your logs. Errors that quote what the server
+//! sent ([`Error::Decode`]'s excerpt and detail, [`Error::Closed`]'s reason) have the
+//! token blanked out as `<redacted>`, as sent, percent-encoded with upper- or lower-case
+//! hex digits, and URL-decoded, once, before the text is cut to 120 characters, so no
+//! cut leaves a token's start behind. A token of a few characters cannot be told from
+//! ordinary text: it is blanked all the same, so error texts may then show `<redacted>`
+//! inside ordinary words. [`Builder::start`] refuses tokens over 1024 bytes, or with
+//! characters an error text would escape (quotes, backslashes, non-ASCII). What a server
+//! sends in a notification itself reaches you as sent, in [`Alert::raw`]. The token is
+//! sent as the `X-Plex-Token` header; [`Builder::token_in_query`] moves it to the URL for
+//! proxies that strip headers (those proxies may then log it).
 //!
 //! # Coming from python-plexapi
 //!

@@ -43,6 +43,13 @@ impl Builder {
 
     /// The `X-Plex-Token`. Sent as a request header, where it stays out of URLs, proxies'
     /// logs and error messages.
+    ///
+    /// [`start`](Builder::start) refuses a token over 1024 bytes, or with spaces, quotes,
+    /// backslashes, control or non-ASCII characters (a Plex token has about 20 letters,
+    /// digits, `-` and `_`). Errors blank the token out wherever it appears, as
+    /// `<redacted>`: a token of a few characters is blanked all the same, inside ordinary
+    /// words too, so texts then show `<redacted>` where nothing secret was (see the crate
+    /// docs' [Errors](crate#errors)).
     pub fn token(mut self, token: impl Into<String>) -> Builder {
         self.config.token = Token::new(token.into());
         self
@@ -63,7 +70,8 @@ impl Builder {
     }
 
     /// Called on the listener's thread for every error (python-plexapi's `callbackError`).
-    /// Without it, errors are logged with the `log` crate at warn level.
+    /// Without it, errors are logged with the `log` crate at warn level, each as a line
+    /// that says what happened without quoting what the server sent.
     pub fn callback_error(mut self, f: impl FnMut(Error) + Send + 'static) -> Builder {
         self.callbacks.error = Some(Box::new(f));
         self

@@ -1,5 +1,5 @@
 //! Percent-encoding for query strings: what the request writes, what the mock reads back,
-//! and the encoded form of the token that redaction must also blank out.
+//! and the decoded form of the token that redaction must also blank out.
 
 /// Appends `value` percent-encoded for a query string (unreserved characters and `,` kept).
 pub(crate) fn encode_into(out: &mut String, value: &str) {
@@ -28,20 +28,26 @@ pub(crate) fn encode(value: &str) -> String {
 /// Decodes `%XX` and `+` in a query value (the mock server reads requests with it).
 #[cfg_attr(not(feature = "mock"), allow(dead_code))]
 pub(crate) fn decode(value: &str) -> String {
+    String::from_utf8_lossy(&decode_bytes(value)).into_owned()
+}
+
+/// The bytes `value` stands for, `%XX` and `+` decoded: what a server that URL-decodes
+/// the token has in hand, which redaction must also blank out.
+pub(crate) fn decode_bytes(value: &str) -> Vec<u8> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
+                let hex = |h: u8| (h as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(hi), Some(lo)) => {
+                        out.push((hi << 4 | lo) as u8);
                         i += 3;
                         continue;
                     }
-                    None => out.push(b'%'),
+                    _ => out.push(b'%'),
                 }
             }
             b'+' => out.push(b' '),
@@ -49,7 +55,7 @@ pub(crate) fn decode(value: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -60,5 +66,6 @@ mod tests {
         assert_eq!(s, "a%20b%26c%3Dd%2F%C3%A9,-");
         assert_eq!(super::decode(&s), "a b&c=d/é,-");
         assert_eq!(super::decode("100%"), "100%");
+        assert_eq!(super::decode("%+1%2f%2F+"), "% 1// ");
     }
 }

@@ -136,18 +136,25 @@ impl Delivery {
         let error = token.redact(Error::CallbackPanicked {
             message: panic_message(&*panic),
         });
+        // The panic messages stay out of the log: the panic hook has shown them, and
+        // they may quote anything, what the server sent included.
         if was_error {
-            log::error!("plex-alerts: callback_error panicked: {error}");
+            log::error!(
+                "plex-alerts: callback_error panicked (the panic hook showed its message); \
+                 the listener goes on"
+            );
             return ControlFlow::Continue(());
         }
         Counters::count(&self.shared.counters.errors);
-        let error_for_log = error.to_string();
         match catch_unwind(AssertUnwindSafe(|| {
             handler.handle(Event::Error(error), stop)
         })) {
             Ok(flow) => flow,
             Err(_) => {
-                log::error!("plex-alerts: {error_for_log}, and so did callback_error");
+                log::error!(
+                    "plex-alerts: the callback panicked, and so did callback_error (the panic \
+                     hook showed their messages); the listener goes on"
+                );
                 ControlFlow::Continue(())
             }
         }
@@ -159,11 +166,12 @@ impl Worker {
         // Whatever happens in run_loop, even a bug of ours, the listener ends properly:
         // Stopped is delivered and is_running() turns false.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.run_loop())) {
-            let error = self.checked.settings.token.redact(Error::Internal {
+            let error = Error::Internal {
                 message: panic_message(&*panic),
-            });
-            log::error!("plex-alerts: {error}");
-            *lock(&self.shared.ended_by) = Some(error.clone());
+            };
+            log::error!("plex-alerts: {}", error.summary());
+            *lock(&self.shared.ended_by) = Some(self.checked.settings.token.redact(error.clone()));
+            // Redacted once more on its way out, from the original.
             let _ = self.report(error);
         }
         self.shared.counters.set_connected(false);

@@ -403,12 +403,13 @@ fn a_server_that_drops_every_connection_after_a_burst_is_reconnected_ever_more_s
     let server = std::sync::Arc::new(MockServer::start());
     for transport in BOTH {
         let (builder, rx) = builder(&server, transport);
+        // Counted before the listener starts: its first handshake may come at once.
+        let start = server.handshakes();
         let listener = builder.start().unwrap();
         // Each time the listener connects: three alerts, then the server closes.
         let flapper = {
             let server = std::sync::Arc::clone(&server);
             std::thread::spawn(move || {
-                let start = server.handshakes();
                 for n in 1..=4 {
                     if !server.wait_for_handshakes(start + n, HANG_GUARD) {
                         return;

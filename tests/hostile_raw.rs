@@ -2,14 +2,12 @@
 //! payloads that end in the token, and headers that would overflow a date parser. Found
 //! by an independent review; each failed before its fix.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use plex_alerts::{AlertListener, Error, Event, Reconnect};
 
 mod common;
-use common::ws_frame as frame;
+use common::{ws_frame as frame, ws_upgrade as upgrade};
 
 const TOKEN: &str = "ABCDEFGHIJKLMNOPQRST";
 
@@ -34,47 +32,14 @@ fn client_frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
-/// One-connection server: handshake, send `wire`, record everything the client sends
-/// until it closes. Returns (url, join handle giving the client's bytes).
+/// One-connection server: handshake (`response` to the request), then `wire`; returns
+/// its URL and a handle giving what the client sent.
 fn server(
     response: impl Fn(&str) -> Vec<u8> + Send + 'static,
     wire: Vec<u8>,
 ) -> (String, std::thread::JoinHandle<Vec<u8>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let h = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut req = vec![];
-        let mut b = [0u8; 4096];
-        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut b).unwrap();
-            req.extend_from_slice(&b[..n]);
-        }
-        let req = String::from_utf8_lossy(&req).to_string();
-        let key = req
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        s.write_all(&response(&key)).unwrap();
-        s.write_all(&wire).unwrap();
-        let mut got = vec![];
-        loop {
-            match s.read(&mut b) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&b[..n]),
-            }
-        }
-        got
-    });
-    (url, h)
-}
-
-fn upgrade(key: &str) -> Vec<u8> {
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").into_bytes()
+    let (url, h) = common::raw_server(1, move |request| [response(request), wire.clone()].concat());
+    (url, std::thread::spawn(move || h.join().unwrap().remove(0)))
 }
 
 fn listen(url: &str) -> (AlertListener, crossbeam_channel::Receiver<Event>) {

@@ -228,3 +228,177 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
     );
     assert_logs_secret_free();
 }
+
+/// A token with reserved characters, so that its encodings and decoded form differ.
+const RESERVED: &str = "Sec/ret+Tok=en-6f1d2c";
+
+/// [`RESERVED`] percent-encoded with lower-case hex digits, as a sweep found unredacted.
+const RESERVED_LOWER: &str = "Sec%2fret%2bTok%3den-6f1d2c";
+
+/// Neither [`RESERVED`] in any form, nor the start of one, is in `text`.
+fn assert_reserved_free(what: &str, text: &str) {
+    let forms = [
+        RESERVED,
+        RESERVED_LOWER,
+        "Sec%2Fret%2BTok%3Den-6f1d2c",
+        "Sec/ret Tok=en-6f1d2c",
+        "Sec%2",
+        "Sec/",
+    ];
+    for form in forms {
+        assert!(!text.contains(form), "{what} shows {form:?}: {text}");
+    }
+}
+
+fn http_json(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Answers that are not what Plex sends, echoing the token: the errors made of them after
+/// the request returned leave `PlexServer`'s methods redacted too.
+#[test]
+fn a_rest_answer_that_echoes_the_token_puts_it_in_no_error() {
+    let (url, _server) = raw_server(3, |request| {
+        let body = match request.split(' ').nth(1) {
+            Some("/") => r#"{"MediaContainer":{"friendlyName":"raw","version":"1"}}"#.to_owned(),
+            Some("/status/sessions") => format!(r#"{{"MediaContainer":"{RESERVED_LOWER}"}}"#),
+            _ => format!("<html>not JSON: {RESERVED_LOWER}</html>"),
+        };
+        http_json(&body)
+    });
+    let plex = PlexServer::connect(&url, RESERVED).unwrap();
+    let no_container = plex.sessions().unwrap_err();
+    let not_json = plex.activities().unwrap_err();
+    for e in [no_container, not_json] {
+        assert!(matches!(e, Error::BadAnswer { .. }), "{e:?}");
+        assert!(e.to_string().contains("<redacted>"), "{e}");
+        assert_reserved_free("error Display", &e.to_string());
+        assert_reserved_free("error Debug", &format!("{e:?}"));
+    }
+}
+
+/// A server that echoes the token percent-encoded in lower case into a frame that is not
+/// JSON (the echo across the excerpt's cut) and into a close reason: no error shows the
+/// token in any form, nor its start; and without a callback_error the warn log says what
+/// happened, quoting neither the payload nor the close reason.
+#[test]
+fn a_token_echoed_in_lower_case_percent_encoding_is_in_no_error_or_log_line() {
+    capture();
+    // 112 characters, then the echo across the cut at 120.
+    let payload = format!("{}{RESERVED_LOWER} and the rest", "payload-".repeat(14));
+    let mut close = 1000u16.to_be_bytes().to_vec();
+    close.extend_from_slice(format!("close-reason {RESERVED_LOWER}").as_bytes());
+    let wire = [
+        ws_frame(true, 0x1, payload.as_bytes()),
+        ws_frame(true, 0x8, &close),
+    ]
+    .concat();
+    let serve = || {
+        let wire = wire.clone();
+        raw_server(1, move |request| {
+            [ws_upgrade(request), wire.clone()].concat()
+        })
+    };
+    let builder = |url: &str| {
+        AlertListener::builder(url)
+            .token(RESERVED)
+            .reconnect(Reconnect::never())
+    };
+
+    // What callback_error (here, a channel) sees.
+    let (url, _server) = serve();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = builder(&url).handler(tx).start().unwrap();
+    let mut errors = vec![];
+    loop {
+        match rx.recv_timeout(HANG_GUARD).expect("an event") {
+            Event::Error(e) => errors.push(e),
+            Event::State(ConnectionState::Stopped) => break,
+            _ => {}
+        }
+    }
+    assert!(
+        matches!(
+            errors[..],
+            [
+                Error::Decode { .. },
+                Error::Closed {
+                    code: Some(1000),
+                    ..
+                }
+            ]
+        ),
+        "{errors:?}"
+    );
+    for e in &errors {
+        assert!(e.to_string().contains("<redacted>"), "{e}");
+        assert_reserved_free("error Display", &e.to_string());
+        assert_reserved_free("error Debug", &format!("{e:?}"));
+    }
+    assert_reserved_free("join", &format!("{:?}", listener.join()));
+
+    // Without a callback_error, the log.
+    let (url, _server) = serve();
+    let (states_tx, states) = crossbeam_channel::unbounded();
+    let listener = builder(&url)
+        .callback(|_| {})
+        .on_state(move |s| states_tx.send(s).unwrap())
+        .start()
+        .unwrap();
+    while !matches!(
+        states.recv_timeout(HANG_GUARD).expect("a state"),
+        ConnectionState::Stopped
+    ) {}
+    let _ = listener.join();
+    let lines = LINES.lock().unwrap().clone();
+    let warned: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("WARN plex_alerts"))
+        .collect();
+    for said in [
+        "plex-alerts: could not decode a notification: the message is not JSON",
+        "plex-alerts: the server closed the connection (WebSocket close code 1000)",
+    ] {
+        assert!(
+            warned.iter().any(|l| l.ends_with(said)),
+            "{said}: {warned:#?}"
+        );
+    }
+    for line in &lines {
+        assert_reserved_free("log line", line);
+        for sent in ["payload-", "close-reason", "<redacted>"] {
+            assert!(!line.contains(sent), "a log line quotes the server: {line}");
+        }
+    }
+}
+
+#[test]
+fn a_token_too_long_or_with_characters_errors_would_escape_is_refused() {
+    for token in [
+        "t".repeat(1025),
+        "a\"b".to_owned(),
+        "a\\b".to_owned(),
+        "tök".to_owned(),
+    ] {
+        let e = AlertListener::builder("http://127.0.0.1:1")
+            .token(token.clone())
+            .callback(|_| {})
+            .start()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
+        assert!(!e.to_string().contains(&token), "{e}");
+    }
+    let longest = "t".repeat(1024);
+    let listener = AlertListener::builder("http://127.0.0.1:1")
+        .token(longest)
+        .reconnect(Reconnect::never())
+        .callback(|_| {})
+        .callback_error(|_| {})
+        .start()
+        .unwrap();
+    listener.stop();
+}

@@ -18,12 +18,14 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{Alert, Decoded, Source};
-use crate::error::{self, Error};
+use crate::error::Error;
 use crate::notification::*;
 
 /// Decodes a WebSocket text frame: `{"NotificationContainer": {...}}`.
 pub(crate) fn frame(text: &str) -> Result<Decoded, Error> {
-    let members: Members<&RawValue> = parse(text).map_err(|e| Error::decode(e, text))?;
+    let members: Members<&RawValue> = parse(text).map_err(|e| {
+        Error::decode_json(format!("the message is {}", not_an_object(&e)), &e, text)
+    })?;
     let container = members
         .last("NotificationContainer")
         .ok_or_else(|| Error::decode("no NotificationContainer in the message", text))?;
@@ -35,8 +37,12 @@ pub(crate) fn frame(text: &str) -> Result<Decoded, Error> {
 /// `{"NotificationContainer": {...}}` and nothing else is read as a WebSocket frame.
 pub(crate) fn event(event_type: &str, data: &str) -> Result<Decoded, Error> {
     let members: Members<&RawValue> = parse(data).map_err(|e| {
-        let event = error::excerpt(event_type);
-        Error::decode(format!("event {event:?}: {e}"), data)
+        let what = format!(
+            "the data of {} is {}",
+            an_event(event_type),
+            not_an_object(&e)
+        );
+        Error::decode_json(what, &e, data)
     })?;
     if let [(key, container)] = members.0.as_slice() {
         if key == "NotificationContainer" {
@@ -65,10 +71,15 @@ pub(crate) fn event(event_type: &str, data: &str) -> Result<Decoded, Error> {
 
 /// The alert of `text`, which holds the container object `container` (a slice of it).
 fn wrapped(text: &str, container: &str) -> Result<Decoded, Error> {
-    let members: Members<&RawValue> = parse(container).map_err(|e| Error::decode(e, container))?;
+    let members: Members<&RawValue> = parse(container).map_err(|e| {
+        let what = format!("the NotificationContainer is {}", not_an_object(&e));
+        Error::decode_json(what, &e, container)
+    })?;
     let kind: Cow<'_, str> = match members.last("type") {
         None => return Err(Error::decode("the notification has no type", container)),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::decode(e, container))?,
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+            Error::decode_json("the notification's type is not a string", &e, container)
+        })?,
     };
     let (notification, problem) = view(&kind, members.child_raw(&kind), container);
     // The container is a slice of the text: where, by address (no copy, no second parse).
@@ -90,16 +101,34 @@ fn wrapped(text: &str, container: &str) -> Result<Decoded, Error> {
 fn view(kind: &str, child: Option<&RawValue>, whole: &str) -> (Notification, Option<Error>) {
     match typed(kind, child.map(RawValue::get)) {
         Ok(notification) => (notification, None),
+        // Only a known type has a typed view to miss: `kind` is one of this crate's names.
         Err(e) => (
             Notification::Other,
-            Some(Error::decode(
+            Some(Error::decode_json(
                 format!(
-                    "a {:?} notification did not fit its typed view ({e}); it was delivered with its raw JSON",
-                    error::excerpt(kind)
+                    "a {kind:?} notification did not fit its typed view; it was delivered with its raw JSON"
                 ),
+                &e,
                 whole,
             )),
         ),
+    }
+}
+
+/// What JSON that failed to parse as an object is, in an error's message.
+fn not_an_object(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => "not a JSON object",
+        _ => "not JSON",
+    }
+}
+
+/// An event of `event_type`, in an error's message: named if it is a type this crate
+/// knows (its own words), not quoted from the server otherwise.
+fn an_event(event_type: &str) -> String {
+    match intern(event_type) {
+        Cow::Borrowed(kind) => format!("a {kind:?} event"),
+        Cow::Owned(_) => "an event of a type this crate does not know".to_owned(),
     }
 }
 

@@ -122,8 +122,9 @@ pub(crate) enum Failed {
     TooLarge(&'static str, u64),
     /// Reading failed (the deadline, the connection, a stop).
     Io(io::Error),
-    /// Not what Plex sends: not JSON, or no `MediaContainer`.
-    NotPlex(String, String),
+    /// Not what Plex sends (not JSON, or no `MediaContainer`): why, the parser's words
+    /// (which may quote the answer), and the answer's start.
+    NotPlex(String, String, String),
 }
 
 /// Reads the items under `MediaContainer.<key>` (an array, one object, or none).
@@ -161,7 +162,7 @@ pub(crate) fn container(mut body: impl BufRead, bounds: Bounds) -> Result<Value,
     };
     let result = parse(&mut body, &meter, bounds, seed);
     finish(result, &meter, bounds, found, &mut body)?;
-    value.ok_or_else(|| not_plex(&meter, "no MediaContainer".into(), &mut body))
+    value.ok_or_else(|| not_plex(&meter, "no MediaContainer", String::new(), &mut body))
 }
 
 fn parse<'de, S>(
@@ -199,12 +200,13 @@ fn finish(
         (_, Some(Passed::Item)) => Err(Failed::TooLarge("bytes in one item", bounds.item_bytes)),
         (_, Some(Passed::Items)) => Err(Failed::TooLarge("items", bounds.items as u64)),
         (Ok(()), None) if found => Ok(()),
-        (Ok(()), None) => Err(not_plex(meter, "no MediaContainer".into(), rest)),
+        (Ok(()), None) => Err(not_plex(meter, "no MediaContainer", String::new(), rest)),
         (Err(e), None) => match e.io_error_kind() {
             Some(_) => Err(Failed::Io(io::Error::from(e))),
             None => Err(not_plex(
                 meter,
-                format!("not JSON as Plex sends it: {e}"),
+                "not JSON as Plex sends it",
+                e.to_string(),
                 rest,
             )),
         },
@@ -212,11 +214,12 @@ fn finish(
 }
 
 /// Not what Plex sends: why, with the answer's start (what was read, and a little more).
-fn not_plex(meter: &Meter, why: String, rest: impl Read) -> Failed {
+fn not_plex(meter: &Meter, why: &str, detail: String, rest: impl Read) -> Failed {
     let mut start = meter.start.borrow_mut();
     let more = EXCERPT_BYTES.saturating_sub(start.len()) as u64;
     let _ = rest.take(more).read_to_end(&mut start);
-    Failed::NotPlex(why, String::from_utf8_lossy(&start).into_owned())
+    let start = String::from_utf8_lossy(&start).into_owned();
+    Failed::NotPlex(why.to_owned(), detail, start)
 }
 
 /// The answer's top level: `MediaContainer` goes to `inner`, anything else is skipped.
@@ -466,7 +469,7 @@ mod tests {
             Ok(i) => (i.items.into_iter().map(|t| t.0).collect(), i.skipped),
             Err(Failed::TooLarge(what, n)) => panic!("too large: {what} {n}"),
             Err(Failed::Io(e)) => panic!("{e}"),
-            Err(Failed::NotPlex(why, start)) => panic!("{why}: {start}"),
+            Err(Failed::NotPlex(why, _, start)) => panic!("{why}: {start}"),
         }
     }
 
@@ -558,7 +561,7 @@ mod tests {
             ("[1,2]", "not JSON"),
         ] {
             match read(json, WIDE) {
-                Err(Failed::NotPlex(message, start)) => {
+                Err(Failed::NotPlex(message, _, start)) => {
                     assert!(message.starts_with(why), "{json}: {message}");
                     assert_eq!(start, json);
                 }

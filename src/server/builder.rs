@@ -98,12 +98,12 @@ impl PlexServerBuilder {
             stop: &shared.stop,
             timeout: self.timeout,
         };
-        let token = &self.config.token;
-        let root = call
+        let identity = call
             .container("/", CONTAINER)
-            .map_err(|e| token.redact(e))?;
-        let identity = Identity::deserialize(&root)
-            .map_err(|e| token.redact(super::bad_answer("/", e, &root)))?;
+            .and_then(|root| {
+                Identity::deserialize(&root).map_err(|e| super::bad_answer("/", &e, &root))
+            })
+            .map_err(|e| self.config.token.redact(e))?;
         Ok(PlexServer {
             url: self.url,
             config: self.config,

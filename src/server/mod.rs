@@ -322,8 +322,10 @@ impl PlexServer {
 
     pub(crate) fn identity_until(&self, stop: &Stop) -> Result<ServerIdentity, Error> {
         let path = "/identity";
-        let container = self.checked(path, stop, |call| call.container(path, CONTAINER))?;
-        ServerIdentity::deserialize(&container).map_err(|e| bad_answer(path, e, &container))
+        self.checked(path, stop, |call| {
+            let container = call.container(path, CONTAINER)?;
+            ServerIdentity::deserialize(&container).map_err(|e| bad_answer(path, &e, &container))
+        })
     }
 
     /// A copy for a tracker's lookups: each within `timeout` in all, under the server's
@@ -516,11 +518,13 @@ impl FromObject for Activity {
     }
 }
 
-fn bad_answer(path: &str, e: serde_json::Error, answer: &Value) -> Error {
+/// A `MediaContainer` whose members are not what Plex sends (redacted where it leaves).
+fn bad_answer(path: &str, e: &serde_json::Error, answer: &Value) -> Error {
     Error::BadAnswer {
         path: path.to_owned(),
-        message: e.to_string(),
-        excerpt: crate::error::excerpt(&answer.to_string()),
+        message: "its MediaContainer is not one Plex sends".into(),
+        detail: crate::error::foreign(&e.to_string()),
+        excerpt: crate::error::foreign(&answer.to_string()),
     }
 }
 

@@ -110,7 +110,8 @@ impl Call<'_> {
             }
             serde_json::from_slice(&text).map_err(|e| {
                 let start = String::from_utf8_lossy(&text[..text.len().min(512)]).into_owned();
-                call.failed(path, Failed::NotPlex(format!("not JSON: {e}"), start))
+                let why = Failed::NotPlex("not JSON".into(), e.to_string(), start);
+                call.failed(path, why)
             })
         })
     }
@@ -137,10 +138,11 @@ impl Call<'_> {
                 after: self.timeout,
             },
             Failed::Io(e) => Error::lost(Phase::Read, e),
-            Failed::NotPlex(message, start) => Error::BadAnswer {
+            Failed::NotPlex(message, detail, start) => Error::BadAnswer {
                 path,
                 message,
-                excerpt: crate::error::excerpt(&start),
+                detail: crate::error::foreign(&detail),
+                excerpt: crate::error::foreign(&start),
             },
         }
     }

@@ -423,6 +423,8 @@ impl<R: Rules> Runner<R> {
             Feed::Overflowed => self.rules.overflowed(),
             Feed::Error(error) => {
                 self.taken();
+                // The listener's own, as it was before its delivery redacts it.
+                let error = self.plex.redact(error);
                 self.report(error);
             }
             Feed::State(state) => match &mut self.on_state {
@@ -499,9 +501,9 @@ impl<R: Rules> Runner<R> {
         }
     }
 
-    /// An error to the app's error callback (or the log), with the token blanked out.
+    /// An error to the app's error callback (or the log). What comes from a lookup is
+    /// redacted already; what comes from the listener is redacted before it comes here.
     fn report(&mut self, error: Error) {
-        let error = self.plex.redact(error);
         match &mut self.on_error {
             Some(f) => {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(error))) {
@@ -511,7 +513,7 @@ impl<R: Rules> Runner<R> {
                     );
                 }
             }
-            None => log::warn!("plex-alerts: {error}"),
+            None => log::warn!("plex-alerts: {}", error.summary()),
         }
     }
 }

@@ -38,12 +38,25 @@ pub(crate) fn connect(mut stream: Stream, settings: &Settings) -> Result<Connect
         .to_ascii_lowercase()
         .starts_with("text/event-stream")
     {
+        // Named when common (a login page's text/html), never quoted from the server.
+        let media_type = content_type.split(';').next().unwrap_or("");
+        let got = match error::known(
+            media_type,
+            &[
+                "text/html",
+                "text/plain",
+                "application/json",
+                "application/xml",
+                "text/xml",
+            ],
+        ) {
+            Some(known) => known,
+            None if media_type.trim().is_empty() => "no Content-Type",
+            None => "another Content-Type",
+        };
         return Err(Error::protocol(
             Phase::Handshake,
-            format!(
-                "expected a text/event-stream response, got {:?}",
-                error::excerpt(content_type)
-            ),
+            format!("expected a text/event-stream response, got {got}"),
         ));
     }
     http::expect_identity_encoding(&head, "the event stream", ", or use Transport::WebSocket")?;

@@ -165,10 +165,16 @@ pub(crate) fn expect_identity_encoding(head: &Head, what: &str, or: &str) -> Res
         None => Ok(()),
         Some(encoding) => Err(Error::Unsupported {
             reason: format!(
-                "the server sent {what} compressed ({}), though asked not \
+                "the server sent {what} compressed{}, though asked not \
                  to: a reverse proxy that compresses does that. Turn compression off for \
                  this path (nginx: gzip off){or}",
-                crate::error::excerpt(encoding)
+                // Named when known, never quoted from the server.
+                crate::error::known(
+                    encoding,
+                    &["gzip", "x-gzip", "deflate", "br", "zstd", "compress"]
+                )
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default()
             ),
         }),
     }

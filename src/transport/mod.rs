@@ -68,7 +68,8 @@ impl Token {
         self.0.is_empty()
     }
 
-    /// `error` with the token blanked out of every text in it.
+    /// `error` as it leaves the crate: the token blanked out of every text in it, and the
+    /// server's texts cut to their excerpt. Once per error: see [`Error::redact`].
     pub fn redact(&self, error: Error) -> Error {
         error.redact(&self.0)
     }

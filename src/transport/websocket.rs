@@ -200,18 +200,18 @@ impl Connection {
     fn control(&mut self, incoming: Incoming) -> Result<Frame<'_>, Error> {
         Ok(match incoming {
             Incoming::Text => unreachable!("handled by next()"),
-            Incoming::Binary { size } => Frame::Unreadable(Error::Decode {
-                message: format!("a binary message of {size} bytes; Plex sends text"),
-                excerpt: excerpt(self.parser.payload()),
-            }),
+            Incoming::Binary { size } => Frame::Unreadable(Error::decode_bytes(
+                format!("a binary message of {size} bytes; Plex sends text"),
+                self.parser.payload(),
+            )),
             Incoming::TooLarge { size } => Frame::Unreadable(Error::MessageTooLarge {
                 size: usize::try_from(size).ok(),
                 limit: self.max_message_size,
             }),
-            Incoming::InvalidUtf8 => Frame::Unreadable(Error::Decode {
-                message: "a text message that is not valid UTF-8; it was skipped".to_owned(),
-                excerpt: excerpt(self.parser.payload()),
-            }),
+            Incoming::InvalidUtf8 => Frame::Unreadable(Error::decode_bytes(
+                "a text message that is not valid UTF-8; it was skipped",
+                self.parser.payload(),
+            )),
             Incoming::Ping => {
                 let pong = self.masker.frame(0xA, self.parser.payload());
                 self.send(&pong)?;
@@ -231,7 +231,7 @@ impl Connection {
                 let _ = self.send(&close);
                 return Err(Error::Closed {
                     code,
-                    reason: error::excerpt(&reason),
+                    reason: error::foreign(&reason),
                 });
             }
         })
@@ -306,17 +306,4 @@ impl Connection {
         let close = self.masker.frame(0x8, &1000u16.to_be_bytes());
         let _ = self.send(&close);
     }
-}
-
-/// The start of a payload that is not a notification, for an error's excerpt, marked with
-/// `…` wherever it is cut (so that redaction can find a token cut there).
-fn excerpt(payload: &[u8]) -> String {
-    const KEPT: usize = 512;
-    let mut text = error::excerpt(&String::from_utf8_lossy(
-        &payload[..payload.len().min(KEPT)],
-    ));
-    if payload.len() > KEPT && !text.ends_with('…') {
-        text.push('…');
-    }
-    text
 }

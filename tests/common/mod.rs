@@ -1,6 +1,9 @@
 //! Shared by the integration tests: fixtures, and a listener whose events land on a channel.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
@@ -194,4 +197,52 @@ pub fn start_synced(mock: &MockServer, paths: &[&str], listener: Builder) -> Ale
     });
     assert!(synced, "the first sync: {paths:?}");
     listener
+}
+
+/// A server on 127.0.0.1 for what the mock cannot say: it takes `connections` connections
+/// one after another, reads each one's request head, writes what `answer` makes of it,
+/// then records what the client sends until it closes. Returns its URL, and a handle
+/// giving what each client sent after its request.
+pub fn raw_server(
+    connections: usize,
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> (String, JoinHandle<Vec<Vec<u8>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let mut sent = vec![];
+        for _ in 0..connections {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut req = vec![];
+            let mut b = [0u8; 4096];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut b).unwrap();
+                req.extend_from_slice(&b[..n]);
+            }
+            s.write_all(&answer(&String::from_utf8_lossy(&req)))
+                .unwrap();
+            let mut got = vec![];
+            loop {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&b[..n]),
+                }
+            }
+            sent.push(got);
+        }
+        sent
+    });
+    (url, h)
+}
+
+/// The 101 answer to a WebSocket upgrade request (its head).
+pub fn ws_upgrade(request: &str) -> Vec<u8> {
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap_or("")
+        .trim();
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").into_bytes()
 }
