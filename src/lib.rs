@@ -518,6 +518,12 @@
 //! | [`Error::Decode`] (not JSON, a binary or non-UTF-8 message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
 //! | [`Error::Forbidden`] (a tracker's token may not read sessions), [`Error::TrackerFull`] | the tracker goes on, with less | a server owner's token; raise the tracker's bound |
+//! | [`Error::Throttled`] (a tracker's lookup held back: the server asked to wait) | the tracker tries again when it may | nothing |
+//!
+//! [`PlexServer`]'s calls return the errors of a request: those above (a status, a
+//! timeout at the request's deadline, the network), and [`Error::BadAnswer`] (an answer
+//! that is not what Plex sends), [`Error::AnswerTooLarge`] (past a bound: see the
+//! README's Reliability section), [`Error::Stopped`] ([`PlexServer::stop`]).
 //!
 //! [`Error::is_retryable`] says which kind an error is. A message over
 //! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the

@@ -83,8 +83,22 @@ impl Inner {
         };
         self.record(request.clone());
         let Some(endpoint) = endpoint else {
-            let (status, content_type, body) = super::rest::answer(self, &request);
-            let sent = respond(&mut stream, status, content_type, &body);
+            let delay = self.rest_delay(&request.path);
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            let sent = match self.rest_fault(&request.path) {
+                Some((status, Some(after))) => {
+                    let after = after.to_string();
+                    let headers = [("Retry-After", after.as_str())];
+                    respond_with(&mut stream, status, "text/plain", &headers, "mock fault")
+                }
+                Some((status, None)) => respond(&mut stream, status, "text/plain", "mock fault"),
+                None => {
+                    let (status, content_type, body) = super::rest::answer(self, &request);
+                    respond(&mut stream, status, content_type, &body)
+                }
+            };
             // Counted once written: a test that sees it knows the client has the answer.
             lock(&self.answered).push(request.path);
             self.changed.notify_all();

@@ -287,6 +287,7 @@ impl MockBuilder {
             flushed: Mutex::new(Vec::new()),
             answered: Mutex::new(Vec::new()),
             rest_faults: Mutex::new(Vec::new()),
+            rest_delays: Mutex::new(Vec::new()),
         });
         let accept = Inner::serve(&inner, listener)?;
         Ok(MockServer {
@@ -311,6 +312,45 @@ pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 pub struct MockServer {
     inner: Arc<Inner>,
     accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A REST answer that fails on purpose: see [`MockServer::fail_requests`].
+pub(super) struct RestFault {
+    /// The path, and every path under it.
+    path: String,
+    status: u16,
+    times: usize,
+    retry_after: Option<u64>,
+}
+
+impl Inner {
+    /// The fault the next answer to `path` is, if one is set (counted down).
+    pub(super) fn rest_fault(&self, path: &str) -> Option<(u16, Option<u64>)> {
+        let mut faults = lock(&self.rest_faults);
+        let fault = faults
+            .iter_mut()
+            .find(|f| f.times > 0 && under(path, &f.path))?;
+        fault.times -= 1;
+        Some((fault.status, fault.retry_after))
+    }
+
+    /// How late an answer to `path` comes.
+    pub(super) fn rest_delay(&self, path: &str) -> Duration {
+        lock(&self.rest_delays)
+            .iter()
+            .filter(|(p, _)| under(path, p))
+            .map(|(_, d)| *d)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Whether `path` is `parent` or under it.
+fn under(path: &str, parent: &str) -> bool {
+    path == parent
+        || path
+            .strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 struct Inner {
@@ -345,7 +385,9 @@ struct Inner {
     /// The paths of the REST requests answered, in order.
     answered: Mutex<Vec<String>>,
     /// REST paths answered with a status for a number of requests: `fail_requests`.
-    rest_faults: Mutex<Vec<(String, u16, usize)>>,
+    rest_faults: Mutex<Vec<RestFault>>,
+    /// REST answers that come late: a path (and those under it), and how late.
+    rest_delays: Mutex<Vec<(String, Duration)>>,
 }
 
 struct Client {
@@ -614,10 +656,40 @@ impl MockServer {
     /// busy or failing: 500, 503), then as usual again. The notification endpoints are
     /// not affected ([`set_fault`](Self::set_fault) is for them).
     pub fn fail_requests(&self, path: &str, status: u16, times: usize) {
-        lock(&self.inner.rest_faults).push((path.to_owned(), status, times));
+        self.push_fault(path, status, times, None);
     }
 
-    /// How new connections are answered from now on.
+    /// Answers the next `times` REST requests for `path` (or under it: `/library/metadata`
+    /// fails every item's) with `status` and `Retry-After: {retry_after}` (in seconds): a
+    /// server that asks its clients to wait, as Plex and its proxies do with 429 and 503.
+    pub fn fail_requests_asking_to_wait(
+        &self,
+        path: &str,
+        status: u16,
+        times: usize,
+        retry_after: Duration,
+    ) {
+        self.push_fault(path, status, times, Some(retry_after.as_secs()));
+    }
+
+    /// Answers every later REST request for `path` (or under it) `delay` late: a slow
+    /// server, or one busy with a scan.
+    pub fn delay_requests(&self, path: &str, delay: Duration) {
+        let path = path.trim_end_matches('/').to_owned();
+        lock(&self.inner.rest_delays).push((path, delay));
+    }
+
+    fn push_fault(&self, path: &str, status: u16, times: usize, retry_after: Option<u64>) {
+        lock(&self.inner.rest_faults).push(RestFault {
+            path: path.trim_end_matches('/').to_owned(),
+            status,
+            times,
+            retry_after,
+        });
+    }
+
+    /// How new connections are answered from now on (the notification endpoints; see
+    /// [`fail_requests`](Self::fail_requests) for REST).
     pub fn set_fault(&self, fault: Fault) {
         *lock(&self.inner.fault) = fault;
     }

@@ -59,16 +59,6 @@ fn container(key: &str, items: Vec<Value>) -> Value {
 
 /// Answers a request for anything but the notification endpoints.
 pub(super) fn answer(inner: &Inner, request: &RecordedRequest) -> Answer {
-    {
-        let mut faults = lock(&inner.rest_faults);
-        let fault = faults
-            .iter_mut()
-            .find(|(path, _, times)| *path == request.path && *times > 0);
-        if let Some((_, status, times)) = fault {
-            *times -= 1;
-            return (*status, "text/plain", "mock fault".to_owned());
-        }
-    }
     let role = role(inner, request);
     let json = request.header("Accept").is_some_and(|a| a.contains("json"));
     let path = request.path.as_str();

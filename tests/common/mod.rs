@@ -207,21 +207,37 @@ pub fn raw_server(
     connections: usize,
     answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
 ) -> (String, JoinHandle<Vec<Vec<u8>>>) {
+    let (url, h) = writing_server(connections, move |request, stream| {
+        let _ = stream.write_all(&answer(request));
+    });
+    let h = std::thread::spawn(move || h.join().unwrap());
+    (url, h)
+}
+
+/// [`raw_server`], where `write` writes each answer as it likes (a trickle, a stream);
+/// after it, what the client sends until it closes is kept, per connection.
+pub fn writing_server(
+    connections: usize,
+    write: impl Fn(&str, &mut std::net::TcpStream) + Send + 'static,
+) -> (String, JoinHandle<Vec<Vec<u8>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     let h = std::thread::spawn(move || {
         let mut sent = vec![];
         for _ in 0..connections {
-            let (mut s, _) = l.accept().unwrap();
+            let Ok((mut s, _)) = l.accept() else {
+                break;
+            };
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             let mut req = vec![];
             let mut b = [0u8; 4096];
             while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = s.read(&mut b).unwrap();
-                req.extend_from_slice(&b[..n]);
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&b[..n]),
+                }
             }
-            s.write_all(&answer(&String::from_utf8_lossy(&req)))
-                .unwrap();
+            write(&String::from_utf8_lossy(&req), &mut s);
             let mut got = vec![];
             loop {
                 match s.read(&mut b) {
