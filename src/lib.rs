@@ -19,7 +19,7 @@
 //!     .callback(|alert| match alert.notification() {
 //!         Notification::Playing(sessions) => {
 //!             for s in sessions {
-//!                 println!("{:?} {:?} at {:?} ms", s.rating_key, s.playback_state(), s.view_offset);
+//!                 println!("{:?} {:?} at {:?} ms", s.rating_key, s.state, s.view_offset);
 //!             }
 //!         }
 //!         _ => println!("{alert}"), // one readable line for any alert
@@ -588,7 +588,7 @@
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use plex_alerts::{AlertListener, Notification, PlexServer, mock::MockServer};
+//! use plex_alerts::{AlertListener, Notification, PlaybackState, PlexServer, mock::MockServer};
 //!
 //! let mock = MockServer::start();
 //! let movie = mock.library().add_movie("Movies", "Arrival", 6_960_000);
@@ -603,7 +603,7 @@
 //!         if let Notification::Playing(states) = alert.notification() {
 //!             let user = lookups.sessions().ok().and_then(|s| s.into_iter().next())
 //!                 .and_then(|s| s.user).and_then(|u| u.title);
-//!             tx.send((states[0].state.clone(), user)).unwrap();
+//!             tx.send((states[0].state, user)).unwrap();
 //!         }
 //!     },
 //!     |error| eprintln!("{error}"),
@@ -613,9 +613,9 @@
 //! // The script: alice plays, pauses.
 //! let playback = mock.play(&alice, &movie, &tv);
 //! let wait = Duration::from_secs(10);
-//! assert_eq!(seen.recv_timeout(wait)?, (Some("playing".into()), Some("alice".into())));
+//! assert_eq!(seen.recv_timeout(wait)?, (PlaybackState::Playing, Some("alice".into())));
 //! playback.pause();
-//! assert_eq!(seen.recv_timeout(wait)?.0.as_deref(), Some("paused"));
+//! assert_eq!(seen.recv_timeout(wait)?.0, PlaybackState::Paused);
 //! listener.stop();
 //! # Ok(())
 //! # }

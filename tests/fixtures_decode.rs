@@ -96,7 +96,7 @@ fn typed_fields_hold_the_captured_values() {
     let Notification::Playing(p) = alerts[1].notification() else {
         panic!()
     };
-    assert_eq!(p[0].playback_state(), PlaybackState::Paused);
+    assert_eq!(p[0].state, PlaybackState::Paused);
     assert_eq!(p[0].view_offset, Some(4910));
     assert_eq!(p[0].play_queue_item_id.as_deref(), Some("576940"));
     assert_eq!(p[0].rating_key.as_deref(), Some("147967"));
@@ -104,7 +104,7 @@ fn typed_fields_hold_the_captured_values() {
     let Notification::Playing(p) = alerts[3].notification() else {
         panic!()
     };
-    assert_eq!(p[0].playback_state(), PlaybackState::Buffering);
+    assert_eq!(p[0].state, PlaybackState::Buffering);
     assert_eq!(
         p[0].rating_key.as_deref(),
         Some("com.gracenote.onconnect://episode/EP019919100088")

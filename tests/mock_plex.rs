@@ -75,7 +75,7 @@ fn notifications_and_status_sessions_agree_at_every_step_of_a_session() {
                 Some(key.as_str()),
                 "{transport:?}"
             );
-            assert_eq!(n.state.as_deref(), Some(state));
+            assert_eq!(n.state.as_str(), state);
             assert_eq!(n.rating_key.as_deref(), Some(item.rating_key().as_str()));
             assert_eq!(
                 n.client_identifier.as_deref(),
@@ -91,7 +91,7 @@ fn notifications_and_status_sessions_agree_at_every_step_of_a_session() {
             };
             assert_eq!(s.session_key.as_deref(), Some(key.as_str()));
             assert_eq!(s.rating_key.as_deref(), Some(item.rating_key().as_str()));
-            assert_eq!(s.player.as_ref().unwrap().state.as_deref(), Some(state));
+            assert_eq!(s.player.as_ref().unwrap().state.as_str(), state);
             assert_eq!(s.user.as_ref().unwrap().title.as_deref(), Some("alice"));
             let (told, shown) = (n.view_offset.unwrap(), s.view_offset.unwrap());
             if state == "playing" {
@@ -134,7 +134,7 @@ fn offsets_advance_with_the_clock_and_reports_repeat_at_the_cadence() {
     let mut offsets = Vec::new();
     while offsets.len() < 4 {
         let n = next_playing(&rx);
-        assert_eq!(n.state.as_deref(), Some("playing"));
+        assert_eq!(n.state.as_str(), "playing");
         offsets.push(n.view_offset.unwrap());
     }
     let elapsed = started.elapsed().as_millis() as i64;
@@ -146,7 +146,7 @@ fn offsets_advance_with_the_clock_and_reports_repeat_at_the_cadence() {
     // A paused session keeps reporting, with its offset standing still.
     p.pause();
     let paused: Vec<_> = (0..3).map(|_| next_playing(&rx)).collect();
-    assert!(paused.iter().all(|n| n.state.as_deref() == Some("paused")));
+    assert!(paused.iter().all(|n| n.state.as_str() == "paused"));
     assert!(
         paused
             .windows(2)
@@ -204,7 +204,7 @@ fn quirk_stops_never_sent_sent_without_keys_and_lingering() {
     let key = next_playing(&rx).session_key;
     p.stop_with_empty_keys();
     let stopped = next_playing(&rx);
-    assert_eq!(stopped.playback_state(), PlaybackState::Stopped);
+    assert_eq!(stopped.state, PlaybackState::Stopped);
     assert_eq!(stopped.session_key, key);
     assert_eq!(
         (stopped.key.as_deref(), stopped.rating_key.as_deref()),
@@ -214,7 +214,7 @@ fn quirk_stops_never_sent_sent_without_keys_and_lingering() {
     let p = w.mock.play(&w.alice, &w.ep2, &w.tv);
     next_playing(&rx);
     p.stop_lingering();
-    assert_eq!(next_playing(&rx).playback_state(), PlaybackState::Stopped);
+    assert_eq!(next_playing(&rx).state, PlaybackState::Stopped);
     assert_eq!(w.plex.sessions().unwrap().len(), 1, "still listed");
     p.forget();
     assert!(w.plex.sessions().unwrap().is_empty());
@@ -279,7 +279,7 @@ fn quirk_live_tv_changes_programme_without_a_stop_and_prerolls_are_sessions_of_t
     assert_eq!(next.session_key, first.session_key);
     assert_eq!(next.key, first.key, "the same live session");
     assert_ne!(next.rating_key, first.rating_key, "another programme");
-    assert_eq!(next.playback_state(), PlaybackState::Playing);
+    assert_eq!(next.state, PlaybackState::Playing);
     assert_eq!(
         w.plex.sessions().unwrap()[0].title.as_deref(),
         Some("Weather")
@@ -399,7 +399,7 @@ fn send_says_when_nobody_listens_and_flush_waits_until_everything_was_read() {
 fn frames_are_made_from_the_typed_views() {
     let mut s = PlaySessionState::default();
     s.session_key = Some("7".into());
-    s.state = Some("paused".into());
+    s.state = plex_alerts::PlaybackState::Paused;
     s.view_offset = Some(1234);
     let frame = mock::frame(&Notification::Playing(vec![s.clone()]));
     let w = world(None);

@@ -86,7 +86,7 @@ fn sessions_say_who_watches_what_on_which_player() {
         Some(tv.machine_identifier())
     );
     assert_eq!(player.title.as_deref(), Some("Living Room TV"));
-    assert_eq!(player.state.as_deref(), Some("playing"));
+    assert_eq!(player.state, plex_alerts::PlaybackState::Playing);
     assert_eq!(player.local, Some(true), "a JSON true");
     assert!(player.product.is_some() && player.platform.is_some() && player.address.is_some());
     let info = s.session.as_ref().unwrap();

@@ -320,7 +320,7 @@ fn a_stop_that_never_comes_is_stale() {
     n.session_key = Some(key);
     n.client_identifier = Some(e.phone.machine_identifier().to_owned());
     n.rating_key = Some(e.movie.rating_key());
-    n.state = Some("playing".into());
+    n.state = plex_alerts::PlaybackState::Playing;
     n.view_offset = frozen.offset();
     let frame = plex_alerts::mock::frame(&plex_alerts::Notification::Playing(vec![n]));
     e.mock.send(&frame);
@@ -555,7 +555,7 @@ fn clients_without_a_session_key_are_tracked_by_their_client() {
     assert!(matches!(next(&rx), SessionEvent::Paused(_)));
     // A notification that names neither key nor client is counted, not a panic.
     let mut n = plex_alerts::PlaySessionState::default();
-    n.state = Some("playing".into());
+    n.state = plex_alerts::PlaybackState::Playing;
     e.mock.send(&plex_alerts::mock::frame(
         &plex_alerts::Notification::Playing(vec![n]),
     ));
@@ -749,7 +749,7 @@ fn a_stale_session_that_keeps_reporting_is_not_started_again_until_it_moves() {
         n.session_key = Some(key.clone());
         n.client_identifier = Some(e.phone.machine_identifier().to_owned());
         n.rating_key = Some(e.movie.rating_key());
-        n.state = Some("playing".into());
+        n.state = plex_alerts::PlaybackState::Playing;
         n.view_offset = Some(offset);
         plex_alerts::mock::frame(&plex_alerts::Notification::Playing(vec![n]))
     };

@@ -128,12 +128,7 @@ fn clock(ms: i64) -> String {
 }
 
 fn playing(f: &mut fmt::Formatter<'_>, s: &PlaySessionState) -> fmt::Result {
-    write!(
-        f,
-        "session {} {}",
-        or_unknown(&s.session_key),
-        or_unknown(&s.state)
-    )?;
+    write!(f, "session {} {}", or_unknown(&s.session_key), s.state)?;
     if let Some(offset) = s.view_offset {
         write!(f, " at {}", clock(offset))?;
     }

@@ -29,7 +29,7 @@ pub(crate) use decode::{kind_and_key, kind_of_frame};
 /// match alert.notification() {
 ///     Notification::Playing(sessions) => {
 ///         for s in sessions {
-///             println!("{:?} is {:?} at {:?} ms", s.rating_key, s.playback_state(), s.view_offset);
+///             println!("{:?} is {:?} at {:?} ms", s.rating_key, s.state, s.view_offset);
 ///         }
 ///     }
 ///     _ => println!("{}: {}", alert.kind(), alert.raw_json()),
@@ -162,7 +162,7 @@ mod tests {
             panic!("{:?}", d.alert.notification())
         };
         assert_eq!(s[0].view_offset, Some(4910));
-        assert_eq!(s[0].playback_state(), PlaybackState::Paused);
+        assert_eq!(s[0].state, PlaybackState::Paused);
         assert_eq!(
             d.alert.raw()["PlaySessionStateNotification"][0]["sessionKey"],
             "2"

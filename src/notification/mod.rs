@@ -107,8 +107,10 @@ impl TimelineState {
     }
 }
 
-/// Where a playback session is, from [`PlaySessionState::state`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a playback session is: a `playing` notification's `state`, a player's in
+/// `/status/sessions`, a tracked session's. `Display` and `Serialize` give the word Plex
+/// uses (`playing`, `paused`, ...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PlaybackState {
     /// Playing.
@@ -121,6 +123,57 @@ pub enum PlaybackState {
     Stopped,
     /// The client reported an error.
     Error,
-    /// Missing, or a state this crate does not know.
+    /// Missing, or a state this crate does not know (the raw JSON has it as sent).
+    #[default]
     Unknown,
+}
+
+impl PlaybackState {
+    /// The state Plex names `word`; [`Unknown`](Self::Unknown) for any other.
+    pub fn from_word(word: &str) -> PlaybackState {
+        match word {
+            "playing" => PlaybackState::Playing,
+            "paused" => PlaybackState::Paused,
+            "buffering" => PlaybackState::Buffering,
+            "stopped" => PlaybackState::Stopped,
+            "error" => PlaybackState::Error,
+            _ => PlaybackState::Unknown,
+        }
+    }
+
+    /// Whether it is [`Unknown`](Self::Unknown).
+    pub fn is_unknown(&self) -> bool {
+        *self == PlaybackState::Unknown
+    }
+
+    /// The word Plex uses for it (`unknown` for [`Unknown`](Self::Unknown)).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlaybackState::Playing => "playing",
+            PlaybackState::Paused => "paused",
+            PlaybackState::Buffering => "buffering",
+            PlaybackState::Stopped => "stopped",
+            PlaybackState::Error => "error",
+            PlaybackState::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for PlaybackState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for PlaybackState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PlaybackState {
+    /// Leniently: any text is a state (an unknown word is `Unknown`), `null` is `Unknown`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PlaybackState, D::Error> {
+        Ok(lenient::string(d)?.map_or(PlaybackState::Unknown, |w| PlaybackState::from_word(&w)))
+    }
 }

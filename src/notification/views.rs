@@ -69,32 +69,16 @@ pub struct PlaySessionState {
         skip_serializing_if = "Option::is_none"
     )]
     pub play_queue_id: Option<String>,
-    /// `playing`, `paused`, `buffering`, `stopped` or `error`; see [`Self::playback_state`].
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub state: Option<String>,
+    /// Playing, paused, buffering, stopped or error; [`PlaybackState::Unknown`] when it
+    /// is missing or a word this crate does not know (the raw JSON has it as sent).
+    #[serde(skip_serializing_if = "PlaybackState::is_unknown")]
+    pub state: PlaybackState,
     /// The transcode session's id, only while transcoding.
     #[serde(
         deserialize_with = "lenient::string",
         skip_serializing_if = "Option::is_none"
     )]
     pub transcode_session: Option<String>,
-}
-
-impl PlaySessionState {
-    /// [`Self::state`] as an enum.
-    pub fn playback_state(&self) -> PlaybackState {
-        match self.state.as_deref() {
-            Some("playing") => PlaybackState::Playing,
-            Some("paused") => PlaybackState::Paused,
-            Some("buffering") => PlaybackState::Buffering,
-            Some("stopped") => PlaybackState::Stopped,
-            Some("error") => PlaybackState::Error,
-            _ => PlaybackState::Unknown,
-        }
-    }
 }
 
 /// `TimelineEntry`: a library or EPG item changed.

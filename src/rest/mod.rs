@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod soft;
 
-use crate::{MediaType, TranscodeSession};
+use crate::{MediaType, PlaybackState, TranscodeSession};
 
 /// One playback session, from `GET /status/sessions` ([`PlexServer::sessions`](crate::PlexServer::sessions)):
 /// who is watching what, on which player.
@@ -162,9 +162,9 @@ pub struct Player {
     /// e.g. "Android".
     #[serde(deserialize_with = "soft::string")]
     pub platform: Option<String>,
-    /// `playing`, `paused`, `buffering`.
-    #[serde(deserialize_with = "soft::string")]
-    pub state: Option<String>,
+    /// Playing, paused, buffering ([`PlaybackState::Unknown`] when missing).
+    #[serde(deserialize_with = "soft::playback_state")]
+    pub state: PlaybackState,
     /// The player's address as the server sees it.
     #[serde(deserialize_with = "soft::string")]
     pub address: Option<String>,

@@ -32,6 +32,16 @@ pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D
     soft(d, |v| lenient::boolean(v))
 }
 
+pub(crate) fn playback_state<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::PlaybackState, D::Error> {
+    Ok(
+        soft(d, |v| lenient::string(v))?.map_or(crate::PlaybackState::Unknown, |w| {
+            crate::PlaybackState::from_word(&w)
+        }),
+    )
+}
+
 pub(crate) fn media_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MediaType>, D::Error> {
     soft(d, |v| lenient::media_type(v))
 }

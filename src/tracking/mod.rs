@@ -232,6 +232,7 @@ impl Common {
             on_state: self.on_state,
             core: Arc::clone(&core),
             queued: Arc::new(AtomicUsize::new(0)),
+            said: Vec::new(),
         };
         listener.taps.push(Box::new(Feeder {
             needs,
@@ -353,6 +354,8 @@ struct Runner<R: Rules> {
     on_state: Option<Callback<ConnectionState>>,
     core: Arc<Core>,
     queued: Arc<AtomicUsize>,
+    /// What the rules said, not yet handed on; each error marked told or not.
+    said: Vec<(Said<R::Event>, bool)>,
 }
 
 impl<R: Rules> Runner<R> {
@@ -459,20 +462,36 @@ impl<R: Rules> Runner<R> {
             };
             let answer = R::fetch(&self.plex, &want, stop);
             self.rules.answer(want, answer, Instant::now());
+            // Whether an error is told is decided as it happens: the episode it belongs
+            // to may be over by the time it is handed on.
+            self.take_said();
         }
         !stop.is_stopped() && self.rules.want(Instant::now()).is_some()
     }
 
-    /// Hands what was said to the app: events to its handler, errors (a failing server
-    /// once per episode) to its error callback.
-    fn flush(&mut self) {
-        let stopping = self.core.stop.is_stopped();
+    /// Takes what the rules said, each error marked told or not: a failing server once
+    /// per episode.
+    fn take_said(&mut self) {
         for said in self.rules.drain() {
+            let tell = match &said {
+                Said::Error(e) => self.plex.policy().tell(e),
+                Said::Event(_) => true,
+            };
+            self.said.push((said, tell));
+        }
+    }
+
+    /// Hands what was said to the app: events to its handler, errors to its error
+    /// callback.
+    fn flush(&mut self) {
+        self.take_said();
+        let stopping = self.core.stop.is_stopped();
+        for (said, tell) in std::mem::take(&mut self.said) {
             match said {
                 Said::Event(event) => self.deliver(event),
                 // A lookup a stop interrupted is no news.
                 Said::Error(_) if stopping => {}
-                Said::Error(e) if self.plex.policy().tell(&e) => self.report(e),
+                Said::Error(e) if tell => self.report(e),
                 Said::Error(_) => {}
             }
         }

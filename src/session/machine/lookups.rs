@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Machine, Out, Read, Tracked, clamp, differs, state_of};
+use super::{Machine, Out, Read, Tracked, clamp, differs};
 use crate::session::{Origin, SessionEvent, StopReason, TrackedMedia, TrackedSession};
 use crate::{Error, Metadata, PlaybackState, ServerIdentity, Session};
 
@@ -318,11 +318,7 @@ impl Machine {
             t.offset_at = now;
             self.media_changed(key, t, previous);
         }
-        let state = entry
-            .player
-            .as_ref()
-            .and_then(|p| p.state.as_deref())
-            .map_or(t.snap.state, state_of);
+        let state = listed_state(entry).unwrap_or(t.snap.state);
         // Across a gap, a jump is no seek: the baseline starts over.
         t.snap.offset = clamp(
             entry.view_offset.unwrap_or(t.snap.offset),
@@ -348,11 +344,7 @@ impl Machine {
 
     /// A session first seen in a listing (a sync).
     fn listed_session(&mut self, entry: &Session, origin: Origin, now: Instant) -> Tracked {
-        let state = entry
-            .player
-            .as_ref()
-            .and_then(|p| p.state.as_deref())
-            .map_or(PlaybackState::Playing, state_of);
+        let state = listed_state(entry).unwrap_or(PlaybackState::Playing);
         let snap = TrackedSession {
             session_key: entry.session_key.clone().filter(|k| !k.is_empty()),
             client_identifier: None,
@@ -373,6 +365,16 @@ impl Machine {
         bind(&mut t, entry);
         t
     }
+}
+
+/// What a listing says the player is doing, if it says playing, paused or buffering.
+fn listed_state(entry: &Session) -> Option<PlaybackState> {
+    let state = entry.player.as_ref()?.state;
+    matches!(
+        state,
+        PlaybackState::Playing | PlaybackState::Paused | PlaybackState::Buffering
+    )
+    .then_some(state)
 }
 
 /// Whether a listed session is under this tracked one's key: its session key, or its

@@ -382,7 +382,7 @@ impl Machine {
                 return;
             }
         };
-        let state = match n.playback_state() {
+        let state = match n.state {
             PlaybackState::Error => PlaybackState::Stopped,
             s => s,
         };
@@ -785,15 +785,6 @@ fn clamp(offset: i64, duration: Option<i64>) -> i64 {
     match duration {
         Some(d) if d > 0 => offset.clamp(0, d),
         _ => offset.max(0),
-    }
-}
-
-fn state_of(s: &str) -> PlaybackState {
-    match s {
-        "playing" => PlaybackState::Playing,
-        "paused" => PlaybackState::Paused,
-        "buffering" => PlaybackState::Buffering,
-        _ => PlaybackState::Playing,
     }
 }
 

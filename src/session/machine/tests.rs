@@ -119,7 +119,7 @@ pub(super) fn note(key: &str, who: &str, item: &str, state: &str, offset: i64) -
             "news" | "weather" => "/livetv/sessions/live-1".to_owned(),
             _ => format!("/library/metadata/{item}"),
         }),
-        state: Some(state.to_owned()),
+        state: crate::PlaybackState::from_word(state),
         view_offset: Some(offset),
         ..PlaySessionState::default()
     }
