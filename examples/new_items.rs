@@ -177,8 +177,13 @@ fn line(item: &LibraryItem) -> String {
     if let (Some(season), Some(episode)) = (item.parent_index, item.index) {
         out.push_str(&format!("S{season:02}E{episode:02} "));
     }
-    out.push_str(item.title.as_deref().unwrap_or(&item.rating_key));
-    if let Some(section) = &item.section_title {
+    out.push_str(
+        item.title
+            .as_deref()
+            .or(item.rating_key.as_deref())
+            .unwrap_or("?"),
+    );
+    if let Some(section) = &item.library_section_title {
         out.push_str(&format!(" ({section})"));
     }
     out

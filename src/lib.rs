@@ -279,7 +279,7 @@
 //!         LibraryEvent::ItemAdded(item) => println!("new: {item}"),
 //!         LibraryEvent::ItemUpdated(item) => println!("changed: {item}"),
 //!         LibraryEvent::ItemDeleted(item) => println!("gone: {item}"),
-//!         LibraryEvent::ScanFinished { section_id } => println!("scanned {section_id:?}"),
+//!         LibraryEvent::ScanFinished { library_section_id } => println!("scanned {library_section_id:?}"),
 //!         _ => {} // ItemsAdded (grouped), ScanStarted, the activities
 //!     }
 //! }
@@ -318,7 +318,9 @@
 //! - **Grouping**, if you ask for it ([`LibraryTrackerBuilder::group_within`]): the
 //!   episodes of one show (the tracks of one album) added within that time of each other
 //!   come as one [`ItemsAdded`](LibraryEvent::ItemsAdded), at most ten times that time
-//!   after the first; what is held comes when the tracker stops.
+//!   after the first; what is held comes when the tracker stops. One rule: with grouping,
+//!   every episode and track comes in an `ItemsAdded`, a group of one too; movies and
+//!   other items come as [`ItemAdded`](LibraryEvent::ItemAdded).
 //! - [`ScanStarted`](LibraryEvent::ScanStarted) and [`ScanFinished`](LibraryEvent::ScanFinished)
 //!   follow a `library.update.section` activity, with its section: `started` does not name
 //!   it, so the tracker reads `/activities` once. A "Library scan complete" status right

@@ -132,7 +132,7 @@ fn typed_fields_hold_the_captured_values() {
     };
     assert_eq!(t[0].state, Some(9));
     assert_eq!(t[0].metadata_state.as_deref(), Some("deleted"));
-    assert_eq!(t[0].section_id.as_deref(), Some("2"));
+    assert_eq!(t[0].library_section_id.as_deref(), Some("2"));
     assert_eq!(t[0].root_item_id.as_deref(), Some("581"));
     assert_eq!(t[0].media_type, Some(4));
 
@@ -160,12 +160,12 @@ fn drifting_field_types_extra_fields_and_several_children_are_accepted() {
         panic!("{alert:?}")
     };
     assert_eq!(entries.len(), 3, "every child is delivered");
-    assert_eq!(entries[0].section_id, entries[1].section_id);
+    assert_eq!(entries[0].library_section_id, entries[1].library_section_id);
     assert_eq!(entries[0].media_type, Some(1));
     assert_eq!(entries[0].state, Some(5));
     assert_eq!(entries[0].updated_at, Some(1_700_000_000));
     assert_eq!(entries[2].item_id.as_deref(), Some("515"));
-    assert_eq!(entries[2].section_id, None);
+    assert_eq!(entries[2].library_section_id, None);
     assert_eq!(
         alert.raw()["TimelineEntry"][0]["brandNew"]["x"],
         1,

@@ -160,10 +160,20 @@ fn items_until_quiet(env: &Env, rx: &Receiver<LibraryEvent>) -> Vec<String> {
 
 fn describe(e: &LibraryEvent) -> String {
     match e {
-        LibraryEvent::ItemAdded(i) => format!("added {} {:?}", i.rating_key, i.title),
+        LibraryEvent::ItemAdded(i) => format!(
+            "added {} {:?}",
+            i.rating_key.as_deref().unwrap_or_default(),
+            i.title
+        ),
         LibraryEvent::ItemsAdded { items, .. } => format!("added {} items", items.len()),
-        LibraryEvent::ItemUpdated(i) => format!("updated {} {:?}", i.rating_key, i.title),
-        LibraryEvent::ItemDeleted(i) => format!("deleted {}", i.rating_key),
+        LibraryEvent::ItemUpdated(i) => format!(
+            "updated {} {:?}",
+            i.rating_key.as_deref().unwrap_or_default(),
+            i.title
+        ),
+        LibraryEvent::ItemDeleted(i) => {
+            format!("deleted {}", i.rating_key.as_deref().unwrap_or_default())
+        }
         other => format!("{other:?}"),
     }
 }
@@ -173,7 +183,7 @@ fn entry(key: &str, state: i64, metadata_state: Option<&str>) -> TimelineEntry {
     let mut t = TimelineEntry::default();
     t.identifier = Some("com.plexapp.plugins.library".into());
     t.item_id = Some(key.into());
-    t.section_id = Some("1".into());
+    t.library_section_id = Some("1".into());
     t.media_type = Some(1);
     t.state = Some(state);
     t.metadata_state = metadata_state.map(str::to_owned);
@@ -198,12 +208,16 @@ fn a_season_added_in_a_burst_is_one_event_per_episode_with_its_metadata() {
         for (i, ep) in episodes.iter().enumerate() {
             match next_item(&rx) {
                 LibraryEvent::ItemAdded(item) => {
-                    assert_eq!(item.rating_key, ep.rating_key(), "{transport:?}");
+                    assert_eq!(
+                        item.rating_key.unwrap_or_default(),
+                        ep.rating_key(),
+                        "{transport:?}"
+                    );
                     assert_eq!(item.title, Some(format!("Episode {}", i + 1)));
                     assert_eq!(item.media_type, Some(MediaType::Episode));
                     assert_eq!(item.grandparent_title.as_deref(), Some("Severance"));
                     assert_eq!(item.parent_title.as_deref(), Some("Season 2"));
-                    assert_eq!(item.section_title.as_deref(), Some("TV Shows"));
+                    assert_eq!(item.library_section_title.as_deref(), Some("TV Shows"));
                     assert!(item.metadata.is_some());
                 }
                 other => panic!("{transport:?}: {other:?}"),
@@ -289,12 +303,12 @@ fn a_movie_added_then_upgraded_is_an_add_then_one_update() {
     let movie = scan.add_movie("Dune", 9_300_000);
     scan.finish();
     assert!(
-        matches!(next_item(&rx), LibraryEvent::ItemAdded(i) if i.rating_key == movie.rating_key())
+        matches!(next_item(&rx), LibraryEvent::ItemAdded(i) if i.rating_key.as_deref() == Some(movie.rating_key().as_str()))
     );
     e.mock.update_item(&movie);
     match next_item(&rx) {
         LibraryEvent::ItemUpdated(item) => {
-            assert_eq!(item.rating_key, movie.rating_key());
+            assert_eq!(item.rating_key.unwrap_or_default(), movie.rating_key());
             assert_eq!(item.title.as_deref(), Some("Dune"));
         }
         other => panic!("{other:?}"),
@@ -319,7 +333,9 @@ fn an_item_deleted_during_processing_is_never_announced() {
     scan.delete(&gone);
     scan.finish();
     match next_item(&rx) {
-        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, kept.rating_key()),
+        LibraryEvent::ItemAdded(item) => {
+            assert_eq!(item.rating_key.unwrap_or_default(), kept.rating_key())
+        }
         other => panic!("{other:?}"),
     }
     nothing_more(&e, &rx);
@@ -328,7 +344,7 @@ fn an_item_deleted_during_processing_is_never_announced() {
     e.mock.delete_item(&kept);
     match next_item(&rx) {
         LibraryEvent::ItemDeleted(item) => {
-            assert_eq!(item.rating_key, kept.rating_key());
+            assert_eq!(item.rating_key.unwrap_or_default(), kept.rating_key());
             assert_eq!(item.title.as_deref(), Some("Heat"), "remembered");
         }
         other => panic!("{other:?}"),
@@ -351,8 +367,12 @@ fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
     // Nine events: the analysis and the episode may come in either order.
     while seen.len() < 9 {
         seen.push(match next(&rx) {
-            LibraryEvent::ScanStarted { section_id } => format!("scan started {section_id:?}"),
-            LibraryEvent::ScanFinished { section_id } => format!("scan finished {section_id:?}"),
+            LibraryEvent::ScanStarted { library_section_id } => {
+                format!("scan started {library_section_id:?}")
+            }
+            LibraryEvent::ScanFinished { library_section_id } => {
+                format!("scan finished {library_section_id:?}")
+            }
             LibraryEvent::ActivityStarted(a) => format!("started {:?}", a.activity_type),
             LibraryEvent::ActivityProgress(a) => format!("progress {:?}", a.progress),
             LibraryEvent::ActivityEnded(a) => format!("ended {:?}", a.activity_type),
@@ -405,7 +425,9 @@ fn a_scan_is_announced_with_its_section_as_it_starts_before_any_update() {
     assert!(matches!(next(&rx), LibraryEvent::ActivityStarted(_)));
     // Nothing else is sent: `/activities` names the section.
     match next(&rx) {
-        LibraryEvent::ScanStarted { section_id } => assert_eq!(section_id, Some(section)),
+        LibraryEvent::ScanStarted { library_section_id } => {
+            assert_eq!(library_section_id, Some(section))
+        }
         other => panic!("{other:?}"),
     }
     scan.finish();
@@ -483,7 +505,7 @@ fn the_state_stays_within_its_bound_whatever_arrives() {
         let mut t = TimelineEntry::default();
         t.identifier = Some("com.plexapp.plugins.library".into());
         t.item_id = Some((100_000 + i).to_string());
-        t.section_id = Some("1".into());
+        t.library_section_id = Some("1".into());
         t.media_type = Some(1);
         t.state = Some(0);
         t.metadata_state = Some("created".into());
@@ -550,7 +572,7 @@ fn what_happened_while_disconnected_is_found_at_the_resync() {
         seen.push(match next(&rx) {
             LibraryEvent::ActivityEnded(_) => "activity ended".to_owned(),
             LibraryEvent::ScanFinished { .. } => "scan finished".to_owned(),
-            LibraryEvent::ItemAdded(i) => i.rating_key,
+            LibraryEvent::ItemAdded(i) => i.rating_key.unwrap_or_default(),
             LibraryEvent::ScanStarted { .. } => continue,
             other => format!("{other:?}"),
         });
@@ -581,7 +603,7 @@ fn episodes_added_while_disconnected_are_found_through_their_season() {
     let mut added = Vec::new();
     while added.len() < 2 {
         if let LibraryEvent::ItemAdded(i) = next_item(&rx) {
-            added.push((i.rating_key, i.grandparent_title));
+            added.push((i.rating_key.unwrap_or_default(), i.grandparent_title));
         }
     }
     let show = Some("Severance".to_owned());
@@ -606,7 +628,9 @@ fn a_section_without_an_agent_adds_after_its_quiet_period() {
     let clip = scan.add_movie("Birthday", 120_000);
     scan.finish(); // processing stops at state 1
     match next_item(&rx) {
-        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, clip.rating_key()),
+        LibraryEvent::ItemAdded(item) => {
+            assert_eq!(item.rating_key.unwrap_or_default(), clip.rating_key())
+        }
         other => panic!("{other:?}"),
     }
     listener.stop();
@@ -774,7 +798,9 @@ fn an_item_created_during_a_gap_whose_processing_never_ends_comes_after_the_quie
     e.mock.start_listening().unwrap();
     // Listed after the gap, not ready: it waits for its processing, then its quiet period.
     match next_item(&rx) {
-        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, movie.rating_key()),
+        LibraryEvent::ItemAdded(item) => {
+            assert_eq!(item.rating_key.unwrap_or_default(), movie.rating_key())
+        }
         other => panic!("{other:?}"),
     }
     listener.stop();
@@ -802,8 +828,7 @@ fn an_update_of_an_item_held_in_its_group_is_no_event_before_its_add() {
         .filter(is_item)
         .map(|e| describe(&e))
         .collect();
-    let key = ep.rating_key();
-    assert_eq!(got, [format!("added {key} Some(\"Hello, Ms. Cobel\")")]);
+    assert_eq!(got, ["added 1 items"], "in its group, a group of one");
 }
 
 #[test]
@@ -911,7 +936,9 @@ fn a_resync_read_that_fails_is_made_again_and_finds_what_was_added() {
         }
     }
     match next_item(&rx) {
-        LibraryEvent::ItemAdded(item) => assert_eq!(item.rating_key, movie.rating_key()),
+        LibraryEvent::ItemAdded(item) => {
+            assert_eq!(item.rating_key.unwrap_or_default(), movie.rating_key())
+        }
         other => panic!("{other:?}"),
     }
     listener.stop();

@@ -200,7 +200,7 @@ fn pause_resume_seek_and_buffering_come_as_they_happen() {
     p.seek(600_000); // a seek while paused is a seek
     match next(&rx) {
         SessionEvent::Seeked { session, from } => {
-            assert_eq!(session.offset, 600_000);
+            assert_eq!(session.view_offset, 600_000);
             assert!(from < 10_000);
             assert_eq!(session.state, PlaybackState::Paused);
         }
@@ -250,7 +250,7 @@ fn autoplay_is_media_changed_and_watched_is_once_per_item() {
                 Some("alice"),
                 "the same session"
             );
-            assert!(session.offset < 10_000);
+            assert!(session.view_offset < 10_000);
         }
         other => panic!("{other:?}"),
     }
@@ -265,7 +265,7 @@ fn autoplay_is_media_changed_and_watched_is_once_per_item() {
     match next(&rx) {
         SessionEvent::Stopped { session, reason } => {
             assert_eq!(reason, StopReason::Reported);
-            assert_eq!(session.offset, 3_300_000, "snapped to the end");
+            assert_eq!(session.view_offset, 3_300_000, "snapped to the end");
         }
         other => panic!("{other:?}"),
     }
@@ -516,7 +516,7 @@ fn sessions_playing_before_the_tracker_are_found_at_start() {
     let found = next(&rx);
     assert_eq!(describe(&found), "started alice Good News About Hell");
     assert_eq!(found.session().origin, Origin::FoundAtStart);
-    assert!(found.session().offset >= 120_000);
+    assert!(found.session().view_offset >= 120_000);
     listener.stop();
 }
 
@@ -573,7 +573,7 @@ fn offsets_beyond_the_duration_are_clamped() {
     next(&rx);
     p.seek(99_000_000);
     match next(&rx) {
-        SessionEvent::Seeked { session, .. } => assert_eq!(session.offset, 6_960_000),
+        SessionEvent::Seeked { session, .. } => assert_eq!(session.view_offset, 6_960_000),
         other => panic!("{other:?}"),
     }
     assert!(matches!(next(&rx), SessionEvent::Watched(_)));

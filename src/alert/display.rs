@@ -168,7 +168,7 @@ fn timeline(f: &mut fmt::Formatter<'_>, t: &TimelineEntry) -> fmt::Result {
     if let Some(title) = t.title.as_deref().filter(|t| !t.is_empty()) {
         write!(f, " {title:?}")?;
     }
-    if let Some(section) = &t.section_id {
+    if let Some(section) = &t.library_section_id {
         write!(f, " in section {section}")?;
     }
     write!(f, " {state}")

@@ -20,7 +20,8 @@ pub enum LibraryEvent {
     ItemAdded(LibraryItem),
     /// Items of one show (episodes) or one album (tracks) added within the grouping
     /// period ([`LibraryTrackerBuilder::group_within`](crate::LibraryTrackerBuilder::group_within)),
-    /// as one event.
+    /// as one event; with grouping asked for, every episode and track comes in one, a
+    /// group of one too.
     ItemsAdded {
         /// The show, or the album.
         group: LibraryGroup,
@@ -34,12 +35,12 @@ pub enum LibraryEvent {
     /// A library scan started, in this section when the server says.
     ScanStarted {
         /// The section.
-        section_id: Option<String>,
+        library_section_id: Option<String>,
     },
     /// A library scan ended.
     ScanFinished {
         /// The section, when the server said.
-        section_id: Option<String>,
+        library_section_id: Option<String>,
     },
     /// An activity (a scan, a refresh, an analysis) started.
     ActivityStarted(Activity),
@@ -70,17 +71,17 @@ impl fmt::Display for LibraryEvent {
             LibraryEvent::ItemsAdded { group, items } => {
                 write!(f, "added {} to {group}:", items.len())?;
                 for item in items {
-                    write!(f, " {};", item.title.as_deref().unwrap_or(&item.rating_key))?;
+                    write!(f, " {};", item.title.as_deref().unwrap_or(item.key()))?;
                 }
                 Ok(())
             }
             LibraryEvent::ItemUpdated(item) => write!(f, "updated: {item}"),
             LibraryEvent::ItemDeleted(item) => write!(f, "deleted: {item}"),
-            LibraryEvent::ScanStarted { section_id } => {
-                write!(f, "scan started{}", section(section_id))
+            LibraryEvent::ScanStarted { library_section_id } => {
+                write!(f, "scan started{}", section(library_section_id))
             }
-            LibraryEvent::ScanFinished { section_id } => {
-                write!(f, "scan finished{}", section(section_id))
+            LibraryEvent::ScanFinished { library_section_id } => {
+                write!(f, "scan finished{}", section(library_section_id))
             }
             LibraryEvent::ActivityStarted(a) => activity(f, "started", a),
             LibraryEvent::ActivityProgress(a) => activity(f, "progress", a),
@@ -93,8 +94,8 @@ impl fmt::Display for LibraryEvent {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LibraryItem {
-    /// Its rating key.
-    pub rating_key: String,
+    /// Its rating key (always known for a library item; an `Option` as everywhere else).
+    pub rating_key: Option<String>,
     /// Movie, episode, track, ...
     pub media_type: Option<MediaType>,
     /// Its title.
@@ -112,9 +113,9 @@ pub struct LibraryItem {
     /// The season's (or disc's) number.
     pub parent_index: Option<i64>,
     /// Its library section.
-    pub section_id: Option<String>,
+    pub library_section_id: Option<String>,
     /// Its section's name.
-    pub section_title: Option<String>,
+    pub library_section_title: Option<String>,
     /// When it was added, in seconds since the epoch.
     pub added_at: Option<i64>,
     /// Everything `/library/metadata` said of it, when it was read.
@@ -124,10 +125,7 @@ pub struct LibraryItem {
 impl LibraryItem {
     pub(crate) fn from_metadata(rating_key: &str, m: Metadata) -> LibraryItem {
         LibraryItem {
-            rating_key: m
-                .rating_key
-                .clone()
-                .unwrap_or_else(|| rating_key.to_owned()),
+            rating_key: m.rating_key.clone().or_else(|| Some(rating_key.to_owned())),
             media_type: m.media_type.clone(),
             title: m.title.clone(),
             parent_title: m.parent_title.clone(),
@@ -136,8 +134,8 @@ impl LibraryItem {
             grandparent_rating_key: m.grandparent_rating_key.clone(),
             index: m.index,
             parent_index: m.parent_index,
-            section_id: m.library_section_id.clone(),
-            section_title: m.library_section_title.clone(),
+            library_section_id: m.library_section_id.clone(),
+            library_section_title: m.library_section_title.clone(),
             added_at: m.added_at,
             metadata: Some(m),
         }
@@ -146,26 +144,31 @@ impl LibraryItem {
     /// What a timeline entry says of an item (when its metadata could not be read).
     pub(crate) fn from_entry(rating_key: &str, e: &TimelineEntry) -> LibraryItem {
         LibraryItem {
-            rating_key: rating_key.to_owned(),
+            rating_key: Some(rating_key.to_owned()),
             media_type: e.item_type(),
             title: e.title.clone().filter(|t| !t.is_empty()),
             parent_rating_key: e.parent_item_id.clone(),
             grandparent_rating_key: e.root_item_id.clone(),
-            section_id: e.section_id.clone(),
+            library_section_id: e.library_section_id.clone(),
             ..LibraryItem::default()
         }
+    }
+
+    /// Its rating key, or empty.
+    pub(crate) fn key(&self) -> &str {
+        self.rating_key.as_deref().unwrap_or_default()
     }
 
     /// The show (for an episode) or album (for a track) its group is, if any.
     pub(crate) fn group(&self) -> Option<LibraryGroup> {
         match self.media_type {
             Some(MediaType::Episode) => Some(LibraryGroup {
-                rating_key: self.grandparent_rating_key.clone()?,
+                rating_key: Some(self.grandparent_rating_key.clone()?),
                 title: self.grandparent_title.clone(),
                 media_type: MediaType::Show,
             }),
             Some(MediaType::Track) => Some(LibraryGroup {
-                rating_key: self.parent_rating_key.clone()?,
+                rating_key: Some(self.parent_rating_key.clone()?),
                 title: self.parent_title.clone(),
                 media_type: MediaType::Album,
             }),
@@ -179,11 +182,11 @@ impl fmt::Display for LibraryItem {
         if let Some(g) = &self.grandparent_title {
             write!(f, "{g} — ")?;
         }
-        f.write_str(self.title.as_deref().unwrap_or(&self.rating_key))?;
+        f.write_str(self.title.as_deref().unwrap_or(self.key()))?;
         if let Some(t) = &self.media_type {
             write!(f, " ({t})")?;
         }
-        if let Some(s) = &self.section_title {
+        if let Some(s) = &self.library_section_title {
             write!(f, " in {s}")?;
         }
         Ok(())
@@ -194,12 +197,19 @@ impl fmt::Display for LibraryItem {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct LibraryGroup {
-    /// Its rating key.
-    pub rating_key: String,
+    /// Its rating key (always known for a library item; an `Option` as everywhere else).
+    pub rating_key: Option<String>,
     /// Its title.
     pub title: Option<String>,
     /// [`MediaType::Show`] or [`MediaType::Album`].
     pub media_type: MediaType,
+}
+
+impl LibraryGroup {
+    /// Its rating key, or empty.
+    pub(crate) fn key(&self) -> &str {
+        self.rating_key.as_deref().unwrap_or_default()
+    }
 }
 
 impl fmt::Display for LibraryGroup {
@@ -208,7 +218,7 @@ impl fmt::Display for LibraryGroup {
             f,
             "{} {}",
             self.media_type,
-            self.title.as_deref().unwrap_or(&self.rating_key)
+            self.title.as_deref().unwrap_or(self.key())
         )
     }
 }

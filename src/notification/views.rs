@@ -98,7 +98,7 @@ pub struct TimelineEntry {
         deserialize_with = "lenient::string",
         skip_serializing_if = "Option::is_none"
     )]
-    pub section_id: Option<String>,
+    pub library_section_id: Option<String>,
     /// The item (its rating key).
     #[serde(
         rename = "itemID",

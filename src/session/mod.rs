@@ -177,7 +177,7 @@ pub struct TrackedSession {
     pub state: PlaybackState,
     /// Position in milliseconds: never below 0 nor past the item's duration, and, at a
     /// stop within 10 s of the end, the end.
-    pub offset: i64,
+    pub view_offset: i64,
     /// When the tracker first saw it.
     pub started_at: SystemTime,
     /// Time spent paused so far.
@@ -202,7 +202,7 @@ impl TrackedSession {
     /// How far through the item, 0.0 to 1.0, if its duration is known.
     pub fn progress(&self) -> Option<f64> {
         match self.media.duration {
-            Some(d) if d > 0 => Some((self.offset as f64 / d as f64).clamp(0.0, 1.0)),
+            Some(d) if d > 0 => Some((self.view_offset as f64 / d as f64).clamp(0.0, 1.0)),
             _ => None,
         }
     }
@@ -227,7 +227,7 @@ impl fmt::Display for TrackedSession {
         if let Some(t) = &m.media_type {
             write!(f, " ({t})")?;
         }
-        write!(f, " at {}", clock(self.offset))
+        write!(f, " at {}", clock(self.view_offset))
     }
 }
 

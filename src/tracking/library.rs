@@ -96,7 +96,8 @@ impl LibraryTrackerBuilder {
     }
 
     /// Episodes of one show, or tracks of one album, added within `within` of each other
-    /// come as one [`LibraryEvent::ItemsAdded`] once `within` has passed without another.
+    /// come as one [`LibraryEvent::ItemsAdded`] once `within` has passed without another
+    /// (a group of one too: with grouping, episodes and tracks always come grouped).
     /// Default: one [`LibraryEvent::ItemAdded`] per item, as soon as it is ready.
     pub fn group_within(mut self, within: Duration) -> Self {
         self.opts.group_within = Some(within);

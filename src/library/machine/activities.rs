@@ -57,10 +57,10 @@ impl Machine {
 
     /// A scan not yet announced is, once the activity names its section.
     fn name_scan(&mut self, uuid: &String, activity: &Activity) {
-        if let Some(section_id) = section_of(activity) {
+        if let Some(library_section_id) = section_of(activity) {
             if self.unnamed_scans.remove(uuid).is_some() {
                 self.emit(LibraryEvent::ScanStarted {
-                    section_id: Some(section_id),
+                    library_section_id: Some(library_section_id),
                 });
             }
         }
@@ -71,17 +71,17 @@ impl Machine {
         let unnamed = self.unnamed_scans.remove(&uuid).is_some();
         self.ended.insert(uuid, ());
         let scan = is_scan(&activity);
-        let section_id = section_of(&activity);
+        let library_section_id = section_of(&activity);
         let refreshed = refreshed_item(&activity);
         if unnamed {
             self.emit(LibraryEvent::ScanStarted {
-                section_id: section_id.clone(),
+                library_section_id: library_section_id.clone(),
             });
         }
         self.emit(LibraryEvent::ActivityEnded(activity));
         if scan {
             self.scan_ended_at = Some(now);
-            self.emit(LibraryEvent::ScanFinished { section_id });
+            self.emit(LibraryEvent::ScanFinished { library_section_id });
         }
         // A refresh of an item that is there, with nothing pending for it: an update.
         if let Some(key) = refreshed {
@@ -94,7 +94,7 @@ impl Machine {
             } else if !self.pending.contains_key(&key) && self.pending.len() < self.opts.max_pending
             {
                 let seen = LibraryItem {
-                    rating_key: key.clone(),
+                    rating_key: Some(key.clone()),
                     ..LibraryItem::default()
                 };
                 self.seq += 1;
@@ -125,7 +125,9 @@ impl Machine {
                 .scan_ended_at
                 .is_some_and(|at| now.duration_since(at) < SCAN_STATUS_SLACK);
         if !a_scan_said_it {
-            self.emit(LibraryEvent::ScanFinished { section_id: None });
+            self.emit(LibraryEvent::ScanFinished {
+                library_section_id: None,
+            });
         }
     }
 
@@ -176,7 +178,9 @@ impl Machine {
         self.want_sections = false;
         for uuid in self.unnamed_scans.keys() {
             self.unnamed_scans.remove(&uuid);
-            self.emit(LibraryEvent::ScanStarted { section_id: None });
+            self.emit(LibraryEvent::ScanStarted {
+                library_section_id: None,
+            });
         }
     }
 
@@ -197,12 +201,12 @@ impl Machine {
                 continue;
             };
             if self.unnamed_scans.remove(&uuid).is_some() {
-                let section_id = section_of(&activity);
+                let library_section_id = section_of(&activity);
                 if let Some(known) = self.running.get(&uuid).cloned() {
                     let context = activity.context.clone().or(known.context.clone());
                     self.running.insert(uuid, Activity { context, ..known });
                 }
-                self.emit(LibraryEvent::ScanStarted { section_id });
+                self.emit(LibraryEvent::ScanStarted { library_section_id });
             }
         }
     }

@@ -407,7 +407,7 @@ impl Machine {
         let held = self.held.remove(key);
         if held {
             for g in self.groups.values_mut() {
-                g.items.retain(|i| i.rating_key != key);
+                g.items.retain(|i| i.key() != key);
             }
             // Counted as added when it was read; it never was.
             self.stats.added -= 1;
@@ -470,7 +470,7 @@ impl Machine {
                 p.seen
             }
         };
-        let key = item.rating_key.clone();
+        let key = item.key().to_owned();
         let recent = self
             .updated
             .get(&key)
@@ -494,7 +494,7 @@ impl Machine {
     /// Never announced (nor held), and added, the server says, since the tracker started
     /// and after what was there at its first connection.
     fn missed_add(&self, item: &LibraryItem) -> bool {
-        let key = &item.rating_key;
+        let key = &item.key().to_owned();
         !self.remembered.contains(key)
             && !self.held.contains(key)
             && !self.baseline.as_ref().is_some_and(|b| b.contains(key))
@@ -522,28 +522,27 @@ impl Machine {
     }
 
     fn added(&mut self, item: LibraryItem, now: Instant) {
-        if self.remembered.contains(&item.rating_key) || self.held.contains(&item.rating_key) {
+        let item_key = item.key().to_owned();
+        if self.remembered.contains(&item_key) || self.held.contains(&item_key) {
             self.stats.repeats += 1;
             return;
         }
-        self.remembered
-            .insert(item.rating_key.clone(), item.clone());
+        self.remembered.insert(item_key.clone(), item.clone());
         // The analysis that follows an add is no update of its own.
-        self.updated.insert(item.rating_key.clone(), now);
+        self.updated.insert(item_key.clone(), now);
         self.stats.added += 1;
         let group = self.opts.group_within.zip(item.group());
         let Some((within, group)) = group else {
             self.emit(LibraryEvent::ItemAdded(item));
             return;
         };
-        let key = group.rating_key.clone();
+        let key = group.key().to_owned();
         let held = self.groups.entry(key.clone()).or_insert_with(|| Group {
             group,
             items: Vec::new(),
             due: now,
             opened: now,
         });
-        let item_key = item.rating_key.clone();
         held.items.push(item);
         // Announced `within` after its last item, however long the items keep coming.
         let last = held
@@ -568,26 +567,22 @@ impl Machine {
         }
     }
 
-    /// A group's items, announced: one event, or an `ItemAdded` if it holds one.
+    /// A group's items, announced: one event, a group of one too.
     fn announce_group(&mut self, key: &str) {
-        let Some(Group {
-            group, mut items, ..
-        }) = self.groups.remove(key)
-        else {
+        let Some(Group { group, items, .. }) = self.groups.remove(key) else {
             return;
         };
         for item in &items {
-            self.held.remove(&item.rating_key);
+            self.held.remove(item.key());
         }
-        match items.len() {
-            0 => {}
-            1 => self.emit(LibraryEvent::ItemAdded(items.remove(0))),
-            _ => self.emit(LibraryEvent::ItemsAdded { group, items }),
+        // One rule: what is grouped comes grouped, a group of one too.
+        if !items.is_empty() {
+            self.emit(LibraryEvent::ItemsAdded { group, items });
         }
     }
 
     fn updated(&mut self, item: LibraryItem, now: Instant) {
-        self.updated.insert(item.rating_key.clone(), now);
+        self.updated.insert(item.key().to_owned(), now);
         self.stats.updated += 1;
         self.emit(LibraryEvent::ItemUpdated(item));
     }
@@ -619,7 +614,7 @@ mod tests {
         let mut e = TimelineEntry {
             identifier: Some("com.plexapp.plugins.library".into()),
             item_id: Some(key.into()),
-            section_id: Some("1".into()),
+            library_section_id: Some("1".into()),
             media_type: Some(1),
             state: Some(0),
             metadata_state: Some("created".into()),
@@ -633,8 +628,8 @@ mod tests {
         (meta.rating_key, meta.added_at) = (Some(key.into()), Some(added_at));
         m.metadata(key, Ok(Some(meta)), now);
         let said = m.drain().into_iter().map(|s| match s {
-            Said::Event(LibraryEvent::ItemAdded(i)) => format!("added {}", i.rating_key),
-            Said::Event(LibraryEvent::ItemUpdated(i)) => format!("updated {}", i.rating_key),
+            Said::Event(LibraryEvent::ItemAdded(i)) => format!("added {}", i.key()),
+            Said::Event(LibraryEvent::ItemUpdated(i)) => format!("updated {}", i.key()),
             other => format!("{other:?}"),
         });
         said.collect()

@@ -274,7 +274,7 @@ impl Machine {
                     .map(|o| clamp(o, ghost.snap.media.duration));
                 let same_item =
                     entry.rating_key.is_none() || entry.rating_key == ghost.snap.media.rating_key;
-                if same_client && same_item && offset.is_none_or(|o| o == ghost.snap.offset) {
+                if same_client && same_item && offset.is_none_or(|o| o == ghost.snap.view_offset) {
                     ghost.last_seen = now;
                     continue;
                 }
@@ -314,14 +314,14 @@ impl Machine {
             && listed != t.snap.media.rating_key.as_deref()
         {
             let previous = std::mem::replace(&mut t.snap.media, TrackedMedia::from_session(entry));
-            t.snap.offset = clamp(entry.view_offset.unwrap_or(0), t.snap.media.duration);
+            t.snap.view_offset = clamp(entry.view_offset.unwrap_or(0), t.snap.media.duration);
             t.offset_at = now;
             self.media_changed(key, t, previous);
         }
         let state = listed_state(entry).unwrap_or(t.snap.state);
         // Across a gap, a jump is no seek: the baseline starts over.
-        t.snap.offset = clamp(
-            entry.view_offset.unwrap_or(t.snap.offset),
+        t.snap.view_offset = clamp(
+            entry.view_offset.unwrap_or(t.snap.view_offset),
             t.snap.media.duration,
         );
         t.offset_at = now;
@@ -352,7 +352,7 @@ impl Machine {
             player: None,
             media: TrackedMedia::default(),
             state,
-            offset: entry.view_offset.unwrap_or(0).max(0),
+            view_offset: entry.view_offset.unwrap_or(0).max(0),
             started_at: std::time::SystemTime::now(),
             paused_for: std::time::Duration::ZERO,
             origin,
@@ -440,7 +440,7 @@ fn bind(t: &mut Tracked, entry: &Session) {
     if s.client_identifier.is_none() {
         s.client_identifier = player_id(entry);
     }
-    s.offset = clamp(s.offset, s.media.duration);
+    s.view_offset = clamp(s.view_offset, s.media.duration);
 }
 
 /// Prerolls and theme music: playback apps leave out of history.

@@ -168,7 +168,7 @@ struct Tracked {
     announced: bool,
     /// Last notification (or listing) about it.
     last_seen: Instant,
-    /// When `snap.offset` was observed.
+    /// When `snap.view_offset` was observed.
     offset_at: Instant,
     /// Last time the offset moved (or the session was not playing).
     last_moved: Instant,
@@ -433,7 +433,7 @@ impl Machine {
             } else {
                 state
             };
-            t.snap.offset = n.view_offset.unwrap_or(0).max(0);
+            t.snap.view_offset = n.view_offset.unwrap_or(0).max(0);
             t.offset_at = now;
             t.last_moved = now;
             if state == PlaybackState::Stopped {
@@ -484,7 +484,7 @@ impl Machine {
             self.ghosts.remove(&key);
             return;
         }
-        if same_item && offset.is_none_or(|o| o == ghost.snap.offset) {
+        if same_item && offset.is_none_or(|o| o == ghost.snap.view_offset) {
             // Still frozen where it ended: nothing to say, nothing to read.
             ghost.last_seen = now;
             return;
@@ -498,7 +498,7 @@ impl Machine {
         // was bound to.
         let mut t = self.tracked_from(ghost.snap, Origin::Reappeared, state, now);
         t.watched = ghost.watched;
-        t.snap.offset = offset.unwrap_or(t.snap.offset);
+        t.snap.view_offset = offset.unwrap_or(t.snap.view_offset);
         t.snap.transcoding = n.transcode_session.is_some();
         self.announce(&key, &mut t);
         self.tracked.insert(key, t);
@@ -536,7 +536,7 @@ impl Machine {
             player: None,
             media,
             state,
-            offset: n.view_offset.unwrap_or(0).max(0),
+            view_offset: n.view_offset.unwrap_or(0).max(0),
             started_at: SystemTime::now(),
             paused_for: Duration::ZERO,
             origin,
@@ -622,14 +622,14 @@ impl Machine {
         offset: Option<i64>,
         now: Instant,
     ) {
-        let (before, from) = (t.snap.state, t.snap.offset);
+        let (before, from) = (t.snap.state, t.snap.view_offset);
         let elapsed = now.duration_since(t.offset_at).as_millis() as i64;
         let expected = match before {
             PlaybackState::Playing => from + elapsed,
             _ => from,
         };
         apply(t, state, offset, now);
-        let to = t.snap.offset;
+        let to = t.snap.view_offset;
         let judged = before != PlaybackState::Buffering && state != PlaybackState::Buffering;
         let tolerance = self.opts.seek_tolerance.as_millis() as i64;
         // A jump against the clock; at a stop, an offset snapped to the end is no jump, and
@@ -692,8 +692,8 @@ impl Machine {
     fn stop(&mut self, key: &str, mut t: Tracked, reason: StopReason) {
         if reason == StopReason::Reported {
             if let Some(d) = t.snap.media.duration {
-                if t.snap.offset >= d - SNAP_TO_END {
-                    t.snap.offset = d;
+                if t.snap.view_offset >= d - SNAP_TO_END {
+                    t.snap.view_offset = d;
                 }
             }
         }
@@ -747,7 +747,7 @@ impl Machine {
     }
 
     fn media_changed(&mut self, key: &str, t: &mut Tracked, previous: TrackedMedia) {
-        t.snap.offset = clamp(t.snap.offset, t.snap.media.duration);
+        t.snap.view_offset = clamp(t.snap.view_offset, t.snap.media.duration);
         let event = SessionEvent::MediaChanged {
             session: t.snap.clone(),
             previous,
@@ -795,14 +795,14 @@ fn apply(t: &mut Tracked, state: PlaybackState, offset: Option<i64>, now: Instan
         t.snap.paused_for += elapsed;
     }
     let offset = offset.unwrap_or(match t.snap.state {
-        PlaybackState::Playing => t.snap.offset + elapsed.as_millis() as i64,
-        _ => t.snap.offset,
+        PlaybackState::Playing => t.snap.view_offset + elapsed.as_millis() as i64,
+        _ => t.snap.view_offset,
     });
     let offset = clamp(offset, t.snap.media.duration);
-    if offset != t.snap.offset || state != PlaybackState::Playing {
+    if offset != t.snap.view_offset || state != PlaybackState::Playing {
         t.last_moved = now;
     }
-    t.snap.offset = offset;
+    t.snap.view_offset = offset;
     t.offset_at = now;
     if state != PlaybackState::Unknown {
         t.snap.state = state;
