@@ -260,10 +260,13 @@ impl fmt::Display for Error {
             ),
             Error::HttpStatus {
                 status: 404, path, ..
-            } => write!(
+            } if path.ends_with("/notifications") => write!(
                 f,
                 "the server has no {path} endpoint (HTTP 404): is this a Plex Media Server?"
             ),
+            Error::HttpStatus {
+                status: 404, path, ..
+            } => write!(f, "the server does not serve GET {path} (HTTP 404)"),
             Error::HttpStatus {
                 status,
                 path,
@@ -276,6 +279,13 @@ impl fmt::Display for Error {
                 }
             }
             Error::Unsupported { reason } => f.write_str(reason),
+            Error::Forbidden { status, path } if path.starts_with("/status/sessions/terminate") => {
+                write!(
+                    f,
+                    "the server refused to end the session (HTTP {status}): that takes the \
+                     server owner's token, on a server with Plex Pass"
+                )
+            }
             Error::Forbidden { status, path } => write!(
                 f,
                 "the token may not see {path} (HTTP {status}): it takes the server owner's token"

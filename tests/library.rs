@@ -364,22 +364,41 @@ fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
     scan.add_episode(&e.season, 9, "The Last", 3_000_000);
     scan.finish();
     let mut seen = Vec::new();
+    let (mut scans, mut pending, mut brought) = (Vec::new(), None, Vec::new());
     // Nine events: the analysis and the episode may come in either order.
     while seen.len() < 9 {
         seen.push(match next(&rx) {
-            LibraryEvent::ScanStarted { library_section_id } => {
+            LibraryEvent::ScanStarted {
+                library_section_id,
+                scan,
+                ..
+            } => {
+                scans.push(scan);
                 format!("scan started {library_section_id:?}")
             }
-            LibraryEvent::ScanFinished { library_section_id } => {
+            LibraryEvent::ScanFinished {
+                library_section_id,
+                scan,
+                pending: left,
+                ..
+            } => {
+                scans.push(scan);
+                pending = Some(left);
                 format!("scan finished {library_section_id:?}")
             }
             LibraryEvent::ActivityStarted(a) => format!("started {:?}", a.activity_type),
             LibraryEvent::ActivityProgress(a) => format!("progress {:?}", a.progress),
             LibraryEvent::ActivityEnded(a) => format!("ended {:?}", a.activity_type),
-            LibraryEvent::ItemAdded(i) => format!("added {:?}", i.title),
+            LibraryEvent::ItemAdded(i) => {
+                brought.push(i.scan.clone());
+                format!("added {:?}", i.title)
+            }
             other => format!("{other:?}"),
         });
     }
+    // The item is tied to its scan, and the scan's end says whether it is still to come.
+    assert!(scans[0].is_some() && scans[0] == scans[1], "{scans:?}");
+    assert_eq!(brought, [scans[0].clone()], "the scan that brought it");
     let s = Some(section);
     let at = |what: &str| {
         seen.iter()
@@ -412,6 +431,8 @@ fn a_scan_reports_its_section_and_its_activity_from_start_to_end() {
         at("started Some(\"library.refresh.items\")") < at("ended Some(\"library.refresh.items\")")
     );
     assert!(at(&started) < at("added Some(\"The Last\")"), "{seen:?}");
+    let still_to_come = usize::from(at(&finished) < at("added Some(\"The Last\")"));
+    assert_eq!(pending, Some(still_to_come), "{seen:?}");
     nothing_more(&e, &rx); // the "Library scan complete" status is no second finish
     listener.stop();
 }
@@ -425,7 +446,9 @@ fn a_scan_is_announced_with_its_section_as_it_starts_before_any_update() {
     assert!(matches!(next(&rx), LibraryEvent::ActivityStarted(_)));
     // Nothing else is sent: `/activities` names the section.
     match next(&rx) {
-        LibraryEvent::ScanStarted { library_section_id } => {
+        LibraryEvent::ScanStarted {
+            library_section_id, ..
+        } => {
             assert_eq!(library_section_id, Some(section))
         }
         other => panic!("{other:?}"),

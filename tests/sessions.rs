@@ -240,8 +240,16 @@ fn autoplay_is_media_changed_and_watched_is_once_per_item() {
         "watched once"
     );
     p.next(&e.ep2);
-    match next(&rx) {
-        SessionEvent::MediaChanged { session, previous } => {
+    let changed = next(&rx);
+    let how_far = changed.previous_progress().unwrap();
+    assert!(
+        (0.87..0.89).contains(&how_far),
+        "{how_far}: where the item before got"
+    );
+    match changed {
+        SessionEvent::MediaChanged {
+            session, previous, ..
+        } => {
             assert_eq!(previous.title.as_deref(), Some("Good News About Hell"));
             assert_eq!(session.media.title.as_deref(), Some("Half Loop"));
             assert_eq!(session.media.rating_key, Some(e.ep2.rating_key()));
@@ -490,7 +498,9 @@ fn live_tv_changes_programme_within_one_session_and_prerolls_are_flagged() {
     );
     live.next_programme("Weather");
     match next(&rx) {
-        SessionEvent::MediaChanged { session, previous } => {
+        SessionEvent::MediaChanged {
+            session, previous, ..
+        } => {
             assert_eq!(previous.title.as_deref(), Some("Evening News"));
             assert_eq!(session.media.title.as_deref(), Some("Weather"));
         }
@@ -696,7 +706,9 @@ fn autoplay_while_the_listing_fails_is_read_from_the_item_with_few_requests() {
     e.mock.fail_requests("/status/sessions", 500, 1000);
     p.next(&e.ep2);
     match next(&rx) {
-        SessionEvent::MediaChanged { session, previous } => {
+        SessionEvent::MediaChanged {
+            session, previous, ..
+        } => {
             assert_eq!(previous.title.as_deref(), Some("Good News About Hell"));
             assert_eq!(
                 session.media.title.as_deref(),

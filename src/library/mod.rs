@@ -7,6 +7,9 @@ pub(crate) mod machine;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
 use crate::stop::lock;
 use crate::{Activity, MediaType, Metadata, TimelineEntry};
 
@@ -36,11 +39,23 @@ pub enum LibraryEvent {
     ScanStarted {
         /// The section.
         library_section_id: Option<String>,
+        /// The scan: its activity's uuid, which the items it brings carry
+        /// ([`LibraryItem::scan`]).
+        scan: Option<String>,
     },
-    /// A library scan ended.
+    /// A library scan ended. Its items may still be processing: the end is not held back
+    /// for them (analysis can take an hour); each comes later, carrying the scan
+    /// ([`LibraryItem::scan`]), and `pending` says how many are to come.
     ScanFinished {
         /// The section, when the server said.
         library_section_id: Option<String>,
+        /// The scan: its activity's uuid; `None` for a "Library scan complete" status
+        /// without a scan activity.
+        scan: Option<String>,
+        /// Items this scan brought that are not announced yet: each comes as an
+        /// [`ItemAdded`](Self::ItemAdded) (or in an [`ItemsAdded`](Self::ItemsAdded)) with
+        /// `scan` set, unless it is deleted first.
+        pending: usize,
     },
     /// An activity (a scan, a refresh, an analysis) started.
     ActivityStarted(Activity),
@@ -48,6 +63,62 @@ pub enum LibraryEvent {
     ActivityProgress(Activity),
     /// An activity ended (once, however often the server repeats it).
     ActivityEnded(Activity),
+}
+
+impl LibraryEvent {
+    /// Its name in JSON: `item_added`, `scan_finished`, ...
+    fn name(&self) -> &'static str {
+        match self {
+            LibraryEvent::ItemAdded(_) => "item_added",
+            LibraryEvent::ItemsAdded { .. } => "items_added",
+            LibraryEvent::ItemUpdated(_) => "item_updated",
+            LibraryEvent::ItemDeleted(_) => "item_deleted",
+            LibraryEvent::ScanStarted { .. } => "scan_started",
+            LibraryEvent::ScanFinished { .. } => "scan_finished",
+            LibraryEvent::ActivityStarted(_) => "activity_started",
+            LibraryEvent::ActivityProgress(_) => "activity_progress",
+            LibraryEvent::ActivityEnded(_) => "activity_ended",
+        }
+    }
+}
+
+/// As JSON, one object per event: `{"event": "item_added", "item": {...}}`; `group` and
+/// `items` for `items_added`; `library_section_id`, `scan` (and `pending`) for a scan's;
+/// `activity` for an activity's.
+impl Serialize for LibraryEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("event", self.name())?;
+        match self {
+            LibraryEvent::ItemAdded(item)
+            | LibraryEvent::ItemUpdated(item)
+            | LibraryEvent::ItemDeleted(item) => map.serialize_entry("item", item)?,
+            LibraryEvent::ItemsAdded { group, items } => {
+                map.serialize_entry("group", group)?;
+                map.serialize_entry("items", items)?;
+            }
+            LibraryEvent::ScanStarted {
+                library_section_id,
+                scan,
+            } => {
+                map.serialize_entry("library_section_id", library_section_id)?;
+                map.serialize_entry("scan", scan)?;
+            }
+            LibraryEvent::ScanFinished {
+                library_section_id,
+                scan,
+                pending,
+            } => {
+                map.serialize_entry("library_section_id", library_section_id)?;
+                map.serialize_entry("scan", scan)?;
+                map.serialize_entry("pending", pending)?;
+            }
+            LibraryEvent::ActivityStarted(a)
+            | LibraryEvent::ActivityProgress(a)
+            | LibraryEvent::ActivityEnded(a) => map.serialize_entry("activity", a)?,
+        }
+        map.end()
+    }
 }
 
 impl fmt::Display for LibraryEvent {
@@ -77,10 +148,14 @@ impl fmt::Display for LibraryEvent {
             }
             LibraryEvent::ItemUpdated(item) => write!(f, "updated: {item}"),
             LibraryEvent::ItemDeleted(item) => write!(f, "deleted: {item}"),
-            LibraryEvent::ScanStarted { library_section_id } => {
+            LibraryEvent::ScanStarted {
+                library_section_id, ..
+            } => {
                 write!(f, "scan started{}", section(library_section_id))
             }
-            LibraryEvent::ScanFinished { library_section_id } => {
+            LibraryEvent::ScanFinished {
+                library_section_id, ..
+            } => {
                 write!(f, "scan finished{}", section(library_section_id))
             }
             LibraryEvent::ActivityStarted(a) => activity(f, "started", a),
@@ -91,7 +166,7 @@ impl fmt::Display for LibraryEvent {
 }
 
 /// A library item, as a [`LibraryEvent`] carries it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct LibraryItem {
     /// Its rating key (always known for a library item; an `Option` as everywhere else).
@@ -112,12 +187,24 @@ pub struct LibraryItem {
     pub index: Option<i64>,
     /// The season's (or disc's) number.
     pub parent_index: Option<i64>,
+    /// The year.
+    pub year: Option<i64>,
+    /// Its summary.
+    pub summary: Option<String>,
+    /// Its poster: a path on the server.
+    pub thumb: Option<String>,
+    /// Its content rating (`PG-13`, `TV-MA`, ...).
+    pub content_rating: Option<String>,
     /// Its library section.
     pub library_section_id: Option<String>,
     /// Its section's name.
     pub library_section_title: Option<String>,
     /// When it was added, in seconds since the epoch.
     pub added_at: Option<i64>,
+    /// The scan that brought it (the `library.update.section` activity's uuid running in
+    /// its section when its creation was seen), as [`LibraryEvent::ScanStarted`] and
+    /// [`LibraryEvent::ScanFinished`] name it: for one message per scan.
+    pub scan: Option<String>,
     /// Everything `/library/metadata` said of it, when it was read.
     pub metadata: Option<Metadata>,
 }
@@ -134,9 +221,14 @@ impl LibraryItem {
             grandparent_rating_key: m.grandparent_rating_key.clone(),
             index: m.index,
             parent_index: m.parent_index,
+            year: m.year,
+            summary: m.summary.clone(),
+            thumb: m.thumb.clone(),
+            content_rating: m.content_rating.clone(),
             library_section_id: m.library_section_id.clone(),
             library_section_title: m.library_section_title.clone(),
             added_at: m.added_at,
+            scan: None,
             metadata: Some(m),
         }
     }
@@ -194,7 +286,7 @@ impl fmt::Display for LibraryItem {
 }
 
 /// The show or album of grouped items ([`LibraryEvent::ItemsAdded`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub struct LibraryGroup {
     /// Its rating key (always known for a library item; an `Option` as everywhere else).

@@ -59,6 +59,18 @@ pub struct Session {
     /// The season's (or disc's) number.
     #[serde(deserialize_with = "soft::int")]
     pub parent_index: Option<i64>,
+    /// The year.
+    #[serde(deserialize_with = "soft::int")]
+    pub year: Option<i64>,
+    /// Its summary.
+    #[serde(deserialize_with = "soft::string")]
+    pub summary: Option<String>,
+    /// Its poster: a path on the server (`/library/metadata/N/thumb/...`).
+    #[serde(deserialize_with = "soft::string")]
+    pub thumb: Option<String>,
+    /// Its content rating (`PG-13`, `TV-MA`, ...).
+    #[serde(deserialize_with = "soft::string")]
+    pub content_rating: Option<String>,
     /// Length in milliseconds.
     #[serde(deserialize_with = "soft::int")]
     pub duration: Option<i64>,
@@ -237,6 +249,15 @@ pub struct Metadata {
     /// The year.
     #[serde(deserialize_with = "soft::int")]
     pub year: Option<i64>,
+    /// Its summary.
+    #[serde(deserialize_with = "soft::string")]
+    pub summary: Option<String>,
+    /// Its poster: a path on the server (`/library/metadata/N/thumb/...`).
+    #[serde(deserialize_with = "soft::string")]
+    pub thumb: Option<String>,
+    /// Its content rating (`PG-13`, `TV-MA`, ...).
+    #[serde(deserialize_with = "soft::string")]
+    pub content_rating: Option<String>,
     /// Length in milliseconds.
     #[serde(deserialize_with = "soft::int")]
     pub duration: Option<i64>,

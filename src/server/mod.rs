@@ -116,6 +116,8 @@ const CONTAINER: Bounds = Bounds {
 };
 /// [`PlexServer::get_json`]'s answers, whole.
 const JSON_BYTES: u64 = 16 << 20;
+/// A write's answer (usually empty), read and dropped.
+const WRITE_BYTES: u64 = 1 << 20;
 
 impl PlexServer {
     /// Connects to the server at `url` (its base URL) with `token`, checking both. See
@@ -407,6 +409,50 @@ impl PlexServer {
             .token(self.config.token.expose())
             .tls(self.config.tls.clone())
             .client(self.config.client.clone())
+    }
+
+    /// Marks an item watched, as python-plexapi's `item.markPlayed()`:
+    /// `GET /:/scrobble?identifier=com.plexapp.plugins.library&key={rating_key}`.
+    ///
+    /// Whose watched state changes is the **token's user's**, not the viewer's: to mark
+    /// it for the user who watched, the app needs that user's token (a server owner's
+    /// token marks it for the owner).
+    pub fn mark_watched(&self, rating_key: &str) -> Result<(), Error> {
+        self.write("/:/scrobble", rating_key)
+    }
+
+    /// Marks an item unwatched (the token's user's, as [`mark_watched`](Self::mark_watched)),
+    /// as python-plexapi's `item.markUnplayed()`: `GET /:/unscrobble?...`.
+    pub fn mark_unwatched(&self, rating_key: &str) -> Result<(), Error> {
+        self.write("/:/unscrobble", rating_key)
+    }
+
+    fn write(&self, path: &str, rating_key: &str) -> Result<(), Error> {
+        let path = format!(
+            "{path}?identifier=com.plexapp.plugins.library&key={}",
+            crate::percent::encode(rating_key)
+        );
+        self.checked(&path, &self.shared.stop, |call| {
+            call.done(&path, WRITE_BYTES)
+        })
+    }
+
+    /// Ends a playing session, with a reason the viewer is shown, as Tautulli does:
+    /// `GET /status/sessions/terminate?sessionId={play_id}&reason={reason}`. `play_id` is
+    /// the session's [`TrackedSession::play_id`](crate::TrackedSession::play_id) (the
+    /// `Session.id` of `/status/sessions`, not its session key).
+    ///
+    /// The server does it only for its owner's token, and only with Plex Pass: it
+    /// refuses otherwise, as [`Error::Forbidden`], whose text says so.
+    pub fn terminate_session(&self, play_id: &str, reason: &str) -> Result<(), Error> {
+        let path = format!(
+            "/status/sessions/terminate?sessionId={}&reason={}",
+            crate::percent::encode(play_id),
+            crate::percent::encode(reason)
+        );
+        self.checked(&path, &self.shared.stop, |call| {
+            call.done(&path, WRITE_BYTES)
+        })
     }
 
     /// Tracks playback sessions: who plays what, as [`SessionEvent`](crate::SessionEvent)s

@@ -7,7 +7,10 @@ pub(crate) mod machine;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::stop::lock;
 use crate::{MediaType, PlaybackState, Player, Session, User};
@@ -45,12 +48,15 @@ pub enum SessionEvent {
         from: i64,
     },
     /// The same session plays another item: autoplay of the next episode, or Live TV's
-    /// next programme. The item before it ended without a stop.
+    /// next programme. The item before it ended without a stop: how far it got is here,
+    /// to scrobble it ([`previous_progress`](Self::previous_progress)).
     MediaChanged {
         /// The session, with its new item.
         session: TrackedSession,
         /// The item it played before.
         previous: TrackedMedia,
+        /// Where the item before was last, in milliseconds.
+        previous_offset: i64,
     },
     /// The offset passed the watched threshold of the item's type (once per session and
     /// item; never while buffering; before the stop that passes it).
@@ -93,6 +99,44 @@ impl SessionEvent {
             SessionEvent::Stopped { .. } => "stopped",
         }
     }
+
+    /// For a [`MediaChanged`](Self::MediaChanged): how far the item before got, 0.0 to 1.0,
+    /// if its duration is known.
+    pub fn previous_progress(&self) -> Option<f64> {
+        match self {
+            SessionEvent::MediaChanged {
+                previous,
+                previous_offset,
+                ..
+            } => progress(*previous_offset, previous.duration),
+            _ => None,
+        }
+    }
+}
+
+/// As JSON, one object per event: `{"event": "paused", "session": {...}}`, with the
+/// variant's other fields beside `session` (`from`, `previous`, `previous_offset`,
+/// `reason`).
+impl Serialize for SessionEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("event", self.name())?;
+        map.serialize_entry("session", self.session())?;
+        match self {
+            SessionEvent::Seeked { from, .. } => map.serialize_entry("from", from)?,
+            SessionEvent::MediaChanged {
+                previous,
+                previous_offset,
+                ..
+            } => {
+                map.serialize_entry("previous", previous)?;
+                map.serialize_entry("previous_offset", previous_offset)?;
+            }
+            SessionEvent::Stopped { reason, .. } => map.serialize_entry("reason", reason)?,
+            _ => {}
+        }
+        map.end()
+    }
 }
 
 /// One line for people: `started: alice on Living Room TV: Severance — Good News About
@@ -100,7 +144,7 @@ impl SessionEvent {
 impl fmt::Display for SessionEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.session();
-        write!(f, "{}: {s}", self.name())?;
+        write!(f, "{}: {s} at {}", self.name(), clock(s.view_offset))?;
         match self {
             SessionEvent::Stopped { reason, .. } => write!(f, " ({reason})"),
             SessionEvent::Seeked { from, .. } => write!(f, " (from {})", clock(*from)),
@@ -110,7 +154,8 @@ impl fmt::Display for SessionEvent {
 }
 
 /// How the tracker knows a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StopReason {
     /// The server said so: a `stopped` notification.
@@ -142,7 +187,8 @@ impl fmt::Display for StopReason {
 }
 
 /// How a session came to be tracked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Origin {
     /// It started while the tracker listened.
@@ -158,7 +204,7 @@ pub enum Origin {
 
 /// A tracked session, as an event carries it or
 /// [`now_playing`](crate::SessionTracker::now_playing) lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TrackedSession {
     /// The session's key, as notifications and `/status/sessions` name it; `None` for a
@@ -178,9 +224,11 @@ pub struct TrackedSession {
     /// Position in milliseconds: never below 0 nor past the item's duration, and, at a
     /// stop within 10 s of the end, the end.
     pub view_offset: i64,
-    /// When the tracker first saw it.
+    /// When the tracker first saw it (in JSON, seconds since the epoch).
+    #[serde(serialize_with = "epoch_seconds")]
     pub started_at: SystemTime,
-    /// Time spent paused so far.
+    /// Time spent paused so far (in JSON, milliseconds).
+    #[serde(serialize_with = "milliseconds")]
     pub paused_for: Duration,
     /// Whether it started while the tracker listened, was found, or reappeared.
     pub origin: Origin,
@@ -194,40 +242,77 @@ pub struct TrackedSession {
     pub transient: bool,
     /// Whether it was transcoding at last report.
     pub transcoding: bool,
-    /// The stream's id, as `/status/sessions/terminate?sessionId=` takes it.
-    pub stream_id: Option<String>,
+    /// The play's id on the server: `/status/sessions`' `Session.id`. It stays the same
+    /// for the play's life, across a tracker's restart, so an app that scrobbles can tell
+    /// a play it handled before it restarted from a new one (with the rating key: autoplay
+    /// keeps the id). [`PlexServer::terminate_session`](crate::PlexServer::terminate_session)
+    /// takes it. `None` where the token may not list sessions, or the session never
+    /// showed in the listing.
+    pub play_id: Option<String>,
 }
 
 impl TrackedSession {
     /// How far through the item, 0.0 to 1.0, if its duration is known.
     pub fn progress(&self) -> Option<f64> {
-        match self.media.duration {
-            Some(d) if d > 0 => Some((self.view_offset as f64 / d as f64).clamp(0.0, 1.0)),
-            _ => None,
-        }
+        progress(self.view_offset, self.media.duration)
+    }
+
+    /// What tells it from every other session now: its session key, or, for a client
+    /// that sends none, its client identifier.
+    pub fn id(&self) -> &str {
+        self.session_key
+            .as_deref()
+            .or(self.client_identifier.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Who watches, by name; `someone` when that is unknown.
+    pub fn user_name(&self) -> &str {
+        self.user
+            .as_ref()
+            .and_then(|u| u.title.as_deref())
+            .unwrap_or("someone")
+    }
+
+    /// The player, by name; `a player` when that is unknown.
+    pub fn player_name(&self) -> &str {
+        self.player
+            .as_ref()
+            .and_then(|p| p.title.as_deref())
+            .unwrap_or("a player")
     }
 }
 
+/// How far `offset` is through `duration`, 0.0 to 1.0.
+fn progress(offset: i64, duration: Option<i64>) -> Option<f64> {
+    match duration {
+        Some(d) if d > 0 => Some((offset as f64 / d as f64).clamp(0.0, 1.0)),
+        _ => None,
+    }
+}
+
+fn epoch_seconds<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+fn milliseconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `alice on Living Room TV: Severance — Good News About Hell (episode)`.
 impl fmt::Display for TrackedSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let user = self.user.as_ref().and_then(|u| u.title.as_deref());
-        let player = self.player.as_ref().and_then(|p| p.title.as_deref());
         write!(
             f,
-            "{} on {}: ",
-            user.unwrap_or("someone"),
-            player.unwrap_or("a player")
+            "{} on {}: {}",
+            self.user_name(),
+            self.player_name(),
+            self.media
         )?;
-        let m = &self.media;
-        match (&m.grandparent_title, &m.title) {
-            (Some(g), Some(t)) => write!(f, "{g} — {t}")?,
-            (None, Some(t)) => f.write_str(t)?,
-            _ => f.write_str(m.rating_key.as_deref().or(m.key.as_deref()).unwrap_or("?"))?,
+        match &self.media.media_type {
+            Some(t) => write!(f, " ({t})"),
+            None => Ok(()),
         }
-        if let Some(t) = &m.media_type {
-            write!(f, " ({t})")?;
-        }
-        write!(f, " at {}", clock(self.view_offset))
     }
 }
 
@@ -240,8 +325,9 @@ fn clock(ms: i64) -> String {
     }
 }
 
-/// The item a tracked session plays.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The item a tracked session plays. `Display` is its title: `Severance — Good News About
+/// Hell`, `Arrival`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct TrackedMedia {
     /// Its rating key (for Live TV, the programme's GUID).
@@ -260,12 +346,33 @@ pub struct TrackedMedia {
     pub index: Option<i64>,
     /// The season's (or disc's) number.
     pub parent_index: Option<i64>,
+    /// The season's (or album's) rating key.
+    pub parent_rating_key: Option<String>,
+    /// The show's (or artist's) rating key.
+    pub grandparent_rating_key: Option<String>,
+    /// The year.
+    pub year: Option<i64>,
     /// Length in milliseconds.
     pub duration: Option<i64>,
     /// Its GUID.
     pub guid: Option<String>,
     /// Its library section.
     pub library_section_id: Option<String>,
+}
+
+impl fmt::Display for TrackedMedia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.grandparent_title, &self.title) {
+            (Some(g), Some(t)) => write!(f, "{g} — {t}"),
+            (None, Some(t)) => f.write_str(t),
+            _ => f.write_str(
+                self.rating_key
+                    .as_deref()
+                    .or(self.key.as_deref())
+                    .unwrap_or("?"),
+            ),
+        }
+    }
 }
 
 impl TrackedMedia {
@@ -280,6 +387,9 @@ impl TrackedMedia {
             parent_title: s.parent_title.clone(),
             index: s.index,
             parent_index: s.parent_index,
+            parent_rating_key: s.parent_rating_key.clone(),
+            grandparent_rating_key: s.grandparent_rating_key.clone(),
+            year: s.year,
             duration: s.duration,
             guid: s.guid.clone(),
             library_section_id: s.library_section_id.clone(),
@@ -297,6 +407,9 @@ impl TrackedMedia {
             parent_title: m.parent_title.clone(),
             index: m.index,
             parent_index: m.parent_index,
+            parent_rating_key: m.parent_rating_key.clone(),
+            grandparent_rating_key: m.grandparent_rating_key.clone(),
+            year: m.year,
             duration: m.duration,
             guid: m.guid.clone(),
             library_section_id: m.library_section_id.clone(),

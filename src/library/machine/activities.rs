@@ -61,27 +61,55 @@ impl Machine {
             if self.unnamed_scans.remove(uuid).is_some() {
                 self.emit(LibraryEvent::ScanStarted {
                     library_section_id: Some(library_section_id),
+                    scan: Some(uuid.clone()),
                 });
             }
         }
     }
 
+    /// The scan running in `section` (any running scan, if the entry names none): what
+    /// brought an item created now.
+    pub(super) fn scan_running(&self, section: Option<&str>) -> Option<String> {
+        self.running
+            .iter()
+            .filter(|(_, a)| is_scan(a))
+            .find(|(_, a)| section.is_none() || section_of(a).as_deref() == section)
+            .map(|(uuid, _)| uuid.clone())
+    }
+
+    /// Items a scan brought that are not announced yet.
+    fn pending_of(&self, scan: &str) -> usize {
+        let held = self.groups.values().flat_map(|g| &g.items);
+        self.pending
+            .values()
+            .map(|p| &p.seen)
+            .filter(|i| i.scan.as_deref() == Some(scan))
+            .count()
+            + held.filter(|i| i.scan.as_deref() == Some(scan)).count()
+    }
+
     fn activity_ended(&mut self, uuid: String, activity: Activity, now: Instant) {
         self.running.remove(&uuid);
         let unnamed = self.unnamed_scans.remove(&uuid).is_some();
-        self.ended.insert(uuid, ());
+        self.ended.insert(uuid.clone(), ());
         let scan = is_scan(&activity);
         let library_section_id = section_of(&activity);
         let refreshed = refreshed_item(&activity);
         if unnamed {
             self.emit(LibraryEvent::ScanStarted {
                 library_section_id: library_section_id.clone(),
+                scan: Some(uuid.clone()),
             });
         }
         self.emit(LibraryEvent::ActivityEnded(activity));
         if scan {
             self.scan_ended_at = Some(now);
-            self.emit(LibraryEvent::ScanFinished { library_section_id });
+            let pending = self.pending_of(&uuid);
+            self.emit(LibraryEvent::ScanFinished {
+                library_section_id,
+                scan: Some(uuid),
+                pending,
+            });
         }
         // A refresh of an item that is there, with nothing pending for it: an update.
         if let Some(key) = refreshed {
@@ -127,6 +155,8 @@ impl Machine {
         if !a_scan_said_it {
             self.emit(LibraryEvent::ScanFinished {
                 library_section_id: None,
+                scan: None,
+                pending: 0,
             });
         }
     }
@@ -180,6 +210,7 @@ impl Machine {
             self.unnamed_scans.remove(&uuid);
             self.emit(LibraryEvent::ScanStarted {
                 library_section_id: None,
+                scan: Some(uuid),
             });
         }
     }
@@ -204,9 +235,13 @@ impl Machine {
                 let library_section_id = section_of(&activity);
                 if let Some(known) = self.running.get(&uuid).cloned() {
                     let context = activity.context.clone().or(known.context.clone());
-                    self.running.insert(uuid, Activity { context, ..known });
+                    self.running
+                        .insert(uuid.clone(), Activity { context, ..known });
                 }
-                self.emit(LibraryEvent::ScanStarted { library_section_id });
+                self.emit(LibraryEvent::ScanStarted {
+                    library_section_id,
+                    scan: Some(uuid),
+                });
             }
         }
     }

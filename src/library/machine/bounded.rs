@@ -71,6 +71,10 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.map.values().map(|(v, _)| v)
     }
 
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter().map(|(k, (v, _))| (k, v))
+    }
+
     #[cfg(test)]
     pub(super) fn order_len(&self) -> usize {
         self.order.len()

@@ -389,6 +389,10 @@ impl Machine {
         self.full &= self.pending.len() > self.opts.max_pending / 2;
         let ready = state == Some(TimelineState::Processed);
         self.seq += 1;
+        let mut seen = LibraryItem::from_entry(&key, e);
+        if kind == Kind::Add {
+            seen.scan = self.scan_running(e.library_section_id.as_deref());
+        }
         self.pending.insert(
             key.clone(),
             Pending {
@@ -398,7 +402,7 @@ impl Machine {
                 ready,
                 failures: 0,
                 not_before: None,
-                seen: LibraryItem::from_entry(&key, e),
+                seen,
             },
         );
     }
@@ -456,7 +460,10 @@ impl Machine {
             other => other,
         };
         let item = match answer {
-            Ok(Some(m)) => LibraryItem::from_metadata(key, m),
+            Ok(Some(m)) => LibraryItem {
+                scan: p.seen.scan.take(),
+                ..LibraryItem::from_metadata(key, m)
+            },
             Ok(None) if p.kind == Kind::Add => {
                 // Gone before it was announced: neither it nor its delete will be.
                 self.stats.deleted_before_ready += 1;

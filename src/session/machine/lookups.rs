@@ -313,7 +313,9 @@ impl Machine {
             && listed.is_some()
             && listed != t.snap.media.rating_key.as_deref()
         {
-            let previous = std::mem::replace(&mut t.snap.media, TrackedMedia::from_session(entry));
+            let offset = t.snap.view_offset;
+            let media = std::mem::replace(&mut t.snap.media, TrackedMedia::from_session(entry));
+            let previous = (media, offset);
             t.snap.view_offset = clamp(entry.view_offset.unwrap_or(0), t.snap.media.duration);
             t.offset_at = now;
             self.media_changed(key, t, previous);
@@ -359,7 +361,7 @@ impl Machine {
             live: false,
             transient: false,
             transcoding: false,
-            stream_id: None,
+            play_id: None,
         };
         let mut t = self.tracked_from(snap, origin, state, now);
         bind(&mut t, entry);
@@ -436,7 +438,7 @@ fn bind(t: &mut Tracked, entry: &Session) {
     s.live = s.live || entry.is_live();
     s.transient = is_transient(entry);
     s.transcoding = s.transcoding || entry.transcode.is_some();
-    s.stream_id = entry.session.as_ref().and_then(|i| i.id.clone());
+    s.play_id = entry.session.as_ref().and_then(|i| i.id.clone());
     if s.client_identifier.is_none() {
         s.client_identifier = player_id(entry);
     }

@@ -178,8 +178,8 @@ struct Tracked {
     watched: Vec<String>,
     /// What is still to be read before it is announced, or before its new item is.
     read: Read,
-    /// A new item whose details are being read: the item before it.
-    media_pending: Option<TrackedMedia>,
+    /// A new item whose details are being read: the item before it, and where it was.
+    media_pending: Option<(TrackedMedia, i64)>,
     /// Missing from `/status/sessions` since, at a resync; and the confirming reads that
     /// failed.
     missing_since: Option<Instant>,
@@ -425,7 +425,7 @@ impl Machine {
             return;
         }
         if changed {
-            let previous = std::mem::take(&mut t.snap.media);
+            let previous = (std::mem::take(&mut t.snap.media), t.snap.view_offset);
             t.snap.media.rating_key = rating_key.map(str::to_owned);
             t.snap.media.key = n.key.clone().filter(|k| !k.is_empty());
             t.snap.state = if state == PlaybackState::Stopped {
@@ -439,7 +439,8 @@ impl Machine {
             if state == PlaybackState::Stopped {
                 let event = SessionEvent::MediaChanged {
                     session: t.snap.clone(),
-                    previous,
+                    previous: previous.0,
+                    previous_offset: previous.1,
                 };
                 self.emit(&key, &t, event);
                 self.stop(&key, t, StopReason::Reported);
@@ -543,7 +544,7 @@ impl Machine {
             live,
             transient: false,
             transcoding: n.transcode_session.is_some(),
-            stream_id: None,
+            play_id: None,
         };
         let mut t = self.tracked_from(snap, origin, state, now);
         t.announced = false;
@@ -746,11 +747,12 @@ impl Machine {
         }
     }
 
-    fn media_changed(&mut self, key: &str, t: &mut Tracked, previous: TrackedMedia) {
+    fn media_changed(&mut self, key: &str, t: &mut Tracked, previous: (TrackedMedia, i64)) {
         t.snap.view_offset = clamp(t.snap.view_offset, t.snap.media.duration);
         let event = SessionEvent::MediaChanged {
             session: t.snap.clone(),
-            previous,
+            previous: previous.0,
+            previous_offset: previous.1,
         };
         self.emit(key, t, event);
         self.check_watched(key, t);
