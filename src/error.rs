@@ -95,7 +95,8 @@ pub enum Error {
         /// What the server did, its likely cause, and the fix.
         reason: String,
     },
-    /// The peer broke the HTTP, WebSocket or event-stream protocol.
+    /// The peer broke the HTTP, WebSocket or event-stream protocol (a WebSocket text
+    /// message that is not UTF-8 is one: RFC 6455 makes it fatal, close code 1007).
     /// The connection is dropped; the listener reconnects.
     Protocol {
         /// When: in the HTTP handshake, or while reading.
@@ -120,8 +121,9 @@ pub enum Error {
         reason: String,
     },
     /// A message arrived that is not a notification this crate can read: not JSON, not the
-    /// expected shape, a binary frame, invalid UTF-8, or a typed view that did not fit.
-    /// The listener goes on with the next message.
+    /// expected shape, a binary frame, or a typed view that did not fit.
+    /// The listener goes on with the next message. (Text that is not UTF-8 is an
+    /// [`Error::Protocol`]: it ends the connection.)
     Decode {
         /// What was wrong.
         message: String,

@@ -444,16 +444,21 @@
 //! | [`Error::HttpStatus`] 3xx, other 4xx | ends | fix the URL |
 //! | [`Error::HttpStatus`] 429, 5xx | reconnects with backoff, waiting at least its `Retry-After` (up to an hour) | nothing |
 //! | [`Error::Unsupported`]: a WebSocket upgrade answered 400, 426 or 2xx; a compressed event stream | ends | fix the reverse proxy (its text says how), or switch [`Transport`] |
-//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::Protocol`], [`Error::HeartbeatTimeout`] | reconnects with backoff | resync after [`ConnectionState::Connected`] |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::Protocol`] (a WebSocket text message that is not UTF-8 among them), [`Error::HeartbeatTimeout`] | reconnects with backoff | resync after [`ConnectionState::Connected`] |
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
-//! | [`Error::Decode`] (not JSON, a binary or non-UTF-8 message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
+//! | [`Error::Decode`] (not JSON, a binary message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
 //! | [`Error::Forbidden`] (a tracker's token may not read sessions), [`Error::TrackerFull`] | the tracker goes on, with less | a server owner's token; raise the tracker's bound |
 //!
 //! [`Error::is_retryable`] says which kind an error is. A message over
 //! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the
-//! listener never holds more than the limit of one message. A server's WebSocket close is
-//! reported with the code and reason it sent ([`Error::Closed`]).
+//! listener never holds more than the limit of one message. A WebSocket text message is
+//! checked as UTF-8 as its bytes arrive, and the first byte that cannot be fails the
+//! connection at once, as RFC 6455 requires (close code 1007, one [`Error::Protocol`]);
+//! nothing of that message is delivered, and the listener reconnects (what it missed is a
+//! gap like any other: resync). A message skipped for its size is not read, so not
+//! checked. A server's WebSocket close is reported with the code and reason it sent
+//! ([`Error::Closed`]); a reason that is not UTF-8 is answered with 1007.
 //!
 //! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
 //! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are

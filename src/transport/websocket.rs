@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::error::{self, Error, Phase};
 use crate::reconnect::Heartbeat;
 
-use super::frames::{FrameParser, Incoming, Masker, is_valid_close_code};
+use super::frames::{Broken, FrameParser, Incoming, Masker, is_valid_close_code};
 use super::net::{Stream, is_timeout};
 use super::{Frame, Settings, http};
 
@@ -208,23 +208,25 @@ impl Connection {
                 size: usize::try_from(size).ok(),
                 limit: self.max_message_size,
             }),
-            Incoming::InvalidUtf8 => Frame::Unreadable(Error::Decode {
-                message: "a text message that is not valid UTF-8; it was skipped".to_owned(),
-                excerpt: excerpt(self.parser.payload()),
-            }),
             Incoming::Ping => {
                 let pong = self.masker.frame(0xA, self.parser.payload());
                 self.send(&pong)?;
                 Frame::Alive
             }
             Incoming::Pong => Frame::Alive,
-            Incoming::Close { code, reason } => {
-                // The code is echoed (1002 for one that may not be sent), never the reason:
-                // it might carry what a proxy echoed, the token included.
+            Incoming::Close {
+                code,
+                reason,
+                reason_is_utf8,
+            } => {
+                // The code is echoed (1002 for one that may not be sent, 1007 for a reason
+                // that is not UTF-8), never the reason: it might carry what a proxy echoed,
+                // the token included.
                 let reply = match code {
                     None => Vec::new(),
-                    Some(c) if is_valid_close_code(c) => c.to_be_bytes().to_vec(),
-                    Some(_) => 1002u16.to_be_bytes().to_vec(),
+                    Some(c) if !is_valid_close_code(c) => 1002u16.to_be_bytes().to_vec(),
+                    Some(_) if !reason_is_utf8 => 1007u16.to_be_bytes().to_vec(),
+                    Some(c) => c.to_be_bytes().to_vec(),
                 };
                 let close = self.masker.frame(0x8, &reply);
                 self.close_sent = true;
@@ -237,12 +239,13 @@ impl Connection {
         })
     }
 
-    /// The server broke the protocol: say so with a close frame (1002), then drop it.
-    fn fail(&mut self, broken: String) -> Error {
-        let close = self.masker.frame(0x8, &1002u16.to_be_bytes());
+    /// The server broke the protocol: say so with a close frame (1002, or 1007 for text
+    /// that is not UTF-8), then end the connection.
+    fn fail(&mut self, broken: Broken) -> Error {
+        let close = self.masker.frame(0x8, &broken.code.to_be_bytes());
         self.close_sent = true;
         let _ = self.send(&close);
-        Error::protocol(Phase::Read, broken)
+        Error::protocol(Phase::Read, broken.reason)
     }
 
     fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
