@@ -345,9 +345,10 @@
 //!
 //! [`AlertListener::stop`] stops for good and returns once the listener's thread has
 //! ended. It interrupts whatever the thread is doing (connecting, a TLS or HTTP handshake,
-//! a read from a server that sends nothing, a wait before reconnecting) by shutting the
-//! socket down, so it does not wait for the next message or a timeout; only a callback that
-//! is running is waited for. [`AlertListener::stop_handle`] gives a [`StopHandle`] that
+//! a read from a server that sends nothing, a wait before reconnecting, the moment after a
+//! WebSocket close in which the server is left to close the TCP connection first) by
+//! shutting the socket down, so it does not wait for the next message or a timeout; only
+//! a callback that is running is waited for. [`AlertListener::stop_handle`] gives a [`StopHandle`] that
 //! stops from any thread, including from inside a callback. Dropping an [`AlertListener`]
 //! stops it the same way. A listener that ends by itself (see below) can be waited for with
 //! [`AlertListener::join`].
