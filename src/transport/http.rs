@@ -450,9 +450,15 @@ impl<R: Read> BufRead for Body<R> {
                     };
                     let line = &self.buf[range];
                     let hex = line.split(|&b| b == b';').next().unwrap_or(b"");
-                    let hex = std::str::from_utf8(hex).map_err(|_| invalid("a bad chunk size"))?;
-                    let size = u64::from_str_radix(hex.trim(), 16)
-                        .map_err(|_| invalid("a bad chunk size"))?;
+                    // Hex digits only (RFC 9112, 7.1): from_str_radix alone takes a sign.
+                    let hex = hex.trim_ascii();
+                    if hex.is_empty() || !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(invalid("a bad chunk size"));
+                    }
+                    let size = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                        .ok_or_else(|| invalid("a chunk size over 64 bits"))?;
                     self.framing = if size == 0 {
                         Framing::Done
                     } else {
@@ -534,6 +540,23 @@ mod tests {
         assert!(body("Transfer-Encoding: chunked\r\n", b"zz\r\nhello\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhello!!\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhel", 0).is_err());
+    }
+
+    #[test]
+    fn a_chunk_size_is_hex_digits_only() {
+        for size in ["+5", "-5", "0x5", "5 5", "", " ", "5_", "\u{666}"] {
+            let wire = format!("{size}\r\nhello\r\n0\r\n\r\n");
+            assert!(
+                body("Transfer-Encoding: chunked\r\n", wire.as_bytes(), 0).is_err(),
+                "{size:?}"
+            );
+        }
+        // Whitespace before an extension is allowed (BWS), and so are both cases.
+        let wire = b"5 ;x=1\r\nhello\r\nA\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
+        assert_eq!(
+            body("Transfer-Encoding: chunked\r\n", wire, 0).unwrap(),
+            b"hello01234567890123456789"
+        );
     }
 
     #[test]
