@@ -148,3 +148,31 @@ fn a_retry_after_date_far_in_the_future_does_not_crash_the_listener() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_101_with_bare_lf_line_ends_is_an_upgrade() {
+    // httparse reads such a head; the end of the head was looked for as CRLF CRLF only, so
+    // the answer read as a handshake timeout.
+    let resp = |key: &str| {
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        format!("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: {accept}\n\n").into_bytes()
+    };
+    let note = r#"{"NotificationContainer":{"type":"status","size":1,"StatusNotification":[{"title":"hi"}]}}"#;
+    let (url, _h) = server(resp, frame(true, 0x1, note.as_bytes()));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let l = AlertListener::builder(&url)
+        .reconnect(Reconnect::never())
+        .handshake_timeout(Duration::from_secs(3))
+        .handler(tx)
+        .start()
+        .unwrap();
+    let alert = loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Event::Alert(a) => break a,
+            Event::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    assert_eq!(alert.kind(), "status");
+    l.stop();
+}

@@ -265,8 +265,7 @@ fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Er
         };
         let scan_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find(&buf[scan_from..], b"\r\n\r\n") {
-            let end = scan_from + end + 4;
+        if let Some(end) = head_end(&buf, scan_from) {
             let head = parse_head(&buf[..end])?;
             return Ok((head, buf.split_off(end)));
         }
@@ -316,8 +315,14 @@ pub(crate) fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, St
         .collect()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where a response head ends, past its empty line, looking from `from` on. Lines may
+/// end in bare LF, as httparse (and RFC 9112, 2.2) accepts: CRLF CRLF, LF LF, LF CRLF.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    (from..buf.len()).find_map(|i| match &buf[i..] {
+        [b'\n', b'\n', ..] => Some(i + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
+        _ => None,
+    })
 }
 
 /// A response body, de-chunked, read through a buffer that starts with the bytes read
@@ -540,6 +545,28 @@ mod tests {
         assert!(body("Transfer-Encoding: chunked\r\n", b"zz\r\nhello\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhello!!\r\n", 0).is_err());
         assert!(body("Transfer-Encoding: chunked\r\n", b"5\r\nhel", 0).is_err());
+    }
+
+    #[test]
+    fn a_head_ends_at_its_empty_line_whatever_its_line_ends() {
+        for head in [
+            "HTTP/1.1 101 OK\r\nA: b\r\n\r\n",
+            "HTTP/1.1 101 OK\nA: b\n\n",
+            "HTTP/1.1 101 OK\nA: b\r\n\n",
+            "HTTP/1.1 101 OK\r\nA: b\n\r\n",
+        ] {
+            let wire = format!("{head}\x01\x00");
+            for from in 0..head.len() - 3 {
+                assert_eq!(
+                    head_end(wire.as_bytes(), from),
+                    Some(head.len()),
+                    "{head:?}"
+                );
+            }
+            let parsed = parse_head(head.as_bytes()).unwrap();
+            assert_eq!((parsed.status, parsed.header("a")), (101, Some("b")));
+        }
+        assert_eq!(head_end(b"HTTP/1.1 101 OK\r\nA: b\r\n", 0), None);
     }
 
     #[test]
