@@ -82,7 +82,7 @@ pub enum Error {
         /// The path that was requested (without the query).
         path: String,
         /// How long the server asked to wait before trying again (`Retry-After`, sent with
-        /// 429 and 503). The listener waits at least this long, up to an hour.
+        /// 429 and 503), up to an hour: the listener waits at least this long.
         retry_after: Option<Duration>,
     },
     /// The server, or a proxy in front of it, answered in a way this crate cannot use: a

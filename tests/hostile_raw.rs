@@ -176,3 +176,21 @@ fn a_101_with_bare_lf_line_ends_is_an_upgrade() {
     assert_eq!(alert.kind(), "status");
     l.stop();
 }
+
+#[test]
+fn an_overflowing_retry_after_is_told_as_the_wait_it_is() {
+    let resp = |_: &str| {
+        b"HTTP/1.1 503 Busy\r\nRetry-After: 99999999999999999999999\r\nContent-Length: 0\r\n\r\n"
+            .to_vec()
+    };
+    let (url, _h) = server(resp, vec![]);
+    let (l, rx) = listen(&url);
+    let errs = errors(&rx);
+    let _ = l.join();
+    let [e @ Error::HttpStatus { retry_after, .. }] = errs.as_slice() else {
+        panic!("{errs:?}")
+    };
+    // The wait is capped at an hour, and so is what the error says.
+    assert_eq!(*retry_after, Some(Duration::from_secs(3600)), "{e:?}");
+    assert!(e.to_string().ends_with("retry in 3600s"), "{e}");
+}

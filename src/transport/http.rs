@@ -16,6 +16,10 @@ use super::net::{self, Stream};
 /// Longest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The longest `Retry-After` honoured: a server asking for more is tried again after this,
+/// and the error says this.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Sends `GET path` with `headers` and the `X-Plex-*` ones, and reads the answer's head
 /// within the handshake timeout. An answer other than `expected` becomes the error a user
 /// can act on (401 and 498: the token). Returns the head and the bytes read past it.
@@ -148,7 +152,8 @@ impl Head {
                 path: path.split('?').next().unwrap_or(path).to_owned(),
                 retry_after: self
                     .header("Retry-After")
-                    .and_then(|v| retry_after(v, SystemTime::now())),
+                    .and_then(|v| retry_after(v, SystemTime::now()))
+                    .map(|after| after.min(MAX_RETRY_AFTER)),
             }),
         }
     }
@@ -612,6 +617,23 @@ mod tests {
             busy.expect_status(101, "/x"),
             Err(Error::HttpStatus { retry_after: Some(d), .. }) if d == Duration::from_secs(120)
         ));
+        // What the listener waits at most, also in the error (it said u64::MAX seconds).
+        for asked in [
+            "99999999999999999999999",
+            "3601",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let busy = Head {
+                status: 503,
+                headers: vec![("Retry-After".into(), asked.into())],
+            };
+            let e = busy.expect_status(101, "/x").unwrap_err();
+            assert!(
+                matches!(e, Error::HttpStatus { retry_after: Some(d), .. } if d == MAX_RETRY_AFTER),
+                "{asked}: {e:?}"
+            );
+            assert!(e.to_string().ends_with("retry in 3600s"), "{e}");
+        }
     }
 
     #[test]
