@@ -16,7 +16,9 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL can't be used: wrong scheme, no host, a query string.
+    /// The URL can't be used: wrong scheme, no host, a query string. Also found when
+    /// connecting: an `https://` URL for a server that answered the TLS handshake in plain
+    /// HTTP (not transient: the listener reports it and ends).
     ///
     /// Fix the URL; it should look like `http://host:32400` or `https://host:32400`.
     InvalidUrl {

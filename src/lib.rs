@@ -462,7 +462,9 @@
 //! ([`Error::Closed`]); a reason that is not UTF-8 is answered with 1007.
 //!
 //! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
-//! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are
+//! [`Builder::start`], before any thread exists; one wrong URL is found only when
+//! connecting, an `https://` URL for a server that answers the TLS handshake in plain
+//! HTTP: [`Error::InvalidUrl`] then ends the listener. Without a `callback_error`, errors are
 //! logged with the [`log`](https://docs.rs/log) crate at warn level.
 //!
 //! The token never appears in a log line, an error's text or a `Debug` print. The crate
