@@ -11,8 +11,8 @@
 //! The crate's client asks for `<base path>/:/websockets/notifications` and refuses a query
 //! string in its URL, so every client goes through a proxy (here, on loopback) that
 //! rewrites `/<agent>/<case>/:/websockets/notifications` to the server's
-//! `/runCase?case=<case>&agent=<agent>`, and passes each direction's end of stream on as
-//! it comes, so that who closed the TCP connection first is what the server sees.
+//! `/runCase?case=<case>&agent=<agent>`, passes each direction's end of stream on as it
+//! comes (a FIN, not a close), and notes which side ended the TCP connection first.
 //!
 //! Neither client sends data (the crate's is a listener): a case that wants an echo fails
 //! for both. Such a case is "echo-only" when the echoes are all that is missing (what the
@@ -22,9 +22,9 @@
 //!
 //! Exits non-zero, saying why, when the crate's client grades worse than OK,
 //! NON-STRICT or INFORMATIONAL on a case of categories 2 to 7 that is not echo-only, when
-//! a text case with invalid UTF-8 is not OK, when the server did not close the TCP
-//! connection first (RFC 6455, 7.1.1), or when it grades worse than tungstenite's on any
-//! case of categories 2 to 7.
+//! a text case with invalid UTF-8 is not OK, when it ended a TCP connection before the
+//! server did (RFC 6455, 7.1.1), or when it grades worse than tungstenite's on any case of
+//! categories 2 to 7.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -329,6 +329,7 @@ fn tungstenite_client(proxy: SocketAddr, case: usize) -> Result<()> {
 /// One case's outcome, from the server's report.
 #[derive(Debug, Clone)]
 struct Graded {
+    id: CaseId,
     behavior: String,
     close: String,
     /// Failed only for want of echoes: graded apart.
@@ -355,7 +356,7 @@ fn read_reports(dir: &Path, agent: &str) -> Result<BTreeMap<CaseId, Graded>> {
         let file = summary["reportfile"].as_str().ok_or("no report file")?;
         let report = std::fs::read_to_string(dir.join(file))?;
         let report: Value = serde_json::from_str(&without_surrogates(&report))?;
-        let mut g = grade(&report);
+        let mut g = grade(CaseId::parse(id), &report);
         let number = report["case"].as_u64().unwrap_or_default() as usize;
         g.server_closed_first = SERVER_CLOSED_FIRST
             .lock()
@@ -391,7 +392,7 @@ fn without_surrogates(json: &str) -> String {
     out
 }
 
-fn grade(report: &Value) -> Graded {
+fn grade(id: CaseId, report: &Value) -> Graded {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     let behavior = text(&report["behavior"]);
     let close = text(&report["behaviorClose"]);
@@ -433,6 +434,7 @@ fn grade(report: &Value) -> Graded {
             .as_array()
             .is_some_and(|codes| codes.len() == 1 && codes[0] == 1007);
     Graded {
+        id,
         behavior,
         close,
         echo_only,
@@ -453,6 +455,14 @@ fn grade(report: &Value) -> Graded {
 }
 
 const ACCEPTED: [&str; 3] = ["OK", "NON-STRICT", "INFORMATIONAL"];
+
+impl Graded {
+    /// What fails the run: a case of categories 2 to 7, not echo-only, graded worse than
+    /// OK, NON-STRICT or INFORMATIONAL (for its messages or its close).
+    fn fails(&self) -> bool {
+        self.id.is_graded() && !self.echo_only && !(passes(&self.behavior) && passes(&self.close))
+    }
+}
 
 fn passes(grade: &str) -> bool {
     ACCEPTED.contains(&grade)
@@ -553,12 +563,20 @@ fn judge(
         println!("| {what} | {} |", counts.join(" | "));
     };
     row("echo-only (graded apart)", &|g| g.echo_only);
+    row(
+        "categories 2-7, not echo-only, worse than OK, NON-STRICT, INFORMATIONAL",
+        &|g| g.fails(),
+    );
     row("a close frame from the client", &|g| {
         g.client_close.is_some()
     });
-    row("the server closed TCP first", &|g| {
-        g.server_closed_first == Some(true)
-    });
+    if ours.values().any(|g| g.server_closed_first.is_some()) {
+        row("the server closed TCP first", &|g| {
+            g.server_closed_first == Some(true)
+        });
+    } else {
+        println!("| the server closed TCP first | (seen only when the cases run) |");
+    }
     println!();
 
     let echo_only: Vec<String> = ours
@@ -574,7 +592,7 @@ fn judge(
 
     for (id, g) in ours {
         let fail = |what: String| format!("{OURS}, case {id}: {what} ({})", g.result.trim());
-        if id.is_graded() && !g.echo_only && !(passes(&g.behavior) && passes(&g.close)) {
+        if g.fails() {
             problems.push(fail(format!("graded {} / {}", g.behavior, g.close)));
         }
         if g.invalid_utf8 && !(g.behavior == "OK" && g.close == "OK") {
@@ -595,7 +613,8 @@ fn judge(
     println!("invalid UTF-8 cases OK for {OURS}: {invalid_utf8_ok} of {invalid_utf8}");
 
     if let Some(theirs) = graded.get(TUNGSTENITE) {
-        let (mut equal, mut better, mut worse, mut cleaner) = (0, 0, Vec::new(), Vec::new());
+        let (mut equal, mut better, mut worse, mut cleaner) =
+            (0, Vec::new(), Vec::new(), Vec::new());
         for (id, g) in ours {
             let Some(t) = theirs.get(id) else { continue };
             let (ob, oc, tb, tc) = (
@@ -613,7 +632,7 @@ fn judge(
                     ));
                 }
             } else if ob < tb || oc < tc {
-                better += 1;
+                better.push(id.to_string());
             } else {
                 equal += 1;
             }
@@ -622,7 +641,9 @@ fn judge(
             }
         }
         println!(
-            "{OURS} beside {TUNGSTENITE}, case by case: equal {equal}, better {better}, worse {} {}",
+            "{OURS} beside {TUNGSTENITE}, case by case: equal {equal}, better {} {}, worse {} {}",
+            better.len(),
+            ranges(&better),
             worse.len(),
             ranges(&worse)
         );
