@@ -470,7 +470,7 @@
 //! The token never appears in a log line, an error's text or a `Debug` print. The crate
 //! logs no frame, payload or close reason at any level, and its dependencies never see
 //! one (the WebSocket frames are read by the crate's own parser, and nothing is echoed
-//! back: a close is answered with its code alone), so a server or proxy that echoes the
+//! back: a close is answered with a code alone, never its reason), so a server or proxy that echoes the
 //! token into what it sends cannot put it in your logs; errors that quote what the server
 //! sent have the token blanked out. What a server sends in a notification itself reaches
 //! you as sent, in [`Alert::raw`]. The token is sent as the `X-Plex-Token` header;

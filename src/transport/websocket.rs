@@ -1,7 +1,8 @@
 //! `GET /:/websockets/notifications`: the upgrade, then one JSON text frame per
 //! notification. The heartbeat's Pings and the close handshake live here too: a close is
-//! answered with its code alone, and then the server is left to close the TCP connection
-//! first, as RFC 6455 (7.1.1) asks, for a moment at most.
+//! answered with a code alone (its own, or 1002 or 1007 for a bad one), and then the
+//! server is left to close the TCP connection first, as RFC 6455 (7.1.1) asks, for a
+//! moment at most.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
