@@ -314,7 +314,8 @@ impl FrameParser {
                 Err(Broken {
                     code: 1007,
                     reason: format!(
-                        "a text message that is not UTF-8 (at its byte {}); it was not delivered",
+                        "a text message that is not UTF-8 (at its byte {}): not delivered, and \
+                         the connection closed with 1007, as RFC 6455 requires",
                         self.valid
                     ),
                 })
