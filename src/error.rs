@@ -20,7 +20,9 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL can't be used: wrong scheme, no host, a query string.
+    /// The URL can't be used: wrong scheme, no host, a query string. Also found when
+    /// connecting: an `https://` URL for a server that answered the TLS handshake in plain
+    /// HTTP (not transient: the listener reports it and ends).
     ///
     /// Fix the URL; it should look like `http://host:32400` or `https://host:32400`.
     InvalidUrl {
@@ -86,7 +88,7 @@ pub enum Error {
         /// The path that was requested (without the query).
         path: String,
         /// How long the server asked to wait before trying again (`Retry-After`, sent with
-        /// 429 and 503). The listener waits at least this long, up to an hour.
+        /// 429 and 503), up to an hour: the listener waits at least this long.
         retry_after: Option<Duration>,
     },
     /// The server, or a proxy in front of it, answered in a way this crate cannot use: a
@@ -99,7 +101,8 @@ pub enum Error {
         /// What the server did, its likely cause, and the fix.
         reason: String,
     },
-    /// The peer broke the HTTP, WebSocket or event-stream protocol.
+    /// The peer broke the HTTP, WebSocket or event-stream protocol (a WebSocket text
+    /// message that is not UTF-8 is one: RFC 6455 makes it fatal, close code 1007).
     /// The connection is dropped; the listener reconnects.
     Protocol {
         /// When: in the HTTP handshake, or while reading.
@@ -125,8 +128,9 @@ pub enum Error {
         reason: String,
     },
     /// A message arrived that is not a notification this crate can read: not JSON, not the
-    /// expected shape, a binary frame, invalid UTF-8, or a typed view that did not fit.
-    /// The listener goes on with the next message.
+    /// expected shape, a binary frame, or a typed view that did not fit.
+    /// The listener goes on with the next message. (Text that is not UTF-8 is an
+    /// [`Error::Protocol`]: it ends the connection.)
     Decode {
         /// What was wrong, in this crate's words: it quotes nothing the server sent.
         message: String,

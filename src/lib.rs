@@ -279,7 +279,7 @@
 //!         LibraryEvent::ItemAdded(item) => println!("new: {item}"),
 //!         LibraryEvent::ItemUpdated(item) => println!("changed: {item}"),
 //!         LibraryEvent::ItemDeleted(item) => println!("gone: {item}"),
-//!         LibraryEvent::ScanFinished { library_section_id } => println!("scanned {library_section_id:?}"),
+//!         LibraryEvent::ScanFinished { library_section_id, .. } => println!("scanned {library_section_id:?}"),
 //!         _ => {} // ItemsAdded (grouped), ScanStarted, the activities
 //!     }
 //! }
@@ -416,9 +416,10 @@
 //!
 //! [`AlertListener::stop`] stops for good and returns once the listener's thread has
 //! ended. It interrupts whatever the thread is doing (connecting, a TLS or HTTP handshake,
-//! a read from a server that sends nothing, a wait before reconnecting) by shutting the
-//! socket down, so it does not wait for the next message or a timeout; only a callback that
-//! is running is waited for. [`AlertListener::stop_handle`] gives a [`StopHandle`] that
+//! a read from a server that sends nothing, a wait before reconnecting, the moment after a
+//! WebSocket close in which the server is left to close the TCP connection first) by
+//! shutting the socket down, so it does not wait for the next message or a timeout; only
+//! a callback that is running is waited for. [`AlertListener::stop_handle`] gives a [`StopHandle`] that
 //! stops from any thread, including from inside a callback. Dropping an [`AlertListener`]
 //! stops it the same way. A listener that ends by itself (see below) can be waited for with
 //! [`AlertListener::join`].
@@ -515,9 +516,9 @@
 //! | [`Error::HttpStatus`] 3xx, other 4xx | ends | fix the URL |
 //! | [`Error::HttpStatus`] 429, 5xx | reconnects with backoff, waiting at least its `Retry-After` (up to an hour) | nothing |
 //! | [`Error::Unsupported`]: a WebSocket upgrade answered 400, 426 or 2xx; a compressed event stream | ends | fix the reverse proxy (its text says how), or switch [`Transport`] |
-//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::Protocol`], [`Error::HeartbeatTimeout`] | reconnects with backoff | resync after [`ConnectionState::Connected`] |
+//! | [`Error::Connect`], [`Error::Timeout`], [`Error::ConnectionLost`], [`Error::Closed`], [`Error::Protocol`] (a WebSocket text message that is not UTF-8 among them), [`Error::HeartbeatTimeout`] | reconnects with backoff | resync after [`ConnectionState::Connected`] |
 //! | [`Error::Tls`] | reconnects with backoff | fix [`TlsOptions`] (plex.direct: see above) |
-//! | [`Error::Decode`] (not JSON, a binary or non-UTF-8 message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
+//! | [`Error::Decode`] (not JSON, a binary message, a typed view that did not fit), [`Error::MessageTooLarge`] | skips that message, on the same connection, goes on | nothing; report odd servers |
 //! | [`Error::CallbackPanicked`] | goes on | fix the callback |
 //! | [`Error::Forbidden`] (a tracker's token may not read sessions), [`Error::TrackerFull`] | the tracker goes on, with less | a server owner's token; raise the tracker's bound |
 //! | [`Error::Throttled`] (a tracker's lookup held back: the server asked to wait) | the tracker tries again when it may | nothing |
@@ -529,20 +530,27 @@
 //!
 //! [`Error::is_retryable`] says which kind an error is. A message over
 //! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the
-//! listener never holds more than the limit of one message. A server's WebSocket close is
-//! reported with the code and reason it sent ([`Error::Closed`]).
+//! listener never holds more than the limit of one message. A WebSocket text message is
+//! checked as UTF-8 as its bytes arrive, and the first byte that cannot be fails the
+//! connection at once, as RFC 6455 requires (close code 1007, one [`Error::Protocol`]);
+//! nothing of that message is delivered, and the listener reconnects (what it missed is a
+//! gap like any other: resync). A message skipped for its size is not read, so not
+//! checked. A server's WebSocket close is reported with the code and reason it sent
+//! ([`Error::Closed`]); a reason that is not UTF-8 is answered with 1007.
 //!
 //! A bad URL or option ([`Error::InvalidUrl`], [`Error::InvalidConfig`]) is an `Err` from
-//! [`Builder::start`], before any thread exists. Without a `callback_error`, errors are
-//! logged with the [`log`](https://docs.rs/log) crate at warn level, one line each that
-//! says what happened (the kind of error, an HTTP status, the path requested, a close
-//! code) and quotes nothing the server sent: no excerpt, no parser detail, no close
+//! [`Builder::start`], before any thread exists; one wrong URL is found only when
+//! connecting, an `https://` URL for a server that answers the TLS handshake in plain
+//! HTTP: [`Error::InvalidUrl`] then ends the listener. Without a `callback_error`, errors
+//! are logged with the [`log`](https://docs.rs/log) crate at warn level, one line each
+//! that says what happened (the kind of error, an HTTP status, the path requested, a
+//! close code) and quotes nothing the server sent: no excerpt, no parser detail, no close
 //! reason. Panic messages, a callback's or the crate's, are left to the panic hook.
 //!
 //! The token never appears in a log line, an error's text or a `Debug` print. The crate
 //! logs no frame, payload or close reason at any level, and its dependencies never see
 //! one (the WebSocket frames are read by the crate's own parser, and nothing is echoed
-//! back: a close is answered with its code alone), so a server or proxy that echoes the
+//! back: a close is answered with a code alone, never its reason), so a server or proxy that echoes the
 //! token into what it sends cannot put it in your logs. Errors that quote what the server
 //! sent ([`Error::Decode`]'s excerpt and detail, [`Error::Closed`]'s reason) have the
 //! token blanked out as `<redacted>`, as sent, percent-encoded with upper- or lower-case

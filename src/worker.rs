@@ -17,6 +17,7 @@ use crate::reconnect::Backoff;
 use crate::stats::Counters;
 use crate::stop::{StopHandle, lock};
 use crate::transport::Token;
+use crate::transport::http::MAX_RETRY_AFTER;
 use crate::transport::{Connection, Connector, Frame};
 use crate::{Error, Filters, alert};
 
@@ -321,9 +322,6 @@ impl Worker {
         self.delivery.emit(event)
     }
 }
-
-/// The longest `Retry-After` honoured: a server asking for more is tried again after this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// How long the server asked to wait before the next attempt.
 fn retry_after(error: &Error) -> Duration {

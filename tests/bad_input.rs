@@ -1,11 +1,13 @@
 //! Bad input from the server is reported and skipped: the alert before it and the alert
-//! after it both arrive, on the same connection, over either transport.
+//! after it both arrive, on the same connection, over either transport. The exception is
+//! a WebSocket text message that is not UTF-8, which RFC 6455 makes a failure of the
+//! connection: reported once, closed with 1007, and the listener reconnects.
 
 mod common;
 
 use common::*;
 use crossbeam_channel::Receiver;
-use plex_alerts::mock::{MockServer, Raw};
+use plex_alerts::mock::{ClientFrame, MockServer, Raw};
 use plex_alerts::{AlertListener, ConnectionState, Error, Event, Notification, Transport};
 use serde_json::Value;
 
@@ -294,10 +296,62 @@ fn a_binary_websocket_frame_is_a_decode_error_and_listening_goes_on() {
 }
 
 #[test]
-fn a_websocket_text_frame_with_invalid_utf8_is_a_decode_error_and_listening_goes_on() {
+fn a_websocket_text_frame_with_invalid_utf8_fails_the_connection_with_1007_and_it_reconnects() {
     let s = session(Transport::WebSocket, None);
-    s.decode_error_between_good_alerts(Raw::TextBytes(vec![0x7b, 0xff, 0xfe, 0x7d]));
+    assert_eq!(s.server.send(&numbered_frame(1)), 1);
+    assert_eq!(
+        s.server
+            .send_raw(Raw::TextBytes(vec![0x7b, 0xff, 0xfe, 0x7d])),
+        1
+    );
+    assert_eq!(seq_of(&next_alert(&s.rx)), 1);
+    let error = next_error(&s.rx);
+    assert_readable(&error);
+    assert!(
+        matches!(&error, Error::Protocol { message, .. } if message.contains("UTF-8")),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    // The client said why it closed (1007, invalid payload), and reconnects.
+    assert!(s.server.wait_until(HANG_GUARD, |m| {
+        m.received_frames()
+            .contains(&ClientFrame::Close(1007u16.to_be_bytes().to_vec()))
+    }));
+    let state = wait_state(&s.rx, |st| {
+        matches!(st, ConnectionState::Disconnected { .. })
+    });
+    assert!(
+        matches!(
+            state,
+            ConnectionState::Disconnected {
+                retry_in: Some(_),
+                ..
+            }
+        ),
+        "{state:?}"
+    );
+    assert!(s.server.wait_for_handshakes(s.handshakes + 1, HANG_GUARD));
+    // Nothing else in between: a second report or an alert would be spliced.
+    let connected = loop {
+        match s.rx.recv_timeout(HANG_GUARD).unwrap() {
+            Event::State(st @ ConnectionState::Connected { .. }) => break st,
+            Event::State(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(
+        matches!(connected, ConnectionState::Connected { outage: Some(_) }),
+        "a gap the trackers resync after: {connected:?}"
+    );
+    delivers_once_connected_now(&s, 2);
     s.stop();
+}
+
+/// Sends a numbered alert on the connection that is up and checks it is the next event.
+fn delivers_once_connected_now(s: &Session, seq: u64) {
+    assert!(s.server.wait_for_clients(1, HANG_GUARD));
+    assert_eq!(s.server.send(&numbered_frame(seq)), 1);
+    assert_eq!(seq_of(&next_alert(&s.rx)), seq);
 }
 
 for_both_transports!(
@@ -371,7 +425,6 @@ fn a_run_of_bad_input_is_reported_in_readable_sentences_and_every_good_alert_arr
                 Raw::Text(r#"{"hello":1}"#.to_owned()),
                 Raw::Text(String::new()),
                 Raw::Binary(vec![1, 2, 3]),
-                Raw::TextBytes(vec![0x7b, 0xff, 0xfe, 0x7d]),
                 Raw::Text(big_status_frame(10_000)),
             ],
             _ => vec![

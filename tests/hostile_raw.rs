@@ -113,3 +113,54 @@ fn a_retry_after_date_far_in_the_future_does_not_crash_the_listener() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_101_with_bare_lf_line_ends_is_an_upgrade() {
+    // httparse reads such a head; the end of the head was looked for as CRLF CRLF only, so
+    // the answer read as a handshake timeout.
+    let resp = |request: &str| {
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap_or("")
+            .trim();
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        format!("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: {accept}\n\n").into_bytes()
+    };
+    let note = r#"{"NotificationContainer":{"type":"status","size":1,"StatusNotification":[{"title":"hi"}]}}"#;
+    let (url, _h) = server(resp, frame(true, 0x1, note.as_bytes()));
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let l = AlertListener::builder(&url)
+        .reconnect(Reconnect::never())
+        .handshake_timeout(Duration::from_secs(3))
+        .handler(tx)
+        .start()
+        .unwrap();
+    let alert = loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Event::Alert(a) => break a,
+            Event::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    assert_eq!(alert.kind(), "status");
+    l.stop();
+}
+
+#[test]
+fn an_overflowing_retry_after_is_told_as_the_wait_it_is() {
+    let resp = |_: &str| {
+        b"HTTP/1.1 503 Busy\r\nRetry-After: 99999999999999999999999\r\nContent-Length: 0\r\n\r\n"
+            .to_vec()
+    };
+    let (url, _h) = server(resp, vec![]);
+    let (l, rx) = listen(&url);
+    let errs = errors(&rx);
+    let _ = l.join();
+    let [e @ Error::HttpStatus { retry_after, .. }] = errs.as_slice() else {
+        panic!("{errs:?}")
+    };
+    // The wait is capped at an hour, and so is what the error says.
+    assert_eq!(*retry_after, Some(Duration::from_secs(3600)), "{e:?}");
+    assert!(e.to_string().ends_with("retry in 3600s"), "{e}");
+}

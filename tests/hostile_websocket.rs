@@ -1,6 +1,7 @@
 //! A WebSocket server that breaks the protocol on purpose: fragments that are not UTF-8,
-//! close frames with odd reasons and codes. A message is delivered whole or reported once,
-//! never spliced; a close is a close; what the server sent is what is reported.
+//! close frames with odd reasons and codes. A message is delivered whole or not at all,
+//! never spliced; text that is not UTF-8 fails the connection at once (1007), reported
+//! once; a close is a close; what the server sent is what is reported.
 
 mod common;
 
@@ -32,49 +33,64 @@ fn wait_for_close_replies(server: &MockServer, n: usize) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn a_message_with_invalid_utf8_in_any_fragment_is_reported_once_and_never_delivered() {
+fn a_message_with_invalid_utf8_in_any_fragment_fails_the_connection_at_once_and_is_never_delivered()
+{
     let server = MockServer::start();
     let (listener, rx) = connected(&server, Transport::WebSocket);
-    let handshakes = server.handshakes();
     // Alert 99, in three fragments, one of which carries bytes that are not UTF-8. A
     // decoder that dropped the bad fragment would deliver a spliced alert.
     let text = numbered_frame(99);
     let thirds = [&text[..40], &text[40..120], &text[120..]];
     for bad in 0..3 {
-        let mut wire = Vec::new();
-        for (i, part) in thirds.iter().enumerate() {
-            let mut bytes = part.as_bytes().to_vec();
+        let handshakes = server.handshakes();
+        let fragment = |i: usize| {
+            let mut bytes = thirds[i].as_bytes().to_vec();
             if i == bad {
                 bytes.extend_from_slice(b"\xff\xfe");
             }
-            let opcode = if i == 0 { 0x1 } else { 0x0 };
-            wire.extend(ws_frame(i == 2, opcode, &bytes));
-        }
+            ws_frame(i == 2, if i == 0 { 0x1 } else { 0x0 }, &bytes)
+        };
         server.send(&numbered_frame(1));
-        server.send_raw(Raw::WebSocketBytes(wire));
-        server.send(&numbered_frame(2));
         assert_eq!(seq_of(&next_alert(&rx)), 1, "fragment {bad}");
+        // Up to the bad fragment only: the connection fails on it, without waiting for
+        // the message's end (RFC 6455, 8.1).
+        for i in 0..=bad {
+            server.send_raw(Raw::WebSocketBytes(fragment(i)));
+        }
         let e = next_error(&rx);
         assert!(
-            matches!(&e, Error::Decode { message, .. } if message.contains("UTF-8")),
+            matches!(&e, Error::Protocol { message, .. } if message.contains("UTF-8")),
             "fragment {bad}: {e:?}"
         );
-        // Nothing else in between: no spliced alert, no second error, no reconnect.
-        match rx.recv_timeout(HANG_GUARD).unwrap() {
-            Event::Alert(a) => assert_eq!(seq_of(&a), 2, "fragment {bad}"),
-            other => panic!("fragment {bad}: {other:?}"),
+        assert!(
+            server.wait_until(HANG_GUARD, |s| close_replies(s).len() > bad),
+            "fragment {bad}: no close"
+        );
+        assert_eq!(
+            close_replies(&server)[bad],
+            1007u16.to_be_bytes(),
+            "fragment {bad}"
+        );
+        // The rest of the message, were it sent, goes nowhere: the listener reconnects,
+        // and what it delivers next is the next alert, whole.
+        assert!(server.wait_for_handshakes(handshakes + 1, HANG_GUARD));
+        loop {
+            match rx.recv_timeout(HANG_GUARD).unwrap() {
+                Event::State(ConnectionState::Connected { outage }) => {
+                    assert!(outage.is_some(), "fragment {bad}: a gap, told");
+                    break;
+                }
+                Event::State(_) => {}
+                other => panic!("fragment {bad}: {other:?}"),
+            }
         }
+        delivers_once_connected_now(&server, &rx, 2);
     }
-    assert_eq!(
-        server.handshakes(),
-        handshakes,
-        "the same connection throughout"
-    );
     listener.stop();
 }
 
 #[test]
-fn a_close_whose_reason_is_not_utf8_is_a_close() {
+fn a_close_whose_reason_is_not_utf8_is_a_close_answered_with_1007() {
     let server = MockServer::start();
     let (listener, rx) = connected(&server, Transport::WebSocket);
     let handshakes = server.handshakes();
@@ -87,8 +103,9 @@ fn a_close_whose_reason_is_not_utf8_is_a_close() {
         matches!(&e, Error::Closed { code: Some(1000), reason } if reason.contains("going away")),
         "{e:?}"
     );
-    // The close is answered with its code alone, and the listener reconnects.
-    assert_eq!(wait_for_close_replies(&server, 1), [vec![0x03, 0xe8]]);
+    // The close is answered with 1007 (invalid payload) and no reason, and the listener
+    // reconnects.
+    assert_eq!(wait_for_close_replies(&server, 1), [vec![0x03, 0xef]]);
     assert!(server.wait_for_handshakes(handshakes + 1, HANG_GUARD));
     delivers_once_connected(&server, &rx, 6);
     listener.stop();

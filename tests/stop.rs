@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use plex_alerts::mock::{Fault, MockServer, StalledListener};
+use plex_alerts::mock::{ClientFrame, Fault, MockServer, Raw, StalledListener};
 use plex_alerts::{
     AlertListener, ConnectionState, Error, Event, Heartbeat, Reconnect, StopHandle, Transport,
 };
@@ -28,16 +28,21 @@ fn far_heartbeat() -> Heartbeat {
 
 /// Runs `stop` on another thread and asserts that it returns within [`STOP_BOUND`].
 fn within_bound(what: &str, stop: impl FnOnce() + Send + 'static) {
+    within(STOP_BOUND, what, stop);
+}
+
+/// Runs `stop` on another thread and asserts that it returns within `bound`.
+fn within(bound: Duration, what: &str, stop: impl FnOnce() + Send + 'static) {
     let (done_tx, done) = crossbeam_channel::bounded(1);
     let started = Instant::now();
     std::thread::spawn(move || {
         stop();
         let _ = done_tx.send(());
     });
-    let returned = done.recv_timeout(STOP_BOUND);
+    let returned = done.recv_timeout(bound);
     let took = started.elapsed();
     println!("stop {what}: {took:?}");
-    assert!(returned.is_ok(), "stop {what} took over {STOP_BOUND:?}");
+    assert!(returned.is_ok(), "stop {what} took over {bound:?}");
 }
 
 fn timed_stop(what: &str, listener: AlertListener) {
@@ -88,6 +93,34 @@ fn stop_is_prompt_while_the_tcp_connect_hangs() {
         .filter(|e| matches!(e, Event::Error(_)))
         .count();
     assert_eq!(errors, 0);
+}
+
+/// After the close handshake the client gives the server up to a second to close the TCP
+/// connection first; a stop does not wait for that. The bound is half that second.
+#[test]
+fn stop_is_prompt_while_waiting_for_the_server_to_close_after_a_close() {
+    let server = MockServer::start();
+    // It reads the client's Close and neither answers nor closes.
+    server.set_fault(Fault::Unresponsive);
+    let (listener, _rx) = connected_with(&server, Transport::WebSocket, |b| {
+        b.heartbeat(far_heartbeat())
+    });
+    server.send_raw(Raw::WebSocketBytes(ws_frame(
+        true,
+        0x8,
+        &1000u16.to_be_bytes(),
+    )));
+    assert!(server.wait_until(HANG_GUARD, |s| {
+        s.received_frames()
+            .iter()
+            .any(|f| matches!(f, ClientFrame::Close(_)))
+    }));
+    std::thread::sleep(Duration::from_millis(200));
+    within(
+        Duration::from_millis(500),
+        "waiting for the server to close",
+        move || listener.stop(),
+    );
 }
 
 #[test]

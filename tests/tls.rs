@@ -200,3 +200,57 @@ fn stop_during_a_stalled_tls_handshake_is_prompt() {
         assert!(took < HANG_GUARD);
     }
 }
+
+/// A server that answers anything with a plain HTTP 400 and closes, as a web server does
+/// when TLS reaches its plain HTTP port.
+fn plain_http_server() -> (String, std::thread::JoinHandle<usize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        listener.set_nonblocking(true).unwrap();
+        let mut accepted = 0;
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    accepted += 1;
+                    s.set_nonblocking(false).unwrap();
+                    let mut b = [0u8; 4096];
+                    let _ = s.read(&mut b);
+                    let _ = s.write_all(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        accepted
+    });
+    (url, server)
+}
+
+#[test]
+fn https_to_a_plain_http_server_is_a_wrong_url_not_retried() {
+    let (url, server) = plain_http_server();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let listener = plex_alerts::AlertListener::builder(&url)
+        .reconnect(fast_reconnect())
+        .handler(tx)
+        .start()
+        .unwrap();
+    let error = loop {
+        if let Event::Error(e) = rx.recv_timeout(HANG_GUARD).unwrap() {
+            break e;
+        }
+    };
+    assert!(matches!(error, Error::InvalidUrl { .. }), "{error:?}");
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("http://"), "{error}");
+    assert!(matches!(listener.join(), Err(Error::InvalidUrl { .. })));
+    assert_eq!(server.join().unwrap(), 1, "tried once");
+    // And other TLS failures stay retryable: a certificate nobody trusts.
+    let tls = tls_server("server");
+    let e = try_tls(&tls, Transport::WebSocket, TlsOptions::new()).unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }) && e.is_retryable(), "{e:?}");
+}

@@ -3,11 +3,12 @@
 //!
 //! Our own rather than tungstenite's protocol layer, which logs every close reason at debug
 //! and every payload at trace (a server that echoes the token would put it in the user's
-//! logs), echoes the close reason back, keeps a half-assembled message after a fragment
-//! that is not UTF-8, and must hold a whole oversized frame before it can skip it. Here a
-//! message is complete or reported, never spliced; an oversized one is skipped as its
-//! bytes arrive, without being held; a close is a close whatever its reason bytes; and
-//! nothing is logged.
+//! logs), echoes the close reason back, and must hold a whole oversized frame before it
+//! can skip it. Here a message is complete or reported, never spliced; an oversized one is
+//! skipped as its bytes arrive, without being held (and so unread: its text is not
+//! checked); text is checked as UTF-8 as it arrives, and the first byte that cannot be
+//! fails the connection (RFC 6455, 8.1), mid-frame if need be; a close is a close whatever
+//! its reason bytes; and nothing is logged.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -21,16 +22,46 @@ pub(crate) enum Incoming {
     Binary { size: u64 },
     /// A data message over the limit, skipped as it arrived.
     TooLarge { size: u64 },
-    /// A text message that is not UTF-8, in any of its fragments: never delivered (its
-    /// start: [`FrameParser::payload`]).
-    InvalidUtf8,
     /// A Ping, to answer with a Pong carrying [`FrameParser::payload`].
     Ping,
     /// A Pong.
     Pong,
     /// A Close: the code as sent (`None` when the frame had no payload), and the reason,
-    /// lossily decoded.
-    Close { code: Option<u16>, reason: String },
+    /// lossily decoded; `reason_is_utf8` says whether it had to be.
+    Close {
+        code: Option<u16>,
+        reason: String,
+        reason_is_utf8: bool,
+    },
+}
+
+/// The server broke the protocol: the connection must be failed, with this close code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Broken {
+    /// 1002 (protocol error), or 1007 for text that is not UTF-8.
+    pub code: u16,
+    pub reason: String,
+}
+
+impl Broken {
+    fn protocol(reason: impl Into<String>) -> Broken {
+        Broken {
+            code: 1002,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<&str> for Broken {
+    fn from(reason: &str) -> Broken {
+        Broken::protocol(reason)
+    }
+}
+
+impl From<String> for Broken {
+    fn from(reason: String) -> Broken {
+        Broken::protocol(reason)
+    }
 }
 
 /// Where the parser is.
@@ -62,6 +93,9 @@ pub(crate) struct FrameParser {
     message_size: u64,
     /// The open message passed the limit: its bytes are dropped as they come.
     skipping: bool,
+    /// How much of `message` (a text message's) is known to be UTF-8: checked as bytes
+    /// arrive, so that the first byte that cannot be fails at once.
+    valid: usize,
     /// What completed last was a control frame (for [`FrameParser::payload`]).
     last_control: bool,
 }
@@ -79,13 +113,14 @@ impl FrameParser {
             open: None,
             message_size: 0,
             skipping: false,
+            valid: 0,
             last_control: false,
         }
     }
 
     /// The text of the last [`Incoming::Text`].
     pub fn text(&self) -> &str {
-        // Checked when the message completed; an empty string otherwise.
+        // Checked as it arrived; an empty string otherwise.
         std::str::from_utf8(&self.message).unwrap_or_default()
     }
 
@@ -100,8 +135,9 @@ impl FrameParser {
 
     /// Consumes bytes from `input` until a message or control frame completes. Returns
     /// how many bytes it consumed and what completed, if anything; an `Err` is a broken
-    /// protocol, after which the connection must be dropped.
-    pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Incoming, String>>) {
+    /// protocol (text that is not UTF-8 among it), after which the connection must be
+    /// failed.
+    pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Incoming, Broken>>) {
         let mut used = 0;
         while used < input.len() {
             match self.state {
@@ -143,6 +179,9 @@ impl FrameParser {
                         self.control.extend_from_slice(bytes);
                     } else if !self.skipping {
                         self.message.extend_from_slice(bytes);
+                        if let Err(broken) = self.check_utf8(false) {
+                            return (used, Some(Err(broken)));
+                        }
                     }
                     let remaining = remaining - take as u64;
                     self.state = State::Payload {
@@ -163,7 +202,7 @@ impl FrameParser {
 
     /// A header is complete: checks it and enters its payload. A frame without payload
     /// may complete at once.
-    fn begin(&mut self) -> Result<Option<Incoming>, String> {
+    fn begin(&mut self) -> Result<Option<Incoming>, Broken> {
         let (b0, b1) = (self.head[0], self.head[1]);
         let fin = b0 & 0x80 != 0;
         let opcode = b0 & 0x0F;
@@ -188,7 +227,8 @@ impl FrameParser {
                 if !fin || len > 125 {
                     return Err(format!(
                         "a control frame (opcode {opcode}) that is fragmented or over 125 bytes"
-                    ));
+                    )
+                    .into());
                 }
                 self.control.clear();
             }
@@ -204,8 +244,9 @@ impl FrameParser {
                 self.message.clear();
                 self.message_size = 0;
                 self.skipping = false;
+                self.valid = 0;
             }
-            _ => return Err(format!("a frame with the reserved opcode {opcode}")),
+            _ => return Err(format!("a frame with the reserved opcode {opcode}").into()),
         }
         if opcode < 8 {
             self.message_size = self.message_size.saturating_add(len);
@@ -230,7 +271,7 @@ impl FrameParser {
     }
 
     /// A frame's payload is complete.
-    fn end_frame(&mut self, opcode: u8, fin: bool) -> Option<Result<Incoming, String>> {
+    fn end_frame(&mut self, opcode: u8, fin: bool) -> Option<Result<Incoming, Broken>> {
         self.state = State::Header { need: 2 };
         self.last_control = opcode >= 8;
         match opcode {
@@ -240,28 +281,60 @@ impl FrameParser {
             _ if !fin => return None,
             _ => {}
         }
+        // A text message may not end inside a character.
+        if let Err(broken) = self.check_utf8(true) {
+            return Some(Err(broken));
+        }
         let kind = self.open.take().unwrap_or(opcode);
         let size = self.message_size;
         Some(Ok(match (kind, self.skipping) {
             (_, true) => Incoming::TooLarge { size },
-            (0x1, false) => match std::str::from_utf8(&self.message) {
-                Ok(_) => Incoming::Text,
-                Err(_) => Incoming::InvalidUtf8,
-            },
+            (0x1, false) => Incoming::Text,
             _ => Incoming::Binary { size },
         }))
     }
 
-    fn close(&mut self) -> Result<Incoming, String> {
+    /// Checks the open text message's bytes that arrived since the last check, unless it
+    /// is being skipped. An incomplete character at the end may still be completed by what
+    /// follows, unless the message is `complete`.
+    fn check_utf8(&mut self, complete: bool) -> Result<(), Broken> {
+        if self.open != Some(0x1) || self.skipping {
+            return Ok(());
+        }
+        match std::str::from_utf8(&self.message[self.valid..]) {
+            Ok(_) => {
+                self.valid = self.message.len();
+                Ok(())
+            }
+            Err(e) => {
+                self.valid += e.valid_up_to();
+                if e.error_len().is_none() && !complete {
+                    return Ok(());
+                }
+                Err(Broken {
+                    code: 1007,
+                    reason: format!(
+                        "a text message that is not UTF-8 (at its byte {}): not delivered, and \
+                         the connection closed with 1007, as RFC 6455 requires",
+                        self.valid
+                    ),
+                })
+            }
+        }
+    }
+
+    fn close(&mut self) -> Result<Incoming, Broken> {
         match self.control.as_slice() {
             [] => Ok(Incoming::Close {
                 code: None,
                 reason: String::new(),
+                reason_is_utf8: true,
             }),
             [_] => Err("a close frame of one byte (a code takes two)".into()),
             [hi, lo, reason @ ..] => Ok(Incoming::Close {
                 code: Some(u16::from_be_bytes([*hi, *lo])),
                 reason: String::from_utf8_lossy(reason).into_owned(),
+                reason_is_utf8: std::str::from_utf8(reason).is_ok(),
             }),
         }
     }
@@ -340,7 +413,7 @@ mod tests {
     }
 
     /// Everything that completes when `wire` arrives in pieces of `split` bytes.
-    fn parse(limit: usize, wire: &[u8], split: usize) -> Vec<Result<(Incoming, Vec<u8>), String>> {
+    fn parse(limit: usize, wire: &[u8], split: usize) -> Vec<Result<(Incoming, Vec<u8>), Broken>> {
         let mut p = FrameParser::new(limit);
         let mut out = Vec::new();
         for piece in wire.chunks(split.max(1)) {
@@ -362,7 +435,7 @@ mod tests {
         out
     }
 
-    fn texts(items: &[Result<(Incoming, Vec<u8>), String>]) -> Vec<String> {
+    fn texts(items: &[Result<(Incoming, Vec<u8>), Broken>]) -> Vec<String> {
         items
             .iter()
             .filter_map(|i| match i {
@@ -387,19 +460,73 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_in_any_fragment_is_one_report_and_the_stream_stays_in_sync() {
+    fn invalid_utf8_in_any_fragment_fails_at_its_first_byte_with_1007() {
         for bad in 0..3 {
             let mut wire = Vec::new();
+            let mut first_bad = 0;
             for i in 0..3 {
                 let part: &[u8] = if i == bad { b"\xff\xfe" } else { b"ok" };
                 wire.extend(frame(i == 2, if i == 0 { 0x1 } else { 0x0 }, part));
+                if i == bad {
+                    first_bad = wire.len() - part.len() + 1;
+                }
             }
             wire.extend(frame(true, 0x1, b"after"));
-            let items = parse(1024, &wire, 3);
-            assert_eq!(items.len(), 2, "fragment {bad}: {items:?}");
-            assert!(matches!(items[0], Ok((Incoming::InvalidUtf8, _))));
-            assert_eq!(texts(&items), ["after"]);
+            for split in 1..=wire.len() {
+                let items = parse(1024, &wire, split);
+                let [Err(broken)] = items.as_slice() else {
+                    panic!("fragment {bad}, split {split}: {items:?}");
+                };
+                assert_eq!(broken.code, 1007, "{broken:?}");
+                assert!(broken.reason.contains("UTF-8"), "{broken:?}");
+            }
+            // Fail fast: the byte that cannot be UTF-8 is enough, nothing after it is needed.
+            let mut p = FrameParser::new(1024);
+            let mut at = 0;
+            let failed = loop {
+                assert!(at < first_bad, "fragment {bad}: nothing failed");
+                let (used, item) = p.feed(&wire[at..first_bad]);
+                at += used;
+                if let Some(item) = item {
+                    break item;
+                }
+            };
+            assert!(
+                matches!(failed, Err(Broken { code: 1007, .. })),
+                "{failed:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_character_split_across_fragments_is_text_but_one_cut_at_the_end_is_not() {
+        let euro = "€".as_bytes();
+        for cut in 1..euro.len() {
+            let mut wire = frame(false, 0x1, &euro[..cut]);
+            wire.extend(frame(true, 0x0, &euro[cut..]));
+            for split in 1..=wire.len() {
+                assert_eq!(texts(&parse(1024, &wire, split)), ["€"], "{cut}, {split}");
+            }
+            let mut wire = frame(false, 0x1, b"a");
+            wire.extend(frame(true, 0x0, &euro[..cut]));
+            let items = parse(1024, &wire, 1);
+            assert!(
+                matches!(items.as_slice(), [Err(Broken { code: 1007, .. })]),
+                "{cut}: {items:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_text_message_is_skipped_unread() {
+        let mut wire = frame(true, 0x1, &[0xff; 2000]);
+        wire.extend(frame(true, 0x1, b"next"));
+        let items = parse(1000, &wire, 7);
+        assert_eq!(
+            items[0],
+            Ok((Incoming::TooLarge { size: 2000 }, Vec::new()))
+        );
+        assert_eq!(texts(&items), ["next"]);
     }
 
     #[test]
@@ -436,11 +563,20 @@ mod tests {
             [Ok((
                 Incoming::Close {
                     code: Some(1000),
-                    reason: "\u{fffd} bye".into()
+                    reason: "\u{fffd} bye".into(),
+                    reason_is_utf8: false,
                 },
                 b"\x03\xe8\xff bye".to_vec()
             ))]
         );
+        let Ok((Incoming::Close { reason_is_utf8, .. }, _)) = &parse(
+            1024,
+            &frame(true, 0x8, &[b"\x03\xe8", "bye, wörld".as_bytes()].concat()),
+            3,
+        )[0] else {
+            panic!()
+        };
+        assert!(reason_is_utf8);
         let Ok((Incoming::Close { code, .. }, _)) =
             &parse(1024, &frame(true, 0x8, b"\x03\xe7"), 2)[0]
         else {
@@ -467,7 +603,10 @@ mod tests {
         ];
         for wire in cases {
             let items = parse(1024, &wire, 1);
-            assert!(items.last().unwrap().is_err(), "{wire:?}: {items:?}");
+            assert!(
+                matches!(items.last(), Some(Err(Broken { code: 1002, .. }))),
+                "{wire:?}: {items:?}"
+            );
         }
     }
 

@@ -16,6 +16,10 @@ use super::net::{self, Stream};
 /// Longest response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The longest `Retry-After` honoured: a server asking for more is tried again after this,
+/// and the error says this.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Sends `GET path` with `headers` and the `X-Plex-*` ones, and reads the answer's head
 /// within the handshake timeout. An answer other than `expected` becomes the error a user
 /// can act on (401 and 498: the token). Returns the head and the bytes read past it.
@@ -141,7 +145,8 @@ impl Head {
                 path: path.split('?').next().unwrap_or(path).to_owned(),
                 retry_after: self
                     .header("Retry-After")
-                    .and_then(|v| retry_after(v, SystemTime::now())),
+                    .and_then(|v| retry_after(v, SystemTime::now()))
+                    .map(|after| after.min(MAX_RETRY_AFTER)),
             }),
         }
     }
@@ -264,8 +269,7 @@ fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Er
         };
         let scan_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find(&buf[scan_from..], b"\r\n\r\n") {
-            let end = scan_from + end + 4;
+        if let Some(end) = head_end(&buf, scan_from) {
             let head = parse_head(&buf[..end])?;
             return Ok((head, buf.split_off(end)));
         }
@@ -315,8 +319,14 @@ pub(crate) fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, St
         .collect()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where a response head ends, past its empty line, looking from `from` on. Lines may
+/// end in bare LF, as httparse (and RFC 9112, 2.2) accepts: CRLF CRLF, LF LF, LF CRLF.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    (from..buf.len()).find_map(|i| match &buf[i..] {
+        [b'\n', b'\n', ..] => Some(i + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
+        _ => None,
+    })
 }
 
 /// A response body, de-chunked, read through a buffer that starts with the bytes read
@@ -449,9 +459,15 @@ impl<R: Read> BufRead for Body<R> {
                     };
                     let line = &self.buf[range];
                     let hex = line.split(|&b| b == b';').next().unwrap_or(b"");
-                    let hex = std::str::from_utf8(hex).map_err(|_| invalid("a bad chunk size"))?;
-                    let size = u64::from_str_radix(hex.trim(), 16)
-                        .map_err(|_| invalid("a bad chunk size"))?;
+                    // Hex digits only (RFC 9112, 7.1): from_str_radix alone takes a sign.
+                    let hex = hex.trim_ascii();
+                    if hex.is_empty() || !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(invalid("a bad chunk size"));
+                    }
+                    let size = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                        .ok_or_else(|| invalid("a chunk size over 64 bits"))?;
                     self.framing = if size == 0 {
                         Framing::Done
                     } else {
@@ -536,6 +552,45 @@ mod tests {
     }
 
     #[test]
+    fn a_head_ends_at_its_empty_line_whatever_its_line_ends() {
+        for head in [
+            "HTTP/1.1 101 OK\r\nA: b\r\n\r\n",
+            "HTTP/1.1 101 OK\nA: b\n\n",
+            "HTTP/1.1 101 OK\nA: b\r\n\n",
+            "HTTP/1.1 101 OK\r\nA: b\n\r\n",
+        ] {
+            let wire = format!("{head}\x01\x00");
+            for from in 0..head.len() - 3 {
+                assert_eq!(
+                    head_end(wire.as_bytes(), from),
+                    Some(head.len()),
+                    "{head:?}"
+                );
+            }
+            let parsed = parse_head(head.as_bytes()).unwrap();
+            assert_eq!((parsed.status, parsed.header("a")), (101, Some("b")));
+        }
+        assert_eq!(head_end(b"HTTP/1.1 101 OK\r\nA: b\r\n", 0), None);
+    }
+
+    #[test]
+    fn a_chunk_size_is_hex_digits_only() {
+        for size in ["+5", "-5", "0x5", "5 5", "", " ", "5_", "\u{666}"] {
+            let wire = format!("{size}\r\nhello\r\n0\r\n\r\n");
+            assert!(
+                body("Transfer-Encoding: chunked\r\n", wire.as_bytes(), 0).is_err(),
+                "{size:?}"
+            );
+        }
+        // Whitespace before an extension is allowed (BWS), and so are both cases.
+        let wire = b"5 ;x=1\r\nhello\r\nA\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n";
+        assert_eq!(
+            body("Transfer-Encoding: chunked\r\n", wire, 0).unwrap(),
+            b"hello01234567890123456789"
+        );
+    }
+
+    #[test]
     fn statuses_map_to_errors() {
         let head = |s: u16| Head {
             status: s,
@@ -561,6 +616,23 @@ mod tests {
             busy.expect_status(101, "/x"),
             Err(Error::HttpStatus { retry_after: Some(d), .. }) if d == Duration::from_secs(120)
         ));
+        // What the listener waits at most, also in the error (it said u64::MAX seconds).
+        for asked in [
+            "99999999999999999999999",
+            "3601",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let busy = Head {
+                status: 503,
+                headers: vec![("Retry-After".into(), asked.into())],
+            };
+            let e = busy.expect_status(101, "/x").unwrap_err();
+            assert!(
+                matches!(e, Error::HttpStatus { retry_after: Some(d), .. } if d == MAX_RETRY_AFTER),
+                "{asked}: {e:?}"
+            );
+            assert!(e.to_string().ends_with("retry in 3600s"), "{e}");
+        }
     }
 
     #[test]

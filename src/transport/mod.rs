@@ -108,8 +108,8 @@ pub(crate) enum Frame<'a> {
     Text(&'a str),
     /// An event-stream event: its `event:` type and its data (not a ping).
     Event { event_type: &'a str, data: &'a str },
-    /// A message that cannot be a notification (a binary frame, invalid UTF-8, too large):
-    /// reported, and the connection goes on.
+    /// A message that cannot be a notification (a binary frame, too large): reported, and
+    /// the connection goes on. (Text that is not UTF-8 fails the connection instead.)
     Unreadable(Error),
     /// Proof of life that is not a notification: a ping, a pong.
     Alive,

@@ -4,8 +4,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use native_tls::{HandshakeError, TlsConnector, TlsStream};
@@ -27,14 +27,47 @@ pub(crate) struct Stream {
 
 enum Inner {
     Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<UnderTls>>),
+}
+
+/// The TCP stream under TLS, remembering the first bytes the server sent: when the TLS
+/// handshake fails on them, they tell a server that speaks plain HTTP apart.
+struct UnderTls {
+    tcp: TcpStream,
+    /// Shared with the handshake, which loses the stream when it fails.
+    first: Arc<Mutex<Vec<u8>>>,
+    recorded: usize,
+}
+
+/// How many of the server's first bytes are kept: enough for `HTTP/`.
+const FIRST_BYTES: usize = 5;
+
+impl Read for UnderTls {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        if self.recorded < FIRST_BYTES {
+            let take = (FIRST_BYTES - self.recorded).min(n);
+            crate::stop::lock(&self.first).extend_from_slice(&buf[..take]);
+            self.recorded += take;
+        }
+        Ok(n)
+    }
+}
+
+impl Write for UnderTls {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
 }
 
 impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match &self.inner {
             Inner::Plain(s) => s,
-            Inner::Tls(s) => s.get_ref(),
+            Inner::Tls(s) => &s.get_ref().tcp,
         }
     }
 
@@ -158,6 +191,7 @@ pub(crate) fn open(
         Some(connector) => Inner::Tls(Box::new(tls_handshake(
             connector,
             endpoint.bare_host(),
+            &endpoint.target(),
             tcp,
             settings.handshake_timeout,
         )?)),
@@ -172,13 +206,16 @@ pub(crate) fn open(
 /// The TLS handshake on a socket whose reads time out, retried until the deadline.
 ///
 /// native-tls reports a read timeout mid-handshake as `WouldBlock`; tungstenite's own
-/// connector panics on that, which is why the handshake is done here.
+/// connector panics on that, which is why the handshake is done here. A server that
+/// answers it in plain HTTP is reached by the wrong scheme: that is the URL's fault, not
+/// the network's, and retrying cannot help.
 fn tls_handshake(
     connector: &TlsConnector,
     host: &str,
+    target: &str,
     tcp: TcpStream,
     limit: Duration,
-) -> Result<TlsStream<TcpStream>, Error> {
+) -> Result<TlsStream<UnderTls>, Error> {
     let deadline = deadline_after(limit);
     let set_timeouts = |tcp: &TcpStream| -> Result<(), Error> {
         let left = deadline
@@ -193,17 +230,31 @@ fn tls_handshake(
             .map_err(|e| Error::lost(Phase::TlsHandshake, e))
     };
     set_timeouts(&tcp)?;
-    let mut attempt = connector.connect(host, tcp);
+    let first = Arc::new(Mutex::new(Vec::with_capacity(FIRST_BYTES)));
+    let under = UnderTls {
+        tcp,
+        first: Arc::clone(&first),
+        recorded: 0,
+    };
+    let mut attempt = connector.connect(host, under);
     loop {
         match attempt {
             Ok(stream) => return Ok(stream),
+            Err(HandshakeError::Failure(_)) if crate::stop::lock(&first).starts_with(b"HTTP/") => {
+                return Err(Error::InvalidUrl {
+                    reason: format!(
+                        "{target} answered the TLS handshake in plain HTTP: use an http:// \
+                         URL, not https://"
+                    ),
+                });
+            }
             Err(HandshakeError::Failure(e)) => {
                 return Err(Error::Tls {
                     source: Arc::new(e),
                 });
             }
             Err(HandshakeError::WouldBlock(mid)) => {
-                set_timeouts(mid.get_ref())?;
+                set_timeouts(&mid.get_ref().tcp)?;
                 attempt = mid.handshake();
             }
         }

@@ -1,5 +1,8 @@
 //! `GET /:/websockets/notifications`: the upgrade, then one JSON text frame per
-//! notification. The heartbeat's Pings and the close handshake live here too.
+//! notification. The heartbeat's Pings and the close handshake live here too: a close is
+//! answered with a code alone (its own, or 1002 or 1007 for a bad one), and then the
+//! server is left to close the TCP connection first, as RFC 6455 (7.1.1) asks, for a
+//! moment at most.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -7,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::error::{self, Error, Phase};
 use crate::reconnect::Heartbeat;
 
-use super::frames::{FrameParser, Incoming, Masker, is_valid_close_code};
+use super::frames::{Broken, FrameParser, Incoming, Masker, is_valid_close_code};
 use super::net::{Stream, is_timeout};
 use super::{Frame, Settings, http};
 
@@ -18,6 +21,9 @@ pub(crate) const SINGULAR_PATH: &str = "/:/websocket/notifications";
 
 /// Bytes asked of the socket per read: a few notifications' worth.
 const READ_BUFFER: usize = 8 * 1024;
+/// How long, after the close handshake, the server is given to close the TCP connection
+/// before the client does. A stop ends the wait at once (it shuts the socket down).
+const SERVER_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Opens WebSocket connections, remembering which path the server answers on.
 #[derive(Debug)]
@@ -77,6 +83,9 @@ pub(crate) struct Connection {
     read_timeout: Duration,
     /// A Close went out (an answer, or ours): none may follow it.
     close_sent: bool,
+    /// The stream ended or failed, or the peer is presumed dead: nothing is left to wait
+    /// for when closing.
+    ended: bool,
 }
 
 /// What a server answers to an upgrade when a proxy in front of it does not pass
@@ -161,6 +170,7 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         ping_sent: None,
         read_timeout,
         close_sent: false,
+        ended: false,
     })
 }
 
@@ -183,6 +193,7 @@ impl Connection {
                 Ok(0) => {
                     // Nobody is left to say goodbye to.
                     self.close_sent = true;
+                    self.ended = true;
                     return Err(Error::closed(
                         "the connection ended without a WebSocket close",
                     ));
@@ -190,7 +201,10 @@ impl Connection {
                 Ok(n) => n,
                 Err(e) if is_timeout(&e) => return self.idle(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Frame::Idle),
-                Err(e) => return Err(Error::lost(Phase::Read, e)),
+                Err(e) => {
+                    self.ended = true;
+                    return Err(Error::lost(Phase::Read, e));
+                }
             };
             self.alive();
         }
@@ -208,23 +222,25 @@ impl Connection {
                 size: usize::try_from(size).ok(),
                 limit: self.max_message_size,
             }),
-            Incoming::InvalidUtf8 => Frame::Unreadable(Error::decode_bytes(
-                "a text message that is not valid UTF-8; it was skipped",
-                self.parser.payload(),
-            )),
             Incoming::Ping => {
                 let pong = self.masker.frame(0xA, self.parser.payload());
                 self.send(&pong)?;
                 Frame::Alive
             }
             Incoming::Pong => Frame::Alive,
-            Incoming::Close { code, reason } => {
-                // The code is echoed (1002 for one that may not be sent), never the reason:
-                // it might carry what a proxy echoed, the token included.
+            Incoming::Close {
+                code,
+                reason,
+                reason_is_utf8,
+            } => {
+                // The code is echoed (1002 for one that may not be sent, 1007 for a reason
+                // that is not UTF-8), never the reason: it might carry what a proxy echoed,
+                // the token included.
                 let reply = match code {
                     None => Vec::new(),
-                    Some(c) if is_valid_close_code(c) => c.to_be_bytes().to_vec(),
-                    Some(_) => 1002u16.to_be_bytes().to_vec(),
+                    Some(c) if !is_valid_close_code(c) => 1002u16.to_be_bytes().to_vec(),
+                    Some(_) if !reason_is_utf8 => 1007u16.to_be_bytes().to_vec(),
+                    Some(c) => c.to_be_bytes().to_vec(),
                 };
                 let close = self.masker.frame(0x8, &reply);
                 self.close_sent = true;
@@ -237,19 +253,22 @@ impl Connection {
         })
     }
 
-    /// The server broke the protocol: say so with a close frame (1002), then drop it.
-    fn fail(&mut self, broken: String) -> Error {
-        let close = self.masker.frame(0x8, &1002u16.to_be_bytes());
+    /// The server broke the protocol: say so with a close frame (1002, or 1007 for text
+    /// that is not UTF-8), then end the connection.
+    fn fail(&mut self, broken: Broken) -> Error {
+        let close = self.masker.frame(0x8, &broken.code.to_be_bytes());
         self.close_sent = true;
         let _ = self.send(&close);
-        Error::protocol(Phase::Read, broken)
+        Error::protocol(Phase::Read, broken.reason)
     }
 
     fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
-        self.stream
+        let sent = self
+            .stream
             .write_all(frame)
-            .and_then(|()| self.stream.flush())
-            .map_err(|e| Error::lost(Phase::Read, e))
+            .and_then(|()| self.stream.flush());
+        self.ended |= sent.is_err();
+        sent.map_err(|e| Error::lost(Phase::Read, e))
     }
 
     fn alive(&mut self) {
@@ -271,6 +290,7 @@ impl Connection {
             Some(sent) => {
                 let waited = now.duration_since(sent);
                 if waited >= timeout {
+                    self.ended = true;
                     return Err(Error::HeartbeatTimeout { silent_for });
                 }
                 self.set_read_timeout(timeout - waited);
@@ -293,17 +313,38 @@ impl Connection {
         }
     }
 
-    /// Says goodbye politely (close code 1000), without waiting for the reply, unless a
-    /// Close already went out.
+    /// Says goodbye politely (close code 1000), unless a Close already went out, then
+    /// gives the server a moment to close the TCP connection first.
     pub fn close(mut self) {
-        if self.close_sent {
+        if !self.close_sent {
+            let _ = self
+                .stream
+                .tcp()
+                .set_write_timeout(Some(Duration::from_secs(1)));
+            let close = self.masker.frame(0x8, &1000u16.to_be_bytes());
+            self.close_sent = true;
+            let _ = self.send(&close);
+        }
+        self.wait_for_server_close();
+    }
+
+    /// RFC 6455, 7.1.1: once the close handshake is done, the server closes the TCP
+    /// connection first, so that it, not the client, holds the TIME_WAIT. Reads (and
+    /// drops) whatever still comes until the stream ends, at most [`SERVER_CLOSE_WAIT`].
+    fn wait_for_server_close(&mut self) {
+        if self.ended {
             return;
         }
-        let _ = self
-            .stream
-            .tcp()
-            .set_write_timeout(Some(Duration::from_secs(1)));
-        let close = self.masker.frame(0x8, &1000u16.to_be_bytes());
-        let _ = self.send(&close);
+        let deadline = Instant::now() + SERVER_CLOSE_WAIT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if left.is_zero() || self.stream.set_read_timeout(left).is_err() {
+                return;
+            }
+            match self.stream.read(&mut self.buf) {
+                // Ended, failed, shut down by a stop, or timed out.
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
     }
 }
