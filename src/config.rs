@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::MAX_TOKEN_BYTES;
 use crate::reconnect::{Heartbeat, Reconnect};
-use crate::transport::{Endpoint, Settings, Token, Transport};
+use crate::transport::{Connector, Endpoint, Settings, Token, Transport};
 use crate::{Client, Error, Filters, TlsOptions};
 
 /// The options, as given. [`Builder`](crate::Builder) sets them; [`Config::check`] checks
@@ -107,14 +107,16 @@ impl Config {
         };
         Ok(Checked {
             settings: Settings {
-                endpoint,
-                token: self.token,
-                token_in_query: self.token_in_query,
-                client: self.client,
+                connector: Connector {
+                    endpoint,
+                    token: self.token,
+                    token_in_query: self.token_in_query,
+                    client: self.client,
+                    connect_timeout: self.connect_timeout,
+                    handshake_timeout: self.handshake_timeout,
+                    tls,
+                },
                 filters: self.filters,
-                connect_timeout: self.connect_timeout,
-                handshake_timeout: self.handshake_timeout,
-                tls,
                 max_message_size: self.max_message_size,
                 heartbeat: self.heartbeat,
             },

@@ -55,8 +55,9 @@ pub enum Error {
     /// broke. For `*.plex.direct` certificates reached by IP address, see
     /// [`TlsOptions::accept_hostname_mismatch`](crate::TlsOptions::accept_hostname_mismatch).
     Tls {
-        /// What the TLS library said: the cause, also given by `source()`.
-        source: Arc<native_tls::Error>,
+        /// What the TLS library said. Its cause is [`source()`](std::error::Error::source)
+        /// of this error.
+        failure: TlsFailure,
     },
     /// The server rejected the token: HTTP 401 (missing or wrong) or 498 (expired).
     ///
@@ -107,7 +108,9 @@ pub enum Error {
     Protocol {
         /// When: in the HTTP handshake, or while reading.
         phase: Phase,
-        /// What was wrong.
+        /// What broke, to match on.
+        violation: Violation,
+        /// What was wrong, in words.
         message: String,
     },
     /// An open connection failed (reset by the peer, or the network went away), in the
@@ -218,6 +221,45 @@ pub enum Error {
     },
 }
 
+/// Why a TLS handshake failed ([`Error::Tls`]): its text says what the system's TLS
+/// library said; the library's own error is its [`source()`](std::error::Error::source),
+/// so that this crate's API does not name the TLS library's types.
+#[derive(Debug, Clone)]
+pub struct TlsFailure(pub(crate) Arc<native_tls::Error>);
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TlsFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// What broke the protocol, in an [`Error::Protocol`]: to match on. Its text says more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Violation {
+    /// The answer is not an HTTP response, or its head is malformed or over 16 KiB.
+    BadResponse,
+    /// A response body's framing is broken: a chunk size, a `Content-Length`.
+    BadFraming,
+    /// The WebSocket upgrade was not answered as RFC 6455 asks (the accept key, the
+    /// `Upgrade` header, an extension or subprotocol not asked for).
+    BadUpgrade,
+    /// A WebSocket frame broke RFC 6455 (reserved bits, an unknown opcode, a control
+    /// frame too long or fragmented, a continuation with nothing to continue, ...): the
+    /// connection was closed with 1002.
+    BadFrame,
+    /// A WebSocket text message that is not UTF-8: the connection was closed with 1007.
+    InvalidUtf8,
+    /// An event stream answered with another content type.
+    NotAnEventStream,
+}
+
 /// A step in setting up or keeping a connection, named in [`Error::Timeout`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -254,7 +296,7 @@ impl fmt::Display for Error {
             Error::Timeout { phase, after } => {
                 write!(f, "timed out after {after:?} during {phase}")
             }
-            Error::Tls { source } => write!(f, "TLS failed: {source}"),
+            Error::Tls { failure } => write!(f, "TLS failed: {failure}"),
             Error::Unauthorized { status: 498 } => f.write_str(
                 "the server says the token has expired (HTTP 498): get a new X-Plex-Token",
             ),
@@ -294,7 +336,7 @@ impl fmt::Display for Error {
                 f,
                 "the token may not see {path} (HTTP {status}): it takes the server owner's token"
             ),
-            Error::Protocol { phase, message } => {
+            Error::Protocol { phase, message, .. } => {
                 write!(f, "protocol error during {phase}: {message}")
             }
             Error::ConnectionLost { phase, source } => {
@@ -387,7 +429,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } | Error::ConnectionLost { source, .. } => Some(&**source),
-            Error::Tls { source } => Some(&**source),
+            Error::Tls { failure } => Some(&*failure.0),
             _ => None,
         }
     }
@@ -629,9 +671,14 @@ impl Error {
         }
     }
 
-    pub(crate) fn protocol(phase: Phase, message: impl Into<String>) -> Error {
+    pub(crate) fn protocol(
+        phase: Phase,
+        violation: Violation,
+        message: impl Into<String>,
+    ) -> Error {
         Error::Protocol {
             phase,
+            violation,
             message: message.into(),
         }
     }
@@ -862,7 +909,7 @@ mod tests {
             let text = format!("echo {echo}, and {echo}.");
             let want = "echo <redacted>, and <redacted>.";
             assert_eq!(excerpt_of(&text, SECRET), want, "{form}");
-            let e = Error::protocol(Phase::Read, text.clone()).redact(SECRET);
+            let e = Error::protocol(Phase::Read, Violation::BadFrame, text.clone()).redact(SECRET);
             assert_eq!(
                 e.to_string(),
                 format!("protocol error during reading: {want}")
@@ -942,7 +989,8 @@ mod tests {
         assert_eq!(excerpt_of(&text, SECRET), want);
         let text = "it ends in SeCrEt%2";
         assert_eq!(excerpt_of(text, SECRET), text);
-        let e = Error::protocol(Phase::Read, "a word: SeCrEt/ToK").redact(SECRET);
+        let e =
+            Error::protocol(Phase::Read, Violation::BadFrame, "a word: SeCrEt/ToK").redact(SECRET);
         assert!(e.to_string().ends_with("a word: SeCrEt/ToK"), "{e}");
     }
 
@@ -954,7 +1002,8 @@ mod tests {
             ("<redacted>", "a red act, redacted"),
             ("%", "a red act, redacted"),
         ] {
-            let e = Error::protocol(Phase::Read, "a red act, redacted").redact(secret);
+            let e = Error::protocol(Phase::Read, Violation::BadFrame, "a red act, redacted")
+                .redact(secret);
             let Error::Protocol { message, .. } = e else {
                 unreachable!()
             };

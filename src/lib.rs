@@ -689,7 +689,7 @@ mod worker;
 
 pub use alert::Alert;
 pub use client::Client;
-pub use error::{Error, Phase};
+pub use error::{Error, Phase, TlsFailure, Violation};
 pub use filters::Filters;
 pub use handler::{ConnectionState, Event, Handler, Outage};
 pub use library::{LibraryEvent, LibraryGroup, LibraryItem, LibraryStats};

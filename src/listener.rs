@@ -209,7 +209,7 @@ impl Builder {
         });
         let delivery = Arc::new(Delivery::new(
             handler,
-            checked.settings.token.clone(),
+            checked.settings.connector.token.clone(),
             Arc::clone(&shared),
         ));
         for tap in &mut self.taps {

@@ -1,6 +1,6 @@
 //! The listener's thread: the one place that decides what happens next.
 //!
-//! One alert's way, in one direction: the [`Connector`] opens a connection, the
+//! One alert's way, in one direction: the [`Dialer`] opens a connection, the
 //! connection yields a [`Frame`], [`alert::frame`] or [`alert::event`] turns it into an
 //! [`Alert`](crate::Alert), and [`Worker::emit`] hands that to the user's handler. Every
 //! error comes back here, and only here is it decided whether to report and go on,
@@ -18,7 +18,7 @@ use crate::stats::Counters;
 use crate::stop::{StopHandle, lock};
 use crate::transport::Token;
 use crate::transport::http::MAX_RETRY_AFTER;
-use crate::transport::{Connection, Connector, Frame};
+use crate::transport::{Connection, Dialer, Frame};
 use crate::{Error, Filters, alert};
 
 /// What the listener's handle and its thread share.
@@ -171,7 +171,8 @@ impl Worker {
                 message: panic_message(&*panic),
             };
             log::error!("plex-alerts: {}", error.summary());
-            *lock(&self.shared.ended_by) = Some(self.checked.settings.token.redact(error.clone()));
+            *lock(&self.shared.ended_by) =
+                Some(self.checked.settings.connector.token.redact(error.clone()));
             // Redacted once more on its way out, from the original.
             let _ = self.report(error);
         }
@@ -192,7 +193,7 @@ impl Worker {
     /// Connects, listens, reconnects, until stopped or told to give up.
     fn run_loop(&mut self) {
         let reconnect = self.checked.reconnect;
-        let mut connector = Connector::new(self.checked.transport);
+        let mut dialer = Dialer::new(self.checked.transport);
         let mut backoff = Backoff::new(reconnect);
         let mut attempt = 0;
         // Before the first connection, the time without one runs from the start.
@@ -209,8 +210,7 @@ impl Worker {
                 return;
             }
             let bytes = &self.shared.counters.bytes;
-            let connected =
-                connector.connect(&self.checked.settings, &self.shared.stop.stop, bytes);
+            let connected = dialer.connect(&self.checked.settings, &self.shared.stop.stop, bytes);
             let error = match connected {
                 Ok(conn) => {
                     let up_since = Instant::now();
@@ -253,7 +253,8 @@ impl Worker {
             }
             let Some(delay) = retry_in else {
                 // join() is the one way out for an error besides emit(): redact here too.
-                *lock(&self.shared.ended_by) = Some(self.checked.settings.token.redact(error));
+                *lock(&self.shared.ended_by) =
+                    Some(self.checked.settings.connector.token.redact(error));
                 return;
             };
             if self.shared.stop.wait_for_stop(delay) {

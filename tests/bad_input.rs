@@ -308,7 +308,7 @@ fn a_websocket_text_frame_with_invalid_utf8_fails_the_connection_with_1007_and_i
     let error = next_error(&s.rx);
     assert_readable(&error);
     assert!(
-        matches!(&error, Error::Protocol { message, .. } if message.contains("UTF-8")),
+        matches!(&error, Error::Protocol { violation: plex_alerts::Violation::InvalidUtf8, message, .. } if message.contains("UTF-8")),
         "{error:?}"
     );
     assert!(error.is_retryable());

@@ -172,7 +172,7 @@ fn an_answer_that_is_not_an_event_stream_is_a_protocol_error() {
         }
     };
     assert!(
-        matches!(&e, Error::Protocol { message, .. } if message.contains("text/html")),
+        matches!(&e, Error::Protocol { violation: plex_alerts::Violation::NotAnEventStream, message, .. } if message.contains("text/html")),
         "{e:?}"
     );
     assert!(matches!(listener.join(), Err(Error::Protocol { .. })));

@@ -400,7 +400,7 @@ fn a_websocket_upgrade_that_switches_on_an_extension_is_refused() {
     .unwrap();
     let error = next_error(&rx);
     assert!(
-        matches!(&error, Error::Protocol { message, .. } if message.contains("Sec-WebSocket-Extensions")),
+        matches!(&error, Error::Protocol { violation: plex_alerts::Violation::BadUpgrade, message, .. } if message.contains("Sec-WebSocket-Extensions")),
         "{error:?}"
     );
     assert!(matches!(listener.join(), Err(Error::Protocol { .. })));

@@ -94,7 +94,7 @@ impl PlexServerBuilder {
             policy: Policy::new(self.limits),
         });
         let call = Call {
-            settings: &checked.settings,
+            connector: &checked.settings.connector,
             stop: &shared.stop,
             timeout: self.timeout,
         };
@@ -107,7 +107,7 @@ impl PlexServerBuilder {
         Ok(PlexServer {
             url: self.url,
             config: self.config,
-            settings: checked.settings,
+            connector: checked.settings.connector,
             timeout: self.timeout,
             lookups: false,
             shared,

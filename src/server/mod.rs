@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::listener::Builder;
 use crate::stop::Stop;
-use crate::transport::Settings;
+use crate::transport::Connector;
 use crate::{
     Activity, Alert, AlertListener, Error, LibraryTracker, LibraryTrackerBuilder, SessionTracker,
     SessionTrackerBuilder,
@@ -61,7 +61,7 @@ use crate::rest::{Metadata, ServerIdentity, Session};
 pub struct PlexServer {
     url: String,
     config: Config,
-    settings: Settings,
+    connector: Connector,
     /// Each request's deadline, in all.
     timeout: Duration,
     /// A tracker's copy: its requests wait for the request policy.
@@ -379,7 +379,7 @@ impl PlexServer {
             false => None,
         };
         let call = Call {
-            settings: &self.settings,
+            connector: &self.connector,
             stop,
             timeout: deadline.saturating_duration_since(std::time::Instant::now()),
         };

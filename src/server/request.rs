@@ -12,13 +12,13 @@ use super::answer::{self, Bounds, Failed, FromObject, Items};
 use crate::Error;
 use crate::error::Phase;
 use crate::stop::Stop;
-use crate::transport::Settings;
+use crate::transport::Connector;
 use crate::transport::http::{self, Body};
 use crate::transport::net::{self, Stream};
 
 /// One request's deadline and stop.
 pub(crate) struct Call<'a> {
-    pub settings: &'a Settings,
+    pub connector: &'a Connector,
     pub stop: &'a Stop,
     /// For everything: connect, TLS, the request, the answer's head and its body.
     pub timeout: Duration,
@@ -46,19 +46,20 @@ impl Call<'_> {
     /// `GET path` (with its query), its answer's head read; the body to read.
     fn open(&self, path: &str, bounds: Bounds) -> Result<Body<Timed>, Error> {
         let deadline = net::deadline_after(self.timeout);
-        let left = || deadline.saturating_duration_since(Instant::now());
         // Every step's own timeout, and never past the deadline.
-        let mut settings = self.settings.clone();
-        settings.connect_timeout = settings.connect_timeout.min(left());
-        let mut stream = net::open(&settings, self.stop, Arc::new(AtomicU64::new(0)))?;
-        settings.handshake_timeout = settings.handshake_timeout.min(left());
+        let mut stream = net::open(
+            &self.connector.within(deadline),
+            self.stop,
+            Arc::new(AtomicU64::new(0)),
+        )?;
         let headers = [
             ("Accept", "application/json".to_owned()),
             ("Accept-Encoding", "identity".to_owned()),
             ("Connection", "close".to_owned()),
         ];
-        let no_filters = crate::Filters::default();
-        let (head, leftover) = http::get(&mut stream, &settings, path, &no_filters, &headers, 200)?;
+        let connector = self.connector.within(deadline);
+        let (head, leftover) =
+            http::request(&mut stream, &connector, "GET", path, &[], &headers, 200)?;
         http::expect_identity_encoding(&head, "an answer", "")?;
         let length = head
             .header("Content-Length")

@@ -31,6 +31,9 @@ pub(crate) const QUEUE: usize = 8192;
 /// Lookups one input may lead to, at most (a bound, not a budget: each answers a want).
 const LOOKUPS_PER_STEP: usize = 64;
 
+/// How long a round of lookups goes on before what has come meanwhile is taken.
+const ROUND: Duration = Duration::from_millis(250);
+
 pub(crate) use crate::handler::Said;
 
 /// A tracker's rules: fed inputs, the time and the answers of the lookups it wants; it
@@ -450,9 +453,11 @@ impl<R: Rules> Runner<R> {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
-    /// Makes the lookups the rules want now (at most [`LOOKUPS_PER_STEP`]), and feeds them
-    /// their answers. True if more are wanted still.
+    /// Makes the lookups the rules want now (at most [`LOOKUPS_PER_STEP`], for at most
+    /// [`ROUND`]: what has come meanwhile is taken between rounds), feeds them their
+    /// answers, and hands on what each led to at once. True if more are wanted still.
     fn lookups(&mut self, stop: &Stop) -> bool {
+        let started = Instant::now();
         for _ in 0..LOOKUPS_PER_STEP {
             if stop.is_stopped() {
                 return false;
@@ -462,9 +467,13 @@ impl<R: Rules> Runner<R> {
             };
             let answer = R::fetch(&self.plex, &want, stop);
             self.rules.answer(want, answer, Instant::now());
-            // Whether an error is told is decided as it happens: the episode it belongs
-            // to may be over by the time it is handed on.
-            self.take_said();
+            // Each lookup's events and errors go out as they happen (a lookup may wait
+            // seconds for a server that asked to): an error's telling is decided now,
+            // within the episode it belongs to.
+            self.flush();
+            if started.elapsed() >= ROUND {
+                break;
+            }
         }
         !stop.is_stopped() && self.rules.want(Instant::now()).is_some()
     }

@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use crate::error::{self, Error, Phase};
+use crate::error::{self, Error, Phase, Violation};
 use crate::reconnect::Heartbeat;
 
 use super::http::{self, Body};
@@ -31,7 +31,11 @@ pub(crate) fn connect(mut stream: Stream, settings: &Settings) -> Result<Connect
         ("Accept-Encoding", "identity".to_owned()),
         ("Cache-Control", "no-cache".to_owned()),
     ];
-    let (head, leftover) = http::get(&mut stream, settings, PATH, &filters, &headers, 200)?;
+    let filters = filters.query_value();
+    let query: Vec<(&str, &str)> = filters.iter().map(|f| ("filters", f.as_str())).collect();
+    let connector = &settings.connector;
+    let (head, leftover) =
+        http::request(&mut stream, connector, "GET", PATH, &query, &headers, 200)?;
     let content_type = head.header("Content-Type").unwrap_or("");
     if !content_type
         .trim_start()
@@ -56,6 +60,7 @@ pub(crate) fn connect(mut stream: Stream, settings: &Settings) -> Result<Connect
         };
         return Err(Error::protocol(
             Phase::Handshake,
+            Violation::NotAnEventStream,
             format!("expected a text/event-stream response, got {got}"),
         ));
     }
@@ -115,7 +120,8 @@ impl Connection {
                 Err(e) if is_timeout(&e) => return self.idle(),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(Frame::Idle),
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(Error::protocol(Phase::Read, e.to_string()));
+                    let violation = Violation::BadFraming;
+                    return Err(Error::protocol(Phase::Read, violation, e.to_string()));
                 }
                 Err(e) => return Err(Error::lost(Phase::Read, e)),
             }

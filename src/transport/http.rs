@@ -7,10 +7,11 @@
 use std::io::{self, BufRead, Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::Error;
 use crate::error::Phase;
-use crate::{Error, Filters};
+use crate::error::Violation;
 
-use super::Settings;
+use super::Connector;
 use super::net::{self, Stream};
 
 /// Longest response head accepted.
@@ -20,46 +21,49 @@ const MAX_HEAD: usize = 16 * 1024;
 /// and the error says this.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// Sends `GET path` with `headers` and the `X-Plex-*` ones, and reads the answer's head
-/// within the handshake timeout. An answer other than `expected` becomes the error a user
-/// can act on (401 and 498: the token). Returns the head and the bytes read past it.
-pub(crate) fn get(
+/// Sends `method path` (the path may hold a query of its own; `query` is added to it)
+/// with `headers` and the `X-Plex-*` ones, and reads the answer's head within the
+/// connector's handshake timeout. An answer other than `expected` becomes the error a
+/// user can act on (401 and 498: the token). Returns the head and the bytes read past it.
+pub(crate) fn request(
     stream: &mut Stream,
-    settings: &Settings,
+    connector: &Connector,
+    method: &str,
     path: &str,
-    filters: &Filters,
+    query: &[(&str, &str)],
     headers: &[(&'static str, String)],
     expected: u16,
 ) -> Result<(Head, Vec<u8>), Error> {
-    let target = request_target(settings, path, filters);
+    let target = request_target(connector, path, query);
     let mut all = headers.to_vec();
-    all.extend(plex_headers(settings));
+    all.extend(plex_headers(connector));
+    if method != "GET" {
+        // A request without a body says so.
+        all.push(("Content-Length", "0".to_owned()));
+    }
+    let host = connector.endpoint.host_header();
     stream
         .tcp()
-        .set_write_timeout(Some(settings.handshake_timeout))
-        .and_then(|()| write_get(stream, &target, &settings.endpoint.host_header(), &all))
+        .set_write_timeout(Some(connector.handshake_timeout))
+        .and_then(|()| write_request(stream, method, &target, &host, &all))
         .map_err(|e| match net::is_timeout(&e) {
             true => Error::Timeout {
                 phase: Phase::Handshake,
-                after: settings.handshake_timeout,
+                after: connector.handshake_timeout,
             },
             false => Error::lost(Phase::Handshake, e),
         })?;
-    let (head, leftover) = read_head(stream, settings.handshake_timeout)?;
+    let (head, leftover) = read_head(stream, connector.handshake_timeout)?;
     head.expect_status(expected, &target)?;
     Ok((head, leftover))
 }
 
 /// The request line's target: path and query, with the token in it only if asked.
-fn request_target(settings: &Settings, path: &str, filters: &Filters) -> String {
-    let mut target = format!("{}{}", settings.endpoint.base_path, path);
-    let mut params: Vec<(&str, &str)> = Vec::new();
-    let filters = filters.query_value();
-    if let Some(value) = &filters {
-        params.push(("filters", value));
-    }
-    if settings.token_in_query && !settings.token.is_empty() {
-        params.push(("X-Plex-Token", settings.token.expose()));
+fn request_target(connector: &Connector, path: &str, query: &[(&str, &str)]) -> String {
+    let mut target = format!("{}{}", connector.endpoint.base_path, path);
+    let mut params = query.to_vec();
+    if connector.token_in_query && !connector.token.is_empty() {
+        params.push(("X-Plex-Token", connector.token.expose()));
     }
     let mut first = !path.contains('?');
     for (key, value) in &params {
@@ -73,23 +77,26 @@ fn request_target(settings: &Settings, path: &str, filters: &Filters) -> String 
 }
 
 /// The `X-Plex-*` headers every request carries.
-fn plex_headers(settings: &Settings) -> Vec<(&'static str, String)> {
-    let mut headers = settings.client.headers().to_vec();
-    if !settings.token_in_query && !settings.token.is_empty() {
-        headers.push(("X-Plex-Token", settings.token.expose().to_owned()));
+fn plex_headers(connector: &Connector) -> Vec<(&'static str, String)> {
+    let mut headers = connector.client.headers().to_vec();
+    if !connector.token_in_query && !connector.token.is_empty() {
+        headers.push(("X-Plex-Token", connector.token.expose().to_owned()));
     }
     headers
 }
 
-/// Writes a GET request. `headers` must not contain CR or LF (checked when the listener starts).
-fn write_get(
+/// Writes a request without a body. `headers` must not contain CR or LF (checked when
+/// the connector is made).
+fn write_request(
     stream: &mut impl Write,
+    method: &str,
     target: &str,
     host: &str,
     headers: &[(&str, String)],
 ) -> io::Result<()> {
     let mut req = String::with_capacity(256);
-    req.push_str("GET ");
+    req.push_str(method);
+    req.push(' ');
     req.push_str(target);
     req.push_str(" HTTP/1.1\r\nHost: ");
     req.push_str(host);
@@ -276,6 +283,7 @@ fn read_head(stream: &mut Stream, limit: Duration) -> Result<(Head, Vec<u8>), Er
         if buf.len() > MAX_HEAD {
             return Err(Error::protocol(
                 Phase::Handshake,
+                Violation::BadResponse,
                 "the response head is over 16 KiB",
             ));
         }
@@ -290,12 +298,14 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Error> {
         Ok(httparse::Status::Partial) => {
             return Err(Error::protocol(
                 Phase::Handshake,
+                Violation::BadResponse,
                 "incomplete response head",
             ));
         }
         Err(e) => {
             return Err(Error::protocol(
                 Phase::Handshake,
+                Violation::BadResponse,
                 format!("not an HTTP response: {e}"),
             ));
         }
@@ -365,7 +375,11 @@ impl<R: Read> Body<R> {
             Framing::ChunkSize
         } else if let Some(len) = head.header("Content-Length") {
             Framing::Length(len.trim().parse().map_err(|_| {
-                Error::protocol(Phase::Handshake, "a Content-Length that is not a number")
+                Error::protocol(
+                    Phase::Handshake,
+                    Violation::BadFraming,
+                    "a Content-Length that is not a number",
+                )
             })?)
         } else {
             Framing::Close

@@ -85,18 +85,41 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Everything a connection needs, checked and fixed when a listener (or a
-/// [`PlexServer`](crate::PlexServer)) is made: see [`Config`](crate::config::Config).
+/// The one connector: how the crate reaches a server, for the listener's transports and
+/// every REST call alike. The endpoint, TLS, the token, who the app is ([`Client`]), and
+/// the timeouts of each step (connect, TLS, the request's head); a caller with a total
+/// deadline shortens them to what is left. Checked when it is made
+/// ([`Config::check`](crate::config::Config::check)); it knows nothing of notifications.
+///
+/// [`Client`]: crate::Client
 #[derive(Clone)]
-pub(crate) struct Settings {
+pub(crate) struct Connector {
     pub endpoint: Endpoint,
     pub token: Token,
     pub token_in_query: bool,
     pub client: crate::Client,
-    pub filters: Filters,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub tls: Option<TlsConnector>,
+}
+
+impl Connector {
+    /// A copy whose steps end by `deadline` at the latest.
+    pub fn within(&self, deadline: std::time::Instant) -> Connector {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut connector = self.clone();
+        connector.connect_timeout = connector.connect_timeout.min(left);
+        connector.handshake_timeout = connector.handshake_timeout.min(left);
+        connector
+    }
+}
+
+/// Everything a listener's connection needs: the connector, and what only notifications
+/// have (the filters, the largest message, the heartbeat).
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub connector: Connector,
+    pub filters: Filters,
     pub max_message_size: usize,
     pub heartbeat: Heartbeat,
 }
@@ -143,16 +166,16 @@ impl Connection {
 
 /// Opens connections of one transport, remembering across reconnects what it learnt
 /// about the server (which WebSocket path it serves).
-pub(crate) struct Connector {
+pub(crate) struct Dialer {
     transport: Transport,
-    websocket: websocket::Connector,
+    websocket: websocket::Dialer,
 }
 
-impl Connector {
-    pub fn new(transport: Transport) -> Connector {
-        Connector {
+impl Dialer {
+    pub fn new(transport: Transport) -> Dialer {
+        Dialer {
             transport,
-            websocket: websocket::Connector::default(),
+            websocket: websocket::Dialer::default(),
         }
     }
 
@@ -163,7 +186,7 @@ impl Connector {
         stop: &Stop,
         bytes: &Arc<AtomicU64>,
     ) -> Result<Connection, Error> {
-        let open = || net::open(settings, stop, Arc::clone(bytes));
+        let open = || net::open(&settings.connector, stop, Arc::clone(bytes));
         match self.transport {
             Transport::WebSocket => self
                 .websocket

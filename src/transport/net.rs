@@ -15,7 +15,7 @@ use crate::Error;
 use crate::error::Phase;
 use crate::stop::{Stop, Watch};
 
-use super::Settings;
+use super::Connector;
 
 /// A connected socket, plain or TLS, counting the bytes it reads. A stop shuts it down
 /// for as long as it lives.
@@ -129,11 +129,11 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 
 /// Resolves, connects (interruptibly, within the connect timeout) and does TLS.
 pub(crate) fn open(
-    settings: &Settings,
+    connector: &Connector,
     stop: &Stop,
     bytes: Arc<AtomicU64>,
 ) -> Result<Stream, Error> {
-    let endpoint = &settings.endpoint;
+    let endpoint = &connector.endpoint;
     let connect_error = |e: io::Error| Error::Connect {
         target: endpoint.target(),
         source: Arc::new(e),
@@ -146,7 +146,7 @@ pub(crate) fn open(
         .to_socket_addrs()
         .map_err(connect_error)?
         .collect();
-    let deadline = deadline_after(settings.connect_timeout);
+    let deadline = deadline_after(connector.connect_timeout);
     let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
     let mut connected = None;
     for (i, addr) in addrs.iter().enumerate() {
@@ -180,20 +180,20 @@ pub(crate) fn open(
         None if last_error.kind() == io::ErrorKind::TimedOut || Instant::now() >= deadline => {
             return Err(Error::Timeout {
                 phase: Phase::Connect,
-                after: settings.connect_timeout,
+                after: connector.connect_timeout,
             });
         }
         None => return Err(connect_error(last_error)),
     };
     tcp.set_nodelay(true).map_err(connect_error)?;
-    let inner = match &settings.tls {
+    let inner = match &connector.tls {
         None => Inner::Plain(tcp),
-        Some(connector) => Inner::Tls(Box::new(tls_handshake(
-            connector,
+        Some(tls) => Inner::Tls(Box::new(tls_handshake(
+            tls,
             endpoint.bare_host(),
             &endpoint.target(),
             tcp,
-            settings.handshake_timeout,
+            connector.handshake_timeout,
         )?)),
     };
     Ok(Stream {
@@ -250,7 +250,7 @@ fn tls_handshake(
             }
             Err(HandshakeError::Failure(e)) => {
                 return Err(Error::Tls {
-                    source: Arc::new(e),
+                    failure: crate::error::TlsFailure(Arc::new(e)),
                 });
             }
             Err(HandshakeError::WouldBlock(mid)) => {

@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::error::{self, Error, Phase};
+use crate::error::{self, Error, Phase, Violation};
 use crate::reconnect::Heartbeat;
 
 use super::frames::{Broken, FrameParser, Incoming, Masker, is_valid_close_code};
@@ -27,17 +27,17 @@ const SERVER_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Opens WebSocket connections, remembering which path the server answers on.
 #[derive(Debug)]
-pub(crate) struct Connector {
+pub(crate) struct Dialer {
     path: &'static str,
 }
 
-impl Default for Connector {
-    fn default() -> Connector {
-        Connector { path: PATH }
+impl Default for Dialer {
+    fn default() -> Dialer {
+        Dialer { path: PATH }
     }
 }
 
-impl Connector {
+impl Dialer {
     /// Upgrades a stream from `open`. A 404 on the plural path is tried once on the
     /// singular one; if that works, it is used from then on.
     pub fn connect(
@@ -110,22 +110,26 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         ("Sec-WebSocket-Key", key.clone()),
         ("Sec-WebSocket-Version", "13".to_owned()),
     ];
-    let (head, leftover) = http::get(
-        &mut stream,
-        settings,
-        path,
-        &settings.filters,
-        &headers,
-        101,
-    )
-    .map_err(|e| match e {
-        Error::HttpStatus {
-            status: status @ (200..=299 | 400 | 426),
-            ..
-        } => upgrade_refused(status),
-        e => e,
-    })?;
-    let refuse = |message: String| Err(Error::protocol(Phase::Handshake, message));
+    let filters = settings.filters.query_value();
+    let query: Vec<(&str, &str)> = filters.iter().map(|f| ("filters", f.as_str())).collect();
+    let connector = &settings.connector;
+    let (head, leftover) =
+        http::request(&mut stream, connector, "GET", path, &query, &headers, 101).map_err(|e| {
+            match e {
+                Error::HttpStatus {
+                    status: status @ (200..=299 | 400 | 426),
+                    ..
+                } => upgrade_refused(status),
+                e => e,
+            }
+        })?;
+    let refuse = |message: String| {
+        Err(Error::protocol(
+            Phase::Handshake,
+            Violation::BadUpgrade,
+            message,
+        ))
+    };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     if head.header("Sec-WebSocket-Accept") != Some(accept.as_str()) {
         return refuse("the server's WebSocket upgrade did not answer our key".to_owned());
@@ -152,7 +156,7 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
         .and_then(|()| {
             stream
                 .tcp()
-                .set_write_timeout(Some(settings.handshake_timeout))
+                .set_write_timeout(Some(settings.connector.handshake_timeout))
         })
         .map_err(|e| Error::lost(Phase::Handshake, e))?;
     let mut buf = vec![0; READ_BUFFER.max(leftover.len())].into_boxed_slice();
@@ -259,7 +263,11 @@ impl Connection {
         let close = self.masker.frame(0x8, &broken.code.to_be_bytes());
         self.close_sent = true;
         let _ = self.send(&close);
-        Error::protocol(Phase::Read, broken.reason)
+        let violation = match broken.code {
+            1007 => Violation::InvalidUtf8,
+            _ => Violation::BadFrame,
+        };
+        Error::protocol(Phase::Read, violation, broken.reason)
     }
 
     fn send(&mut self, frame: &[u8]) -> Result<(), Error> {
