@@ -97,7 +97,7 @@ fn main() -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 6. The session tracker.
+// 5. The session tracker.
 
 /// The number in an `ok N` answer.
 fn answered(server: &mut Server, path: &str) -> Result<u64> {
@@ -110,7 +110,7 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let reports = (n * rounds) as f64;
     let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
     println!(
-        "6. Session tracker: {n} sessions starting together, {rounds} progress reports each,\n   then a reconnect (a resync), then every session stops"
+        "5. Session tracker: {n} sessions starting together, {rounds} progress reports each,\n   then a reconnect (a resync), then every session stops"
     );
     // With the tracker: its events, timed, and the requests it made.
     let (tx, events) = crossbeam_channel::unbounded();
@@ -213,13 +213,13 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 7. The library tracker.
+// 6. The library tracker.
 
 fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let (n, flood) = (plan.items, plan.flood);
     let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
     println!(
-        "7. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
+        "6. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
     );
     let (tx, events) = crossbeam_channel::unbounded();
     let mut listener = plex.alert_listener().callback(|_| {});
@@ -946,13 +946,13 @@ fn idle_cost(server: &mut Server, plan: &Plan) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. python-plexapi.
+// 7. python-plexapi.
 
 fn compare_plexapi(server: &mut Server, python: &str, plan: &Plan) -> Result<()> {
     let n = plan.alerts.min(50_000);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/plexapi_client.py");
     server.cmd(&format!("prepare {n}"))?;
-    println!("5. Against python-plexapi's AlertListener: the same mock server, {n} alerts");
+    println!("7. Against python-plexapi's AlertListener: the same mock server, {n} alerts");
     let mut child = Command::new(python)
         .args([script, &server.url, &server.token, &n.to_string()])
         .stdin(Stdio::piped())
