@@ -526,10 +526,10 @@ fn answer_memory() -> Result<()> {
     );
     println!("      a raw server on 127.0.0.1 that streams the answer from one small buffer");
     println!(
-        "   | call                | answer   | returned                       | kept     | peak RSS growth | took     |"
+        "   | call                | answer   | returned                       | kept     | peak RSS growth | took      |"
     );
     println!(
-        "   |---------------------|---------:|--------------------------------|---------:|----------------:|---------:|"
+        "   |---------------------|---------:|--------------------------------|---------:|----------------:|----------:|"
     );
     let server = RawServer::start()?;
     let item = |summary: usize| {
@@ -566,7 +566,7 @@ fn answer_memory() -> Result<()> {
         let (growth_kib, kept, micros) = (number()?, number()?, number()?);
         let returned = words.next().unwrap_or_default();
         println!(
-            "   | {what:<19} | {:>8} | {returned:<30} | {:>8} | {:>15} | {:>8} |",
+            "   | {what:<19} | {:>8} | {returned:<30} | {:>8} | {:>15} | {:>9} |",
             megabytes(bytes as f64),
             megabytes(kept),
             megabytes(growth_kib * 1024.0),
@@ -683,10 +683,13 @@ fn storms(plan: &Plan) -> Result<()> {
 fn slow_tracker(plan: &Plan) -> Result<()> {
     let (items, n, rate, every, flood) = (300, plan.steady, 200, 50, 2_000);
     println!(
-        "   c. The app's callback beside a slow tracker: lookups take 2 s, {items} items pending,"
+        "   c. The app's callback beside a slow tracker: its lookups take 2 s, {items} items pending,"
     );
     println!(
-        "      {flood} timeline repeats every {every} alerts; {n} `playing` alerts at {rate}/s, send() to callback"
+        "      {flood} timeline repeats after every {every}th of {n} `playing` alerts sent at {rate}/s;"
+    );
+    println!(
+        "      the delay of each `playing` alert from the server's send() to the app's callback"
     );
     let (tx, delays) = crossbeam_channel::unbounded();
     let alerts = Arc::new(AtomicU64::new(0));
