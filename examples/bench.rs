@@ -6,7 +6,7 @@
 //! hold on a noisy machine.
 //!
 //! ```text
-//! cargo run --release --example bench              # the full table (about a minute)
+//! cargo run --release --example bench              # the full table (about 90 s)
 //! cargo run --release --example bench -- --quick   # smaller counts, shorter idle window
 //! bash benches/compare-plexapi.sh                  # adds python-plexapi beside ours
 //! ```
