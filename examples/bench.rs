@@ -1,26 +1,32 @@
 //! Measures plex-alerts against the mock server on loopback and prints a table:
 //! throughput beside a bare client's ceiling, stop latency, delivery latency, idle cost and
-//! memory per idle listener. Figures are measured side by side in one run (alternating
-//! runs, medians), so that they hold on a noisy machine.
+//! memory per idle listener, the trackers' requests and cost, and what hostile servers
+//! can do: answers of any size, 429 and 500 storms, a tracker whose lookups take seconds.
+//! Figures are measured side by side in one run (alternating runs, medians), so that they
+//! hold on a noisy machine.
 //!
 //! ```text
-//! cargo run --release --example bench              # the full table (about a minute)
+//! cargo run --release --example bench              # the full table (about 90 s)
 //! cargo run --release --example bench -- --quick   # smaller counts, shorter idle window
 //! bash benches/compare-plexapi.sh                  # adds python-plexapi beside ours
 //! ```
 //!
 //! The mock server runs in a child process (`bench serve`, driven over stdin), so that
-//! this process holds nothing but the clients being measured.
+//! this process holds nothing but the clients being measured. Section 8's peak memory is
+//! measured in a process per call (`bench peak`), whose peak is that call's alone.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plex_alerts::mock::{Fault, MockServer};
-use plex_alerts::{AlertListener, ConnectionState, Event, LibraryEvent, SessionEvent, Transport};
+use plex_alerts::{
+    AlertListener, ConnectionState, Event, LibraryEvent, Notification, PlexServer, SessionEvent,
+    Transport,
+};
 use serde_json::Value;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -37,12 +43,18 @@ struct Plan {
     stops: usize,
     idle: Duration,
     idle_listeners: usize,
+    /// How long each request storm is watched.
+    storm: Duration,
+    /// `playing` alerts sent at 200/s beside a slow tracker.
+    steady: u64,
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("serve") {
-        return serve();
+    match args.first().map(String::as_str) {
+        Some("serve") => return serve(),
+        Some("peak") => return peak(&args[1..]),
+        _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
     let python = args
@@ -59,6 +71,8 @@ fn main() -> Result<()> {
             stops: 200,
             idle: Duration::from_secs(3),
             idle_listeners: 200,
+            storm: Duration::from_secs(3),
+            steady: 1_000,
         }
     } else {
         Plan {
@@ -70,6 +84,8 @@ fn main() -> Result<()> {
             stops: 300,
             idle: Duration::from_secs(10),
             idle_listeners: 200,
+            storm: Duration::from_secs(10),
+            steady: 2_000,
         }
     };
     if cfg!(debug_assertions) {
@@ -93,11 +109,12 @@ fn main() -> Result<()> {
         compare_plexapi(&mut server, &python, &plan)?;
     }
     server.quit();
+    hostile_servers(&plan)?;
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
-// 6. The session tracker.
+// 5. The session tracker.
 
 /// The number in an `ok N` answer.
 fn answered(server: &mut Server, path: &str) -> Result<u64> {
@@ -110,7 +127,7 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let reports = (n * rounds) as f64;
     let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
     println!(
-        "6. Session tracker: {n} sessions starting together, {rounds} progress reports each,\n   then a reconnect (a resync), then every session stops"
+        "5. Session tracker: {n} sessions starting together, {rounds} progress reports each,\n   then a reconnect (a resync), then every session stops"
     );
     // With the tracker: its events, timed, and the requests it made.
     let (tx, events) = crossbeam_channel::unbounded();
@@ -213,13 +230,13 @@ fn session_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 7. The library tracker.
+// 6. The library tracker.
 
 fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     let (n, flood) = (plan.items, plan.flood);
     let plex = plex_alerts::PlexServer::connect(&server.url, &server.token)?;
     println!(
-        "7. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
+        "6. Library tracker: a scan that finds {n} movies at once, then one of them re-announced\n   as processed {flood} times (a server analysing it for hours)"
     );
     let (tx, events) = crossbeam_channel::unbounded();
     let mut listener = plex.alert_listener().callback(|_| {});
@@ -243,17 +260,30 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     }
     let scan_took = started.elapsed();
     let rss_after = rss_kib();
-    let repeats_before = tracked.stats().repeats;
+    let before = tracked.stats();
     let started = Instant::now();
     server.cmd(&format!("flood {flood}"))?;
     let deadline = Instant::now() + GUARD;
-    while tracked.stats().repeats < repeats_before + flood as u64 {
+    // Until the tracker has taken every repeat; or, if it fell a queue behind (a loaded
+    // machine), dropped the rest and resynced, as it is meant to, until it has taken what
+    // it kept.
+    let (mut seen, mut last_seen) = (0, Instant::now());
+    loop {
+        let stats = tracked.stats();
+        let repeats = stats.repeats - before.repeats;
+        if repeats != seen {
+            (seen, last_seen) = (repeats, Instant::now());
+        }
+        let behind = stats.overflows > before.overflows;
+        if seen >= flood as u64 || (behind && last_seen.elapsed() > Duration::from_millis(200)) {
+            break;
+        }
         if Instant::now() > deadline {
             return Err("the tracker did not read the flood in time".into());
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let with_tracker = started.elapsed();
+    let with_tracker = last_seen.duration_since(started);
     let stats = tracked.stats();
     listener.stop();
 
@@ -312,6 +342,12 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
     }
     let extra = (with_tracker.as_secs_f64() - without.as_secs_f64()) * 1e6 / flood as f64;
     println!("   tracker's added cost per repeat: {extra:.2} µs; no request for any of them");
+    if stats.overflows > before.overflows {
+        println!(
+            "   the tracker fell behind (a loaded machine): {} of the repeats dropped, a resync instead",
+            flood as u64 - seen
+        );
+    }
     if let (Some(a), Some(b)) = (rss_before, rss_after) {
         println!(
             "   memory per remembered item: {:.1} KiB (this process's RSS growth, {n} items)",
@@ -319,6 +355,392 @@ fn library_tracker(server: &mut Server, plan: &Plan) -> Result<()> {
         );
     }
     println!();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Hostile servers: answers of any size, request storms, a slow tracker.
+
+fn hostile_servers(plan: &Plan) -> Result<()> {
+    println!("8. Hostile servers: REST answers of any size, 429 and 500 storms, a slow tracker");
+    answer_memory()?;
+    storms(plan)?;
+    slow_tracker(plan)?;
+    Ok(())
+}
+
+/// What the raw server answers to every path but `/`: a listing of about `bytes` bytes,
+/// `element` over and over.
+#[derive(Clone, Default)]
+struct Listing {
+    element: String,
+    bytes: usize,
+}
+
+/// A server of a few lines on 127.0.0.1 that streams each listing from one small buffer,
+/// so that its own memory stays flat whatever it sends.
+struct RawServer {
+    url: String,
+    listing: Arc<Mutex<Listing>>,
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RawServer {
+    fn start() -> Result<RawServer> {
+        let socket = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", socket.local_addr()?);
+        let listing = Arc::new(Mutex::new(Listing::default()));
+        let done = Arc::new(AtomicBool::new(false));
+        let (answers, stopped) = (Arc::clone(&listing), Arc::clone(&done));
+        let thread = std::thread::spawn(move || {
+            // One connection at a time: the calls measured are made one after another.
+            for stream in socket.incoming().take(1_000) {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let listing = answers.lock().map(|l| l.clone()).unwrap_or_default();
+                if let Ok(mut stream) = stream {
+                    let _ = raw_answer(&mut stream, &listing);
+                }
+            }
+        });
+        Ok(RawServer {
+            url,
+            listing,
+            done,
+            thread,
+        })
+    }
+
+    fn serve(&self, element: &str, bytes: usize) {
+        if let Ok(mut listing) = self.listing.lock() {
+            *listing = Listing {
+                element: element.to_owned(),
+                bytes,
+            };
+        }
+    }
+
+    fn stop(self) {
+        self.done.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+        let _ = self.thread.join();
+    }
+}
+
+/// Answers one request: `/` says who the server is, any other path gets the listing.
+fn raw_answer(stream: &mut TcpStream, listing: &Listing) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
+        match stream.read(&mut buf)? {
+            0 => return Ok(()),
+            n => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    // No Content-Length: the body runs to the close, so the client has to read it to know
+    // its size (a length over the bound would be refused from the head alone).
+    let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+    if head.split(' ').nth(1) == Some("/") {
+        let root =
+            r#"{"MediaContainer":{"friendlyName":"raw","machineIdentifier":"m1","version":"1"}}"#;
+        return stream.write_all(format!("{ok}{root}").as_bytes());
+    }
+    // `count` elements and the commas between them: `bytes` in all, give or take one.
+    let each = listing.element.len() + 1;
+    let (open, close) = (r#"{"MediaContainer":{"Metadata":["#, "]}}");
+    let count = ((listing.bytes.saturating_sub(open.len() + close.len()) + 1) / each).max(1);
+    stream.write_all(format!("{ok}{open}").as_bytes())?;
+    let per_chunk = (64 << 10) / each + 1;
+    let chunk = format!("{},", listing.element).repeat(per_chunk);
+    let mut left = count - 1; // the elements a comma follows
+    while left > 0 {
+        let n = left.min(per_chunk);
+        // An error here is the client gone, having read what it uses.
+        stream.write_all(&chunk.as_bytes()[..n * each])?;
+        left -= n;
+    }
+    stream.write_all(format!("{}{close}", listing.element).as_bytes())
+}
+
+/// `bench peak URL CALL`: one call against the raw server, in a process of its own, so
+/// that the process's peak resident memory (VmHWM, which never goes down) is this call's
+/// alone. Prints `ok <peak growth KiB> <bytes kept> <µs> <what it returned>`.
+fn peak(args: &[String]) -> Result<()> {
+    let (url, call) = match args {
+        [url, call] => (url, call.as_str()),
+        _ => return Err("usage: bench peak URL CALL".into()),
+    };
+    let plex = PlexServer::builder(url)
+        .token("t0ken-for-the-bench")
+        .timeout(Duration::from_secs(60))
+        .connect()?;
+    let line = match call {
+        "sessions" => measure_call(|| plex.sessions(), |s| s.raw())?,
+        "recently_added" => measure_call(|| plex.recently_added(100), |m| m.raw())?,
+        "children" => measure_call(|| plex.children("1"), |m| m.raw())?,
+        _ => return Err(format!("unknown call {call:?}").into()),
+    };
+    println!("{line}");
+    Ok(())
+}
+
+fn measure_call<T>(
+    call: impl FnOnce() -> std::result::Result<Vec<T>, plex_alerts::Error>,
+    raw: impl Fn(&T) -> &Value,
+) -> Result<String> {
+    let before = status_kib("VmHWM:").ok_or("no VmHWM")?;
+    let started = Instant::now();
+    let result = call();
+    let took = started.elapsed();
+    let after = status_kib("VmHWM:").ok_or("no VmHWM")?;
+    let (kept, returned) = match &result {
+        // What was kept: the JSON of the items returned, as the server sent them.
+        Ok(items) => (
+            items.iter().map(|i| raw(i).to_string().len()).sum(),
+            format!("{} items", items.len()),
+        ),
+        Err(plex_alerts::Error::AnswerTooLarge { what, limit, .. }) => {
+            (0, format!("AnswerTooLarge: {limit} {what}"))
+        }
+        Err(e) => (0, format!("error: {e}")),
+    };
+    Ok(format!(
+        "ok {} {kept} {} {returned}",
+        after.saturating_sub(before),
+        took.as_micros()
+    ))
+}
+
+fn megabytes(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1e6)
+}
+
+fn answer_memory() -> Result<()> {
+    println!(
+        "   a. Peak memory against the answer's size: each call in a process of its own, against"
+    );
+    println!("      a raw server on 127.0.0.1 that streams the answer from one small buffer");
+    println!(
+        "   | call                | answer   | returned                       | kept     | peak RSS growth | took      |"
+    );
+    println!(
+        "   |---------------------|---------:|--------------------------------|---------:|----------------:|----------:|"
+    );
+    let server = RawServer::start()?;
+    let item = |summary: usize| {
+        format!(
+            r#"{{"ratingKey":"1","key":"/library/metadata/1","type":"episode","title":"An episode","summary":"{}"}}"#,
+            "x".repeat(summary)
+        )
+    };
+    // Sessions in increasing size: an array of empty objects, the answer that took 3 GB.
+    let runs = [
+        ("sessions()", "sessions", "{}".to_owned(), 1_000_000),
+        ("sessions()", "sessions", "{}".to_owned(), 8_000_000),
+        ("sessions()", "sessions", "{}".to_owned(), 60_000_000),
+        (
+            "recently_added(100)",
+            "recently_added",
+            item(900),
+            8_000_000,
+        ),
+        ("children(..)", "children", item(1_900), 16_000_000),
+    ];
+    for (what, call, element, bytes) in runs {
+        server.serve(&element, bytes);
+        let out = Command::new(std::env::current_exe()?)
+            .args(["peak", &server.url, call])
+            .output()?;
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let mut words = line.splitn(5, ' ');
+        if words.next() != Some("ok") {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(format!("bench peak {call}: {line} {}", err.trim()).into());
+        }
+        let mut number = || -> Result<f64> { Ok(words.next().ok_or("short")?.parse()?) };
+        let (growth_kib, kept, micros) = (number()?, number()?, number()?);
+        let returned = words.next().unwrap_or_default();
+        println!(
+            "   | {what:<19} | {:>8} | {returned:<30} | {:>8} | {:>15} | {:>9} |",
+            megabytes(bytes as f64),
+            megabytes(kept),
+            megabytes(growth_kib * 1024.0),
+            fmt_d(Duration::from_micros(micros as u64)),
+        );
+    }
+    server.stop();
+    println!(
+        "      (kept: the JSON of what the call returned; peak RSS growth: the process's VmHWM"
+    );
+    println!("      after the call less before it)\n");
+    Ok(())
+}
+
+/// How many requests the server has received for paths under `prefix`.
+fn requested(server: &mut Server, prefix: &str) -> Result<u64> {
+    let line = server.cmd(&format!("requested {prefix}"))?;
+    Ok(line.split_whitespace().nth(1).ok_or("no count")?.parse()?)
+}
+
+/// What reached a tracker's handler and its callback_error.
+#[derive(Clone, Default)]
+struct Told {
+    events: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+    first_error: Arc<Mutex<Option<Instant>>>,
+}
+
+/// A listener with a library tracker attached, on a fresh mock server, its first sync done.
+fn tracked_listener(
+    callback: impl FnMut(plex_alerts::Alert) + Send + 'static,
+    told: &Told,
+) -> Result<(Server, AlertListener, plex_alerts::LibraryTracker)> {
+    let mut server = Server::spawn()?;
+    let plex = PlexServer::connect(&server.url, &server.token)?;
+    let mut listener = plex.alert_listener().callback(callback);
+    let (events, errors) = (Arc::clone(&told.events), Arc::clone(&told.errors));
+    let first_error = Arc::clone(&told.first_error);
+    let tracked = plex
+        .library_tracker()
+        .handler(move |_: LibraryEvent| {
+            events.fetch_add(1, Ordering::Relaxed);
+        })
+        .callback_error(move |_| {
+            errors.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = first_error.lock() {
+                first.get_or_insert_with(Instant::now);
+            }
+        })
+        .attach(&mut listener);
+    let listener = listener.start()?;
+    server.cmd("wait 1")?;
+    if !tracked.wait_synced(GUARD) {
+        return Err("the library tracker's first sync did not come".into());
+    }
+    Ok((server, listener, tracked))
+}
+
+fn storms(plan: &Plan) -> Result<()> {
+    let items = 300;
+    println!(
+        "   b. Request storms: a library tracker with {items} new items to look up while the server"
+    );
+    println!(
+        "      answers every /library/metadata request with an error, watched for {:?}",
+        plan.storm
+    );
+    println!(
+        "   | the server answers  | requests | requests/s | errors told | first told | tracker events |"
+    );
+    println!(
+        "   |---------------------|---------:|-----------:|------------:|-----------:|---------------:|"
+    );
+    let storms = [
+        (
+            "429, Retry-After: 1",
+            "fail_wait /library/metadata 429 1000000 1",
+        ),
+        ("500", "fail /library/metadata 500 1000000"),
+    ];
+    for (what, fault) in storms {
+        let told = Told::default();
+        let (mut server, listener, tracked) = tracked_listener(|_| {}, &told)?;
+        server.cmd(fault)?;
+        let before = requested(&mut server, "/library/metadata")?;
+        let events_before = told.events.load(Ordering::Relaxed);
+        let started = Instant::now();
+        server.cmd(&format!("scan {items}"))?;
+        std::thread::sleep(plan.storm.saturating_sub(started.elapsed()));
+        let requests = requested(&mut server, "/library/metadata")? - before;
+        let window = started.elapsed();
+        let errors = told.errors.load(Ordering::Relaxed);
+        let events = told.events.load(Ordering::Relaxed) - events_before;
+        let first = match told.first_error.lock().ok().and_then(|f| *f) {
+            Some(at) => format!("{:.1} s", at.duration_since(started).as_secs_f64()),
+            None => format!("> {:.0} s", window.as_secs_f64()),
+        };
+        listener.stop();
+        tracked.stop();
+        server.quit();
+        println!(
+            "   | {what:<19} | {requests:>8} | {:>10.1} | {errors:>11} | {first:>10} | {events:>14} |",
+            requests as f64 / window.as_secs_f64()
+        );
+    }
+    println!("      (requests: those the server received for /library/metadata from the scan on;");
+    println!(
+        "      errors told: what reached the tracker's callback_error, the first this long after"
+    );
+    println!("      the scan; tracker events: what reached its handler; all within the window)\n");
+    Ok(())
+}
+
+fn slow_tracker(plan: &Plan) -> Result<()> {
+    let (items, n, rate, every, flood) = (300, plan.steady, 200, 50, 2_000);
+    println!(
+        "   c. The app's callback beside a slow tracker: its lookups take 2 s, {items} items pending,"
+    );
+    println!(
+        "      {flood} timeline repeats after every {every}th of {n} `playing` alerts sent at {rate}/s;"
+    );
+    println!(
+        "      the delay of each `playing` alert from the server's send() to the app's callback"
+    );
+    let (tx, delays) = crossbeam_channel::unbounded();
+    let alerts = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&alerts);
+    let callback = move |alert: plex_alerts::Alert| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        if let Notification::Playing(sessions) = alert.notification() {
+            let now = now_ns();
+            if let Some(sent) = sessions.first().and_then(|s| s.view_offset) {
+                let _ = tx.send(Duration::from_nanos(now.saturating_sub(sent as u64)));
+            }
+        }
+    };
+    let (mut server, listener, tracked) = tracked_listener(callback, &Told::default())?;
+    server.cmd("delay /library/metadata 2000")?;
+    server.cmd(&format!("scan {items}"))?;
+    // The tracker is in its lookups before the alerts start.
+    let deadline = Instant::now() + GUARD;
+    while requested(&mut server, "/library/metadata")? == 0 {
+        if Instant::now() > deadline {
+            return Err("the tracker made no lookup".into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.cmd(&format!("steady {n} {rate} {every} {flood}"))?;
+    let mut got = Vec::with_capacity(n as usize);
+    while got.len() < n as usize {
+        got.push(delays.recv_timeout(GUARD)?);
+    }
+    let lookups = requested(&mut server, "/library/metadata")?;
+    listener.stop();
+    tracked.stop();
+    server.quit();
+    let (p50, p99, max) = percentiles(got);
+    println!(
+        "   | p50        | p99        | max        | target     | alerts in all | lookups made |"
+    );
+    println!(
+        "   |-----------:|-----------:|-----------:|-----------:|--------------:|-------------:|"
+    );
+    println!(
+        "   | {:>10} | {:>10} | {:>10} | {:>10} | {:>13} | {:>12} |",
+        fmt_d(p50),
+        fmt_d(p99),
+        fmt_d(max),
+        "< 50 ms",
+        alerts.load(Ordering::Relaxed),
+        lookups
+    );
+    println!("      (alerts in all: what the callback got, the floods included; lookups made: the");
+    println!("      /library/metadata requests the server received, 2 s each)\n");
     Ok(())
 }
 
@@ -359,17 +781,34 @@ fn serve() -> Result<()> {
                 "ok".to_owned()
             }
             ["rate", n, per_second] => {
-                let (n, per_second): (u64, u64) = (n.parse()?, per_second.parse()?);
-                let gap = Duration::from_secs(1) / per_second as u32;
-                let start = Instant::now();
-                for i in 0..n {
-                    let due = start + gap * i as u32;
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                    server.send(&playing_frame(now_ns()));
-                }
+                paced(&server, n.parse()?, per_second.parse()?, None);
                 "ok".to_owned()
+            }
+            ["steady", n, per_second, every, flood] => match &scanned {
+                Some(item) => {
+                    let flood = (item, every.parse()?, flood.parse()?);
+                    paced(&server, n.parse()?, per_second.parse()?, Some(flood));
+                    "ok".to_owned()
+                }
+                None => "error: scan first".to_owned(),
+            },
+            ["fail", path, status, times] => {
+                server.fail_requests(path, status.parse()?, times.parse()?);
+                "ok".to_owned()
+            }
+            ["fail_wait", path, status, times, seconds] => {
+                let wait = Duration::from_secs(seconds.parse()?);
+                server.fail_requests_asking_to_wait(path, status.parse()?, times.parse()?, wait);
+                "ok".to_owned()
+            }
+            ["delay", path, ms] => {
+                server.delay_requests(path, Duration::from_millis(ms.parse()?));
+                "ok".to_owned()
+            }
+            ["requested", prefix] => {
+                let under = |p: &str| p.starts_with(prefix);
+                let n = server.requests().iter().filter(|r| under(&r.path)).count();
+                format!("ok {n}")
             }
             ["sessions", n] => {
                 // n viewers, each on a player of their own, start a movie together.
@@ -423,6 +862,30 @@ fn serve() -> Result<()> {
         println!("{reply}");
     }
     Ok(())
+}
+
+/// Sends `n` numbered `playing` frames at `per_second` (each carries its send time), and
+/// after every `every`-th one, `flood` timeline repeats of `item`, if given.
+fn paced(
+    server: &MockServer,
+    n: u64,
+    per_second: u64,
+    flood: Option<(&plex_alerts::mock::MockItem, u64, usize)>,
+) {
+    let gap = Duration::from_secs(1) / per_second as u32;
+    let start = Instant::now();
+    for i in 0..n {
+        let due = start + gap * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        server.send(&playing_frame(now_ns()));
+        if let Some((item, every, times)) = flood {
+            if (i + 1) % every == 0 {
+                server.flood_timeline(item, times);
+            }
+        }
+    }
 }
 
 fn ok(done: bool) -> String {
@@ -871,15 +1334,20 @@ fn thread_usage(tid: &str) -> Option<(u64, u64)> {
     Some((cpu_ns, switches))
 }
 
-fn rss_kib() -> Option<u64> {
+/// A line of this process's /proc status in KiB: `VmRSS:` (resident now), `VmHWM:` (its peak).
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()
+}
+
+fn rss_kib() -> Option<u64> {
+    status_kib("VmRSS:")
 }
 
 fn idle_cost(server: &mut Server, plan: &Plan) -> Result<()> {
@@ -946,13 +1414,13 @@ fn idle_cost(server: &mut Server, plan: &Plan) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. python-plexapi.
+// 7. python-plexapi.
 
 fn compare_plexapi(server: &mut Server, python: &str, plan: &Plan) -> Result<()> {
     let n = plan.alerts.min(50_000);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/plexapi_client.py");
     server.cmd(&format!("prepare {n}"))?;
-    println!("5. Against python-plexapi's AlertListener: the same mock server, {n} alerts");
+    println!("7. Against python-plexapi's AlertListener: the same mock server, {n} alerts");
     let mut child = Command::new(python)
         .args([script, &server.url, &server.token, &n.to_string()])
         .stdin(Stdio::piped())
