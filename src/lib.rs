@@ -683,7 +683,6 @@ mod session;
 mod stats;
 mod stop;
 mod tls;
-mod tracking;
 mod transport;
 mod worker;
 
@@ -703,12 +702,12 @@ pub use notification::{
 };
 pub use reconnect::{Heartbeat, Reconnect};
 pub use rest::{Metadata, Player, ServerIdentity, Session, SessionInfo, User};
+pub use server::{LibraryTracker, LibraryTrackerBuilder, SessionTracker, SessionTrackerBuilder};
 pub use server::{PlexServer, PlexServerBuilder};
 pub use session::{Origin, SessionEvent, SessionStats, StopReason, TrackedMedia, TrackedSession};
 pub use stats::Stats;
 pub use stop::StopHandle;
 pub use tls::TlsOptions;
-pub use tracking::{LibraryTracker, LibraryTrackerBuilder, SessionTracker, SessionTrackerBuilder};
 pub use transport::Transport;
 
 /// The README's examples, compiled as doctests so that they keep working.

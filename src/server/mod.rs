@@ -5,6 +5,7 @@ mod answer;
 mod builder;
 mod policy;
 mod request;
+pub(crate) mod tracking;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,15 +18,13 @@ use crate::config::Config;
 use crate::listener::Builder;
 use crate::stop::Stop;
 use crate::transport::Connector;
-use crate::{
-    Activity, Alert, AlertListener, Error, LibraryTracker, LibraryTrackerBuilder, SessionTracker,
-    SessionTrackerBuilder,
-};
+use crate::{Activity, Alert, AlertListener, Error};
 
 pub(crate) use answer::{Bounds, FromObject, Items};
 pub use builder::PlexServerBuilder;
 pub(crate) use policy::Policy;
 use request::Call;
+pub use tracking::{LibraryTracker, LibraryTrackerBuilder, SessionTracker, SessionTrackerBuilder};
 
 use crate::rest::{Metadata, ServerIdentity, Session};
 

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Machine, Out, Read, Tracked, clamp, differs};
+use super::notifications::differs;
+use super::{Machine, Out, Read, Tracked, clamp};
 use crate::session::{Origin, SessionEvent, StopReason, TrackedMedia, TrackedSession};
 use crate::{Error, Metadata, PlaybackState, ServerIdentity, Session};
 
