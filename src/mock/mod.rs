@@ -275,8 +275,18 @@ impl MockBuilder {
         };
         let listener = bind(SocketAddr::from((self.ip, self.port)))?;
         let addr = listener.local_addr()?;
+        // Its own, as a real server's is: two mock servers (two runs of an example, say)
+        // never share one, though they may share a port. It stays across restarts.
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let inner = Arc::new(Inner {
             addr,
+            machine_identifier: format!(
+                "mock-{:05}-{:08x}",
+                addr.port(),
+                (started as u32) ^ std::process::id()
+            ),
             token: self.token,
             tls,
             ping_interval: self.ping_interval,
@@ -374,6 +384,7 @@ fn under(path: &str, parent: &str) -> bool {
 
 struct Inner {
     addr: SocketAddr,
+    machine_identifier: String,
     token: String,
     tls: Option<TlsAcceptor>,
     ping_interval: Duration,
