@@ -21,15 +21,17 @@ use plex_alerts::{MediaType, SessionEvent, TrackedSession};
 fn main() {
     let mut app = support::App::start("scrobbler");
     let plex = app.plex.clone();
-    // What it did for each play, kept across its restarts: a play it started or marked
-    // watched before it restarted is not started or marked again.
+    // What it did for each play (by server, play id and item), kept across its restarts:
+    // a play it started or marked watched before it restarted is not started or marked
+    // again.
     let file = std::env::temp_dir().join("plex-alerts-scrobbler.txt");
+    let server = plex.machine_identifier().to_owned();
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let mut done: HashSet<String> = text.lines().map(String::from).collect();
     let mut log = File::options().append(true).create(true).open(&file).ok();
     let mut first = move |s: &TrackedSession, what: &str| {
         let Some(play) = &s.play_id else { return true };
-        let key = format!("{play} {:?} {what}", s.media.rating_key);
+        let key = format!("{server} {play} {:?} {what}", s.media.rating_key);
         let new = done.insert(key.clone());
         if new {
             let _ = log.as_mut().map(|f| writeln!(f, "{key}"));
@@ -50,6 +52,7 @@ fn main() {
             SessionEvent::MediaChanged { previous, .. } => {
                 let percent = 100.0 * event.previous_progress().unwrap_or(0.0);
                 println!("stop {who} \"{previous}\" {percent:.1}%");
+                first(event.session(), "start"); // not started again after a restart
                 ("start", event.session())
             }
             SessionEvent::Watched(s) if first(s, "watched") => {
