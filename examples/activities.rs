@@ -15,8 +15,8 @@
 //! cargo run --example activities -- --url http://192.168.1.5:32400 --token <X-Plex-Token>
 //! ```
 
-#[path = "support/cli.rs"]
-mod cli;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -25,12 +25,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli::{Command, Failure};
 use crossbeam_channel::{Receiver, never, select};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use plex_alerts::mock::MockServer;
 use plex_alerts::{Activity, LibraryEvent, PlexServer};
 use serde_json::json;
+use support::cli::{self, Command, Failure};
 
 const PROGRAM: &str = "activities";
 

@@ -9,19 +9,21 @@
 //! cargo run --example listen -- --url http://192.168.1.5:32400 --token <X-Plex-Token>
 //! PLEX_URL=http://192.168.1.5:32400 PLEX_TOKEN=<X-Plex-Token> cargo run --example listen
 //! cargo run --example listen -- --json --filters playing | jq .PlaySessionStateNotification
+//! cargo run --example listen -- --trackers --json | jq 'select(.event == "stopped")'
 //! cargo run --example listen -- --help
 //! ```
 
-#[path = "support/cli.rs"]
-mod cli;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cli::{Command, Failure};
-use crossbeam_channel::select;
-use plex_alerts::{Alert, ConnectionState, Event};
+use crossbeam_channel::{never, select};
+use plex_alerts::{Alert, ConnectionState, Event, LibraryEvent, SessionEvent};
+use serde::Serialize;
+use support::cli::{self, Command, Failure};
 
 const PROGRAM: &str = "listen";
 
@@ -33,8 +35,10 @@ listen: print a Plex Media Server's real-time notifications as they arrive.
 It first checks the URL and the token with one request, then listens (over WebSocket or
 EventSource), reconnecting by itself when the connection drops, until Ctrl-C.
 Each notification is printed on stdout as one readable line after the time of day (UTC),
-or with --json as its raw JSON, one object per line. Connection changes and errors go to
-stderr.
+or with --json as its raw JSON, one object per line. With --trackers, what the session
+and library trackers make of the notifications is printed instead (sessions started,
+paused, stopped; items added, deleted; scans), with --json as one JSON object per event.
+Connection changes and errors go to stderr.
 
 usage: cargo run --example listen -- [--url URL] [--token TOKEN] [options]
 
@@ -42,6 +46,10 @@ options:
   --json                      print each notification as one line of raw JSON (the object
                               under NotificationContainer, as python-plexapi hands it to
                               its callback) and nothing else on stdout: for jq
+  --trackers                  print the session and library trackers' events instead of
+                              the notifications; with --json one object per event,
+                              {{\"event\": \"paused\", \"session\": {{..}}}} or
+                              {{\"event\": \"item_added\", \"item\": {{..}}}}, ...
 {flags}
 
 environment:
@@ -54,7 +62,8 @@ examples:
   cargo run --example listen -- --url http://192.168.1.5:32400 --token abc123
   PLEX_URL=https://192.168.1.5:32400 PLEX_TOKEN=abc123 \\
       cargo run --example listen -- --accept-hostname-mismatch --filters playing,timeline
-  cargo run --example listen -- --json | jq -c 'select(.type == \"activity\")'",
+  cargo run --example listen -- --json | jq -c 'select(.type == \"activity\")'
+  cargo run --example listen -- --trackers --json | jq -c 'select(.event == \"item_added\")'",
         flags = cli::CONNECTION_FLAGS,
         env = cli::ENVIRONMENT,
     )
@@ -68,11 +77,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Failure> {
-    let mut json = false;
+    let (mut json, mut trackers) = (false, false);
     let options = match cli::parse(|flag, _| {
         Ok(match flag {
             "--json" => {
                 json = true;
+                true
+            }
+            "--trackers" => {
+                trackers = true;
                 true
             }
             _ => false,
@@ -90,13 +103,32 @@ fn run() -> Result<(), Failure> {
 
     let plex = cli::connect(&url, &options)?;
     let (events_tx, events) = crossbeam_channel::unbounded();
-    let listener = plex
+    let mut listener = plex
         .alert_listener()
         .transport(options.transport)
         .filters(options.filters.clone())
-        .handler(events_tx)
-        .start()
-        .map_err(Failure::usage)?;
+        .handler(events_tx);
+    // The trackers' events, as the lines to print; they end with the listener.
+    let (lines_tx, lines) = crossbeam_channel::unbounded();
+    let tracker_error = |error: plex_alerts::Error| eprintln!("{} error: {error}", now());
+    let _trackers = trackers.then(|| {
+        let tx = lines_tx.clone();
+        let sessions = plex
+            .session_tracker()
+            .handler(move |event: SessionEvent| drop(tx.send(tracked(&event, json))))
+            .callback_error(tracker_error)
+            .attach(&mut listener);
+        let tx = lines_tx.clone();
+        let library = plex
+            .library_tracker()
+            .handler(move |event: LibraryEvent| drop(tx.send(tracked(&event, json))))
+            .callback_error(tracker_error)
+            .attach(&mut listener);
+        (sessions, library)
+    });
+    drop(lines_tx);
+    let mut lines = if trackers { lines } else { never() };
+    let listener = listener.start().map_err(Failure::usage)?;
     // Set after connecting: until then the default Ctrl-C (end the process) is what we want.
     let ctrl_c = cli::ctrl_c()?;
     eprintln!(
@@ -115,8 +147,18 @@ fn run() -> Result<(), Failure> {
                 listener.stop();
                 return Ok(());
             }
+            recv(lines) -> line => match line {
+                Ok(line) => {
+                    if writeln!(std::io::stdout(), "{line}").is_err() {
+                        listener.stop();
+                        return Ok(());
+                    }
+                }
+                // The trackers have ended: the listener's Stopped follows.
+                Err(_) => lines = never(),
+            },
             recv(events) -> event => match event {
-                Ok(Event::Alert(alert)) => {
+                Ok(Event::Alert(alert)) if !trackers => {
                     if print_alert(&alert, json).is_err() {
                         // stdout is gone (`| head`, say): nobody is reading any more.
                         listener.stop();
@@ -145,6 +187,14 @@ fn run() -> Result<(), Failure> {
         Some(error) => format!("the listener ended: {error}"),
         None => "the listener ended".to_owned(),
     }))
+}
+
+/// A tracker's event as a line: one JSON object with `--json`, else readable.
+fn tracked<E: Serialize + std::fmt::Display>(event: &E, json: bool) -> String {
+    match json {
+        true => serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+        false => format!("{} » {event}", now()),
+    }
 }
 
 fn print_alert(alert: &Alert, json: bool) -> std::io::Result<()> {

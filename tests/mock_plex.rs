@@ -408,3 +408,299 @@ fn frames_are_made_from_the_typed_views() {
     assert_eq!(next_playing(&rx), s);
     listener.stop();
 }
+
+#[test]
+fn scrobble_and_unscrobble_change_the_view_count_of_the_tokens_own_account() {
+    let w = world(None);
+    let ep1 = w.ep1.rating_key();
+    let alice_plex = PlexServer::connect(w.mock.url(), w.alice.token()).unwrap();
+    let view_count =
+        |plex: &PlexServer| plex.metadata(&ep1).unwrap().unwrap().raw()["viewCount"].clone();
+    assert_eq!(
+        view_count(&w.plex),
+        serde_json::Value::Null,
+        "never watched"
+    );
+
+    w.plex.mark_watched(&ep1).unwrap();
+    assert_eq!(w.mock.view_count(&w.ep1, None), 1, "the owner's");
+    assert_eq!(w.mock.view_count(&w.ep1, Some(&w.alice)), 0, "not alice's");
+    assert_eq!(view_count(&w.plex), 1);
+    let item = w.plex.metadata(&ep1).unwrap().unwrap();
+    assert!(item.raw()["lastViewedAt"].as_i64().unwrap() > 1_600_000_000);
+    assert_eq!(
+        view_count(&alice_plex),
+        serde_json::Value::Null,
+        "alice's own"
+    );
+
+    alice_plex.mark_watched(&ep1).unwrap();
+    w.plex.mark_watched(&ep1).unwrap();
+    assert_eq!(w.mock.view_count(&w.ep1, None), 2, "each scrobble counts");
+    assert_eq!(w.mock.view_count(&w.ep1, Some(&w.alice)), 1);
+    assert_eq!(view_count(&alice_plex), 1);
+
+    w.plex.mark_unwatched(&ep1).unwrap();
+    assert_eq!(w.mock.view_count(&w.ep1, None), 0);
+    assert_eq!(view_count(&w.plex), serde_json::Value::Null);
+    assert_eq!(
+        w.mock.view_count(&w.ep1, Some(&w.alice)),
+        1,
+        "alice's stays"
+    );
+
+    // A season marks its episodes.
+    let season = w
+        .plex
+        .metadata(&ep1)
+        .unwrap()
+        .unwrap()
+        .parent_rating_key
+        .unwrap();
+    w.plex.mark_watched(&season).unwrap();
+    assert_eq!(w.mock.view_count(&w.ep1, None), 1);
+    assert_eq!(w.mock.view_count(&w.ep2, None), 1);
+
+    // What a real server answers to a key it does not have, a request without the
+    // library's identifier, and no token.
+    match w.plex.mark_watched("424242") {
+        Err(plex_alerts::Error::HttpStatus { status: 404, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match w.plex.get_json(&format!("/:/scrobble?key={ep1}")) {
+        Err(plex_alerts::Error::HttpStatus { status: 400, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(PlexServer::connect(w.mock.url(), "not-a-token").is_err());
+    assert_eq!(w.mock.view_count(&w.ep1, None), 1, "none of those counted");
+}
+
+#[test]
+fn terminate_ends_a_session_as_a_stop_and_keeps_the_reason() {
+    let w = world(None);
+    let (listener, rx) = alerts(&w.mock, Transport::WebSocket);
+    let p = w.mock.play(&w.alice, &w.ep1, &w.tv);
+    let key = next_playing(&rx).session_key;
+    let listed = w.plex.sessions().unwrap();
+    let play_id = listed[0].session.as_ref().unwrap().id.clone().unwrap();
+    assert_eq!(play_id, p.play_id(), "Session.id is the play id");
+
+    // Another user's token may not; nor an unknown session.
+    let alice_plex = PlexServer::connect(w.mock.url(), w.alice.token()).unwrap();
+    let refused = alice_plex.terminate_session(&play_id, "no").unwrap_err();
+    assert!(
+        matches!(refused, plex_alerts::Error::Forbidden { status: 401, .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("refused to end the session"),
+        "{refused}"
+    );
+    match w.plex.terminate_session("mock-session-1", "no") {
+        Err(plex_alerts::Error::HttpStatus { status: 404, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.plex.sessions().unwrap().len(), 1, "still playing");
+
+    let reason = "Closing time: 5 & 10 % off?";
+    w.plex.terminate_session(&play_id, reason).unwrap();
+    let stopped = next_playing(&rx);
+    assert_eq!(stopped.state, PlaybackState::Stopped);
+    assert_eq!(stopped.session_key, key);
+    assert!(
+        w.plex.sessions().unwrap().is_empty(),
+        "gone from the listing"
+    );
+    assert_eq!(p.termination_reason().as_deref(), Some(reason));
+    p.pause(); // the playback is over: nothing happens
+    assert!(w.plex.sessions().unwrap().is_empty());
+    listener.stop();
+
+    // Without Plex Pass, the owner is refused too, with 403.
+    let mock = MockServer::builder().plex_pass(false).start().unwrap();
+    let movie = mock.library().add_movie("Movies", "Arrival", 6_960_000);
+    let p = mock.play(&mock.add_user("bob"), &movie, &mock.add_player("TV"));
+    let plex = PlexServer::connect(mock.url(), mock.token()).unwrap();
+    let refused = plex.terminate_session(&p.play_id(), "no").unwrap_err();
+    assert!(
+        matches!(refused, plex_alerts::Error::Forbidden { status: 403, .. }),
+        "{refused:?}"
+    );
+    assert_eq!(plex.sessions().unwrap().len(), 1);
+    assert_eq!(p.termination_reason(), None);
+}
+
+#[test]
+fn items_have_a_summary_a_thumb_a_year_and_a_content_rating() {
+    let w = world(None);
+    let key = w.ep1.rating_key();
+    let item = w.plex.metadata(&key).unwrap().unwrap();
+    assert!(
+        item.summary
+            .as_deref()
+            .unwrap()
+            .starts_with("Good News About Hell")
+    );
+    let thumb = item.thumb.unwrap();
+    let updated = item.updated_at.unwrap();
+    assert_eq!(thumb, format!("/library/metadata/{key}/thumb/{updated}"));
+    assert!((2000..2025).contains(&item.year.unwrap()));
+    assert_eq!(item.content_rating.as_deref(), Some("TV-14"));
+    let movie = w.mock.library().add_movie("Movies", "Arrival", 6_960_000);
+    let movie = w.plex.metadata(&movie.rating_key()).unwrap().unwrap();
+    assert_eq!(movie.content_rating.as_deref(), Some("PG-13"));
+    // The same in a session's item.
+    let _p = w.mock.play(&w.alice, &w.ep1, &w.tv);
+    let s = &w.plex.sessions().unwrap()[0];
+    assert_eq!(s.thumb.as_deref(), Some(thumb.as_str()));
+    assert_eq!(s.year, item.year);
+}
+
+#[test]
+fn a_players_product_platform_and_network_show_in_the_sessions() {
+    let w = world(None);
+    let phone = w.mock.add_player("Pixel");
+    let _home = w.mock.play(&w.alice, &w.ep1, &w.tv);
+    let _away = w.mock.play(&w.alice, &w.ep2, &phone);
+    w.mock
+        .set_player_product(&phone, "Plex for Android (Mobile)", "Android");
+    w.mock.set_player_local(&phone, false);
+    let sessions = w.plex.sessions().unwrap();
+    let (home, away) = (&sessions[0], &sessions[1]);
+    let player = home.player.as_ref().unwrap();
+    assert_eq!(player.product.as_deref(), Some("Plex for Android (TV)"));
+    assert_eq!(player.local, Some(true));
+    assert_eq!(home.raw()["Player"]["local"], serde_json::json!(true));
+    assert_eq!(
+        home.session.as_ref().unwrap().location.as_deref(),
+        Some("lan")
+    );
+    let player = away.player.as_ref().unwrap();
+    assert_eq!(player.title.as_deref(), Some("Pixel"));
+    assert_eq!(player.product.as_deref(), Some("Plex for Android (Mobile)"));
+    assert_eq!(player.platform.as_deref(), Some("Android"));
+    assert_eq!(player.local, Some(false));
+    assert_eq!(
+        away.raw()["Player"]["local"],
+        serde_json::json!(false),
+        "a JSON bool"
+    );
+    let address = player.address.clone().unwrap();
+    assert!(!address.starts_with("10."), "a public address: {address}");
+    assert_eq!(
+        away.raw()["Player"]["remotePublicAddress"],
+        serde_json::json!(address)
+    );
+    assert_eq!(
+        away.session.as_ref().unwrap().location.as_deref(),
+        Some("wan")
+    );
+}
+
+#[test]
+fn a_scan_brings_a_new_show_its_season_and_episodes_as_a_server_does() {
+    let w = world(None);
+    let (tx, events) = crossbeam_channel::unbounded();
+    let mut listener = w
+        .plex
+        .alert_listener()
+        .handler(move |e: Event| drop(tx.send(e)));
+    let (lib_tx, library) = crossbeam_channel::unbounded();
+    let _tracker = w
+        .plex
+        .library_tracker()
+        .group_within(Duration::from_millis(300))
+        .handler(lib_tx)
+        .attach(&mut listener);
+    let listener = start_synced(&w.mock, &["/library/recentlyAdded"], listener);
+
+    let mut scan = w.mock.scan("TV Shows");
+    let show = scan.add_show("The Bear");
+    let season = scan.add_season(&show, 1);
+    let eps: Vec<_> = ["System", "Hands", "Brigade"]
+        .iter()
+        .zip(1..)
+        .map(|(title, i)| scan.add_episode(&season, i, title, 1_800_000))
+        .collect();
+    scan.finish();
+    // The timeline: each created in the order found, with its type; then processed.
+    let mut created = Vec::new();
+    let mut processed = Vec::new();
+    while processed.len() < 5 {
+        let alert = next_alert(&events);
+        let Notification::Timeline(t) = alert.notification() else {
+            continue;
+        };
+        let e = &t[0];
+        let seen = (e.item_id.clone().unwrap(), e.item_type().unwrap());
+        match e.state {
+            Some(0) => created.push(seen),
+            Some(5) => processed.push(seen),
+            _ => {}
+        }
+    }
+    let expected: Vec<_> = [
+        (&show, 2),
+        (&season, 3),
+        (&eps[0], 4),
+        (&eps[1], 4),
+        (&eps[2], 4),
+    ]
+    .iter()
+    .map(|(item, code)| (item.rating_key(), plex_alerts::MediaType::from_code(*code)))
+    .collect();
+    assert_eq!(created, expected);
+    assert_eq!(processed, expected);
+
+    let item = w.plex.metadata(&eps[2].rating_key()).unwrap().unwrap();
+    assert_eq!(item.grandparent_title.as_deref(), Some("The Bear"));
+    assert_eq!(item.grandparent_rating_key, Some(show.rating_key()));
+    assert_eq!((item.parent_index, item.index), (Some(1), Some(3)));
+    let seasons = w.plex.children(&show.rating_key()).unwrap();
+    assert_eq!(seasons[0].title.as_deref(), Some("Season 1"));
+
+    // What a notifier hears: the show and the season, then its episodes as one group.
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        match library
+            .recv_timeout(HANG_GUARD)
+            .expect("the library's events")
+        {
+            plex_alerts::LibraryEvent::ItemAdded(i) => heard.push(i.to_string()),
+            plex_alerts::LibraryEvent::ItemsAdded { group, items } => heard.push(format!(
+                "{} items of {group}: {:?}",
+                items.len(),
+                items.iter().map(|i| i.index.unwrap()).collect::<Vec<_>>()
+            )),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        heard,
+        [
+            "The Bear (show) in TV Shows",
+            "Season 1 (season) in TV Shows",
+            "3 items of show The Bear: [1, 2, 3]",
+        ]
+    );
+    listener.stop();
+}
+
+#[test]
+fn a_path_the_server_does_not_serve_is_a_404_that_says_so() {
+    let w = world(None);
+    let error = w.plex.get_json("/no/such/thing").unwrap_err();
+    assert!(
+        matches!(error, plex_alerts::Error::HttpStatus { status: 404, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the server does not serve GET /no/such/thing (HTTP 404)"
+    );
+    // Counted once written, which may be after the client has read it.
+    assert!(
+        w.mock
+            .wait_until(HANG_GUARD, |m| m.answered("/no/such/thing") == 1)
+    );
+}

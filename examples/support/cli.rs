@@ -1,8 +1,9 @@
-//! What `listen` and `activities` share: the flags that say which server to reach and how,
-//! checking the server before listening, Ctrl-C, and exit codes.
+//! What every example that reaches a real server shares: the flags that say which server
+//! to reach and how, checking the server before listening, Ctrl-C, and exit codes.
 //!
-//! Included by both with `#[path = "support/cli.rs"] mod cli;` (a file in a subdirectory of
-//! `examples/` is not built as an example of its own).
+//! Included by `listen` and `activities` with `#[path = "support/cli.rs"] mod cli;`, and
+//! by the app examples through `support/mod.rs` (a file in a subdirectory of `examples/`
+//! is not built as an example of its own).
 
 use std::fmt;
 use std::io::Write;
@@ -68,6 +69,12 @@ impl Failure {
     pub fn report(self, program: &str) -> ExitCode {
         eprintln!("{program}: {}", self.message);
         ExitCode::from(self.code)
+    }
+
+    /// Prints the message, prefixed with the program's name, and exits with its code.
+    pub fn exit(self, program: &str) -> ! {
+        eprintln!("{program}: {}", self.message);
+        std::process::exit(i32::from(self.code))
     }
 }
 

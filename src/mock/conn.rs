@@ -222,7 +222,7 @@ impl Inner {
     }
 
     pub(super) fn machine_identifier(&self) -> String {
-        format!("mock-{:05}", self.addr.port())
+        self.machine_identifier.clone()
     }
 }
 

@@ -154,10 +154,12 @@ fn add_item(inner: &Inner, new: NewItem<'_>) -> MockItem {
 /// A library scan on the mock server, made by [`MockServer::scan`]: while it runs, items
 /// it adds are announced as a real server announces them, and `/activities` lists it.
 ///
-/// [`add_movie`](Scan::add_movie) (or an episode or track) sends the item's timeline
-/// entry in state 0 (`metadataState: created`), when its metadata is not ready yet (no
-/// title); [`finish`](Scan::finish) takes each through matching and processing to state 5
-/// (the title now set), then ends the activity and sends "Library scan complete".
+/// [`add_movie`](Scan::add_movie) (or a show, season, episode or track) sends the item's
+/// timeline entry in state 0 (`metadataState: created`), when its metadata is not ready
+/// yet (no title); [`finish`](Scan::finish) takes each, in the order found, through
+/// matching and processing to state 5 (the title now set), then ends the activity and
+/// sends "Library scan complete". A new show comes as a real server sends it: the show,
+/// its season, then its episodes, each an item of its own.
 #[derive(Debug)]
 pub struct Scan {
     inner: Arc<Inner>,
@@ -186,7 +188,7 @@ impl Scan {
         parent: Option<&MockItem>,
         title: &str,
         index: Option<i64>,
-        duration: i64,
+        duration: Option<i64>,
     ) -> MockItem {
         let new = NewItem {
             kind,
@@ -194,7 +196,7 @@ impl Scan {
             parent: parent.map(|p| p.rating_key),
             title,
             index,
-            duration: Some(duration),
+            duration,
             // Metadata is not ready when an item is created: no title until processed.
             ready: false,
         };
@@ -211,10 +213,23 @@ impl Scan {
 
     /// Finds a new movie.
     pub fn add_movie(&mut self, title: &str, duration: i64) -> MockItem {
-        self.add(MediaType::Movie, None, title, None, duration)
+        self.add(MediaType::Movie, None, title, None, Some(duration))
     }
 
-    /// Finds a new episode of `season` (made with [`Library`]).
+    /// Finds a new show: its timeline entry (type 2) is created, and processed with the
+    /// rest. Give it seasons with [`add_season`](Scan::add_season).
+    pub fn add_show(&mut self, title: &str) -> MockItem {
+        self.add(MediaType::Show, None, title, None, None)
+    }
+
+    /// Finds a new season `index` of `show` (a show of the library, or one this scan
+    /// found): its timeline entry (type 3) is created, and processed with the rest.
+    pub fn add_season(&mut self, show: &MockItem, index: i64) -> MockItem {
+        let title = format!("Season {index}");
+        self.add(MediaType::Season, Some(show), &title, Some(index), None)
+    }
+
+    /// Finds a new episode of `season` (made with [`Library`], or found by this scan).
     pub fn add_episode(
         &mut self,
         season: &MockItem,
@@ -227,7 +242,7 @@ impl Scan {
             Some(season),
             title,
             Some(index),
-            duration,
+            Some(duration),
         )
     }
 
@@ -239,7 +254,13 @@ impl Scan {
         title: &str,
         duration: i64,
     ) -> MockItem {
-        self.add(MediaType::Track, Some(album), title, Some(index), duration)
+        self.add(
+            MediaType::Track,
+            Some(album),
+            title,
+            Some(index),
+            Some(duration),
+        )
     }
 
     /// Reports progress, 0 to 100.

@@ -6,16 +6,26 @@
 //! parameter, pings on the event stream. And it plays a small, consistent Plex:
 //!
 //! - a **library** ([`MockServer::library`]: movies, shows, seasons, episodes, artists,
-//!   albums, tracks), **users** with tokens of their own ([`MockServer::add_user`]) and
-//!   **players** ([`MockServer::add_player`]);
+//!   albums, tracks, each with a summary, a thumb path (not served: the mock has no
+//!   images), a year and a content rating once processed), **users** with tokens of their own ([`MockServer::add_user`]) and
+//!   **players** ([`MockServer::add_player`]; their product, platform and network:
+//!   [`MockServer::set_player_product`], [`MockServer::set_player_local`]);
 //! - **scripted playback** ([`MockServer::play`], [`Playback`]): a user starts an item on a
 //!   player, pauses, seeks, buffers, autoplays the next item, transcodes, stops, each step
 //!   sending the `playing` notification a real server sends, repeated at the server's
 //!   cadence while offsets advance with the clock;
 //! - **scripted scans** ([`MockServer::scan`], [`Scan`]) that announce items through their
-//!   timeline states, with the activity running meanwhile;
+//!   timeline states, with the activity running meanwhile: movies, episodes and tracks,
+//!   and new shows and seasons;
 //! - **REST answers from the model**: `GET /`, `/identity`, `/status/sessions` (the owner's
-//!   token only), `/library/metadata/{key}`, `/library/recentlyAdded`, `/activities`;
+//!   token only), `/library/metadata/{key}` (with `viewCount` and `lastViewedAt` for the
+//!   asking token's account) and its `/children`, `/library/recentlyAdded`,
+//!   `/activities`; any other path is 404, as on a real server;
+//! - **writes**, as real servers take them: `/:/scrobble` and `/:/unscrobble` (watched
+//!   state per account: the token's user's; read it with [`MockServer::view_count`]),
+//!   `/status/sessions/terminate` (the owner's token, with Plex Pass:
+//!   [`MockBuilder::plex_pass`]; the session stops, and [`Playback::termination_reason`]
+//!   says why);
 //! - the **quirks of real servers**, each a switch: a stop never sent
 //!   ([`Playback::vanish`]), a session that lingers ([`Playback::stop_lingering`]), one not
 //!   visible yet ([`PlaybackBuilder::hidden`]), a `stopped` without keys
@@ -182,6 +192,7 @@ pub struct MockBuilder {
     ip: std::net::Ipv4Addr,
     progress_interval: Option<Duration>,
     forbidden_status: u16,
+    plex_pass: bool,
 }
 
 impl MockBuilder {
@@ -239,10 +250,17 @@ impl MockBuilder {
         self
     }
 
-    /// What `/status/sessions` answers a valid token that is not the owner's: 401, as
-    /// Plex 1.46 does (the default), or 403, as 1.47 does.
+    /// What `/status/sessions` (and `/status/sessions/terminate`) answers a valid token
+    /// that is not the owner's: 401, as Plex 1.46 does (the default), or 403, as 1.47 does.
     pub fn forbidden_status(mut self, status: u16) -> MockBuilder {
         self.forbidden_status = status;
+        self
+    }
+
+    /// Whether the server has Plex Pass (default true): without it,
+    /// `/status/sessions/terminate` answers 403, as real servers do.
+    pub fn plex_pass(mut self, plex_pass: bool) -> MockBuilder {
+        self.plex_pass = plex_pass;
         self
     }
 
@@ -257,8 +275,18 @@ impl MockBuilder {
         };
         let listener = bind(SocketAddr::from((self.ip, self.port)))?;
         let addr = listener.local_addr()?;
+        // Its own, as a real server's is: two mock servers (two runs of an example, say)
+        // never share one, though they may share a port. It stays across restarts.
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let inner = Arc::new(Inner {
             addr,
+            machine_identifier: format!(
+                "mock-{:05}-{:08x}",
+                addr.port(),
+                (started as u32) ^ std::process::id()
+            ),
             token: self.token,
             tls,
             ping_interval: self.ping_interval,
@@ -283,6 +311,7 @@ impl MockBuilder {
             progress_interval: self.progress_interval.filter(|d| !d.is_zero()),
             ticker: Mutex::new(None),
             forbidden_status: self.forbidden_status,
+            plex_pass: self.plex_pass,
             flushes: AtomicU64::new(0),
             flushed: Mutex::new(Vec::new()),
             answered: Mutex::new(Vec::new()),
@@ -355,6 +384,7 @@ fn under(path: &str, parent: &str) -> bool {
 
 struct Inner {
     addr: SocketAddr,
+    machine_identifier: String,
     token: String,
     tls: Option<TlsAcceptor>,
     ping_interval: Duration,
@@ -379,6 +409,7 @@ struct Inner {
     /// Dropped to end the progress ticker.
     ticker: Mutex<Option<Sender<()>>>,
     forbidden_status: u16,
+    plex_pass: bool,
     /// The last flush asked for, and (client id, the last flush it has read) per client.
     flushes: AtomicU64,
     flushed: Mutex<Vec<(u64, u64)>>,
@@ -437,6 +468,7 @@ impl MockServer {
             ip: std::net::Ipv4Addr::LOCALHOST,
             progress_interval: Some(Duration::from_secs(10)),
             forbidden_status: 401,
+            plex_pass: true,
         }
     }
 

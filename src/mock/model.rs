@@ -21,6 +21,11 @@ pub(super) struct Model {
     /// By playback id (not session key: keys start over on a restart).
     pub sessions: BTreeMap<u64, SessionRec>,
     pub activities: BTreeMap<String, ActivityRec>,
+    /// What each account has watched: by item and account (`None`: the server owner's;
+    /// a user's id otherwise).
+    pub views: BTreeMap<(u64, Option<u32>), View>,
+    /// Sessions ended by `/status/sessions/terminate`: by playback id, the reason given.
+    pub terminations: BTreeMap<u64, String>,
     next_rating_key: u64,
     next_session_key: u64,
     next_playback: u64,
@@ -59,6 +64,14 @@ pub(super) struct NewItem<'a> {
     pub ready: bool,
 }
 
+/// An account's watched state of one item, as `/:/scrobble` leaves it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct View {
+    pub count: u64,
+    /// Seconds since the epoch.
+    pub last_viewed_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct UserRec {
     pub id: u32,
@@ -72,6 +85,8 @@ pub(super) struct PlayerRec {
     pub title: String,
     pub product: String,
     pub platform: String,
+    /// On the server's network: `Player.local`, and the session's `location` (lan, wan).
+    pub local: bool,
     pub address: String,
 }
 
@@ -133,7 +148,7 @@ pub(super) struct ActivityRec {
     pub context: Value,
 }
 
-fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -149,6 +164,8 @@ impl Model {
             players: Vec::new(),
             sessions: BTreeMap::new(),
             activities: BTreeMap::new(),
+            views: BTreeMap::new(),
+            terminations: BTreeMap::new(),
             next_rating_key: 1000,
             next_session_key: 1,
             next_playback: 1,
@@ -224,6 +241,38 @@ impl Model {
             let n: u32 = n.and_then(|n| n.parse().ok()).unwrap_or(0) + 1;
             self.version = format!("1.41.0.{n:04}-mock");
         }
+    }
+
+    /// The library items under `key` that are played (episodes, tracks, movies): the
+    /// item itself, or the leaves of a show, season, artist or album.
+    pub fn leaves(&self, key: u64) -> Vec<u64> {
+        let mut leaves = Vec::new();
+        let mut todo = vec![key];
+        // A tree: a child is always added after its parent, so this ends.
+        while let Some(key) = todo.pop() {
+            let children: Vec<u64> = self
+                .items
+                .values()
+                .filter(|i| i.parent == Some(key))
+                .map(|i| i.rating_key)
+                .collect();
+            match children.is_empty() {
+                true => leaves.push(key),
+                false => todo.extend(children),
+            }
+        }
+        leaves
+    }
+
+    /// Adds `viewCount` and `lastViewedAt` to an item's JSON, as `account` has watched it
+    /// (nothing if it has not).
+    pub fn with_views(&self, mut m: Value, account: Option<u32>) -> Value {
+        let key = m["ratingKey"].as_str().and_then(|k| k.parse::<u64>().ok());
+        if let Some(view) = key.and_then(|k| self.views.get(&(k, account))) {
+            m["viewCount"] = json!(view.count);
+            m["lastViewedAt"] = json!(view.last_viewed_at);
+        }
+        m
     }
 
     /// The offset of a session now.
@@ -317,11 +366,14 @@ impl Model {
         m["Player"] = json!({
             "machineIdentifier": player.machine_identifier, "title": player.title,
             "product": player.product, "platform": player.platform,
-            "state": rec.state.as_str(), "address": player.address, "local": true,
+            "state": rec.state.as_str(), "address": player.address, "local": player.local,
             "userID": user.id, "relayed": false, "secure": true,
         });
-        m["Session"] = json!({"id": format!("mock-session-{}", rec.play_queue_item),
-            "bandwidth": 7000, "location": "lan"});
+        if !player.local {
+            m["Player"]["remotePublicAddress"] = json!(player.address);
+        }
+        m["Session"] = json!({"id": play_id(rec.play_queue_item),
+            "bandwidth": 7000, "location": if player.local { "lan" } else { "wan" }});
         if let Some(t) = &rec.transcode {
             let transcode = json!({"key": format!("/transcode/sessions/{t}"), "throttled": false,
                 "progress": 12.5, "speed": 3.2, "videoDecision": "transcode",
@@ -348,6 +400,25 @@ impl Model {
         });
         if item.ready {
             m["title"] = json!(item.title);
+            m["summary"] = json!(format!(
+                "{}: a {} of the mock's library.",
+                item.title,
+                item.kind.name()
+            ));
+            m["thumb"] = json!(format!(
+                "/library/metadata/{}/thumb/{}",
+                item.rating_key, item.updated_at
+            ));
+            // Deterministic, and plausible.
+            m["year"] = json!(2000 + item.rating_key % 25);
+            let rating = match item.kind {
+                MediaType::Movie => Some("PG-13"),
+                MediaType::Show | MediaType::Season | MediaType::Episode => Some("TV-14"),
+                _ => None,
+            };
+            if let Some(rating) = rating {
+                m["contentRating"] = json!(rating);
+            }
             m["guid"] = json!(format!(
                 "plex://{}/mock{}",
                 item.kind.name(),
@@ -408,6 +479,12 @@ impl Model {
         }
         e
     }
+}
+
+/// The play id (`Session.id` in `/status/sessions`) of the session with this play queue
+/// item: what `/status/sessions/terminate` takes.
+pub(super) fn play_id(play_queue_item: u64) -> String {
+    format!("mock-session-{play_queue_item}")
 }
 
 /// A WebSocket frame's text for a notification of type `kind` with these children.

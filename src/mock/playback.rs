@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::stop::lock;
 
 use super::library::MockItem;
-use super::model::{Model, Playing, SessionRec, State, frame};
+use super::model::{Model, Playing, SessionRec, State, frame, play_id};
 use super::{Inner, MockServer};
 
 /// A user of the mock server, made with [`MockServer::add_user`]. It has a token of its
@@ -116,6 +116,7 @@ impl PlaybackBuilder<'_> {
                 since: Instant::now(),
                 listed: !self.hidden,
                 transcode: None,
+                // Also its play id: see Playback::play_id.
                 play_queue_item: 9000 + id,
             })
         };
@@ -138,8 +139,9 @@ impl PlaybackBuilder<'_> {
 /// on real servers), paused sessions included; [`progress`](Playback::progress) sends
 /// that report now.
 ///
-/// After a server [`restart`](MockServer::restart) the session is gone: its methods do
-/// nothing.
+/// After a server [`restart`](MockServer::restart), or once `/status/sessions/terminate`
+/// has ended it ([`termination_reason`](Playback::termination_reason) says why), the
+/// session is gone: its methods do nothing.
 #[derive(Debug, Clone)]
 pub struct Playback {
     inner: Arc<Inner>,
@@ -187,6 +189,18 @@ impl Playback {
     /// The session key, as notifications and `/status/sessions` give it.
     pub fn session_key(&self) -> Option<String> {
         self.read(|r| r.session_key.to_string())
+    }
+
+    /// The play's id: `Session.id` in `/status/sessions`, what
+    /// [`PlexServer::terminate_session`](crate::PlexServer::terminate_session) takes. It
+    /// stays the same for the session's life, across autoplay.
+    pub fn play_id(&self) -> String {
+        play_id(9000 + self.id)
+    }
+
+    /// The reason the session was ended with, if `/status/sessions/terminate` ended it.
+    pub fn termination_reason(&self) -> Option<String> {
+        lock(&self.inner.model).terminations.get(&self.id).cloned()
     }
 
     /// The offset now, in milliseconds.
@@ -379,7 +393,9 @@ impl MockServer {
             token,
         }
     }
-    /// Adds a player, a Plex for Android (TV) app unless you change what it says.
+    /// Adds a player: a Plex for Android (TV) app on the server's network, unless
+    /// [`set_player_product`](Self::set_player_product) and
+    /// [`set_player_local`](Self::set_player_local) say otherwise.
     pub fn add_player(&self, title: &str) -> MockPlayer {
         let mut model = lock(&self.inner.model);
         let index = model.players.len();
@@ -389,6 +405,7 @@ impl MockServer {
             title: title.to_owned(),
             product: "Plex for Android (TV)".to_owned(),
             platform: "Android".to_owned(),
+            local: true,
             address: format!("10.0.0.{}", index + 10),
         });
         MockPlayer {
@@ -396,6 +413,37 @@ impl MockServer {
             machine_identifier,
             title: title.to_owned(),
         }
+    }
+    /// What app `player` is (`Player.product` in `/status/sessions`: `Plexamp`, `Plex
+    /// Web`, ...) and on what platform (`Player.platform`: `iOS`, `Chrome`, ...).
+    pub fn set_player_product(&self, player: &MockPlayer, product: &str, platform: &str) {
+        if let Some(p) = lock(&self.inner.model).players.get_mut(player.index) {
+            p.product = product.to_owned();
+            p.platform = platform.to_owned();
+        }
+    }
+    /// Whether `player` is on the server's network (`Player.local` in
+    /// `/status/sessions`, `true` by default) or remote: then its address is a public
+    /// one, also given as `remotePublicAddress`, and its session's `location` is `wan`.
+    pub fn set_player_local(&self, player: &MockPlayer, local: bool) {
+        if let Some(p) = lock(&self.inner.model).players.get_mut(player.index) {
+            p.local = local;
+            p.address = match local {
+                true => format!("10.0.0.{}", player.index + 10),
+                false => format!("203.0.113.{}", player.index + 10),
+            };
+        }
+    }
+    /// How many times `user` (the server owner, for `None`) has watched `item`, as
+    /// `/:/scrobble` with their token counts it and `/library/metadata` shows it
+    /// (`viewCount`). Playback does not count: a scrobbler does, or the app under test.
+    pub fn view_count(&self, item: &MockItem, user: Option<&MockUser>) -> u64 {
+        let account = user.map(|u| u.id);
+        let model = lock(&self.inner.model);
+        model
+            .views
+            .get(&(item.rating_key, account))
+            .map_or(0, |v| v.count)
     }
     /// `user` starts `item` on `player`: see [`Playback`].
     pub fn play(&self, user: &MockUser, item: &MockItem, player: &MockPlayer) -> Playback {
