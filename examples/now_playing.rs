@@ -27,8 +27,7 @@ fn main() {
         let (user, title, player, state, done) = ("USER", "TITLE", "PLAYER", "STATE", "DONE");
         let mut table = format!("{user:<8} {title:<40} {player:<16} {state:<9} {done:>6}\n");
         for s in &sessions {
-            let (user, player, state) = (s.user_name(), s.player_name(), s.state.as_str());
-            let title = s.media.to_string();
+            let (user, title, player, state) = (s.user_name(), &s.media, s.player_name(), s.state);
             let done = s.progress().map_or("?".into(), percent);
             table += &format!("{user:<8} {title:<40} {player:<16} {state:<9} {done:>6}\n");
         }

@@ -492,7 +492,8 @@
 //! reaches [`Builder::on_state`] (or the channel as [`Event::State`]). The first
 //! [`ConnectionState::Connected`] has no outage; one that follows a disconnect carries the
 //! [`Outage`] it ends (since when, for how long): resync then what you track, with
-//! [`PlexServer::get_json`] (`/status/sessions` for playback, `/activities` for scans).
+//! [`PlexServer::sessions`] (playback) and [`PlexServer::activities`] (scans), or let
+//! the trackers do it: they resync after every gap.
 //! Failed attempts, and connections that drop again before they prove healthy (up for
 //! [`Reconnect::healthy_after`], 30 s), belong to one outage, so an app that alarms on
 //! "down for a minute" reads [`ConnectionState::Disconnected`]'s outage and keeps no
@@ -633,7 +634,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! plex-alerts = { version = "0.1", features = ["mock"] }
+//! plex-alerts = { git = "https://github.com/plex-alerts/plex-alerts", features = ["mock"] }
 //! ```
 //!
 //! # Known problems

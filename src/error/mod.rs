@@ -319,6 +319,18 @@ impl fmt::Display for Error {
             ),
             Error::HttpStatus {
                 status: 404, path, ..
+            } if path == "/:/scrobble" || path == "/:/unscrobble" => write!(
+                f,
+                "the server has no item with that rating key (HTTP 404 for {path})"
+            ),
+            Error::HttpStatus {
+                status: 404, path, ..
+            } if path == "/status/sessions/terminate" => write!(
+                f,
+                "the server has no session with that id playing (HTTP 404 for {path})"
+            ),
+            Error::HttpStatus {
+                status: 404, path, ..
             } => write!(f, "the server does not serve GET {path} (HTTP 404)"),
             Error::HttpStatus {
                 status,

@@ -159,9 +159,10 @@ impl PlaybackState {
     }
 }
 
+/// Pads as a `str` does: `{:<9}` lines a column up.
 impl std::fmt::Display for PlaybackState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

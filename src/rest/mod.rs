@@ -279,6 +279,12 @@ pub struct Metadata {
     /// When it last changed, in seconds since the epoch.
     #[serde(deserialize_with = "soft::int")]
     pub updated_at: Option<i64>,
+    /// How often the token's user watched it (absent: never).
+    #[serde(deserialize_with = "soft::int")]
+    pub view_count: Option<i64>,
+    /// When the token's user last watched it, in seconds since the epoch.
+    #[serde(deserialize_with = "soft::int")]
+    pub last_viewed_at: Option<i64>,
     #[serde(skip)]
     raw: Value,
 }

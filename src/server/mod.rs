@@ -171,10 +171,9 @@ impl PlexServer {
         &self.identity.version
     }
 
-    /// `GET path` with the token, the answer parsed as JSON: for what the notifications
-    /// do not replay. After a gap (a [`ConnectionState::Disconnected`](crate::ConnectionState)
-    /// followed by `Connected`), an app resyncs with `/status/sessions` (playback) and
-    /// `/activities` (scans and other jobs).
+    /// `GET path` with the token, the answer parsed as JSON (at most 16 MiB): for what
+    /// the typed calls do not cover. To resync after a gap, use [`sessions`](Self::sessions)
+    /// and [`activities`](Self::activities), or the trackers, which do it themselves.
     ///
     /// ```
     /// # fn main() -> Result<(), plex_alerts::Error> {

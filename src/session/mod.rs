@@ -360,17 +360,14 @@ pub struct TrackedMedia {
     pub library_section_id: Option<String>,
 }
 
+/// Pads as a `str` does: `{:<40}` lines a column up.
 impl fmt::Display for TrackedMedia {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = || self.rating_key.as_deref().or(self.key.as_deref());
         match (&self.grandparent_title, &self.title) {
-            (Some(g), Some(t)) => write!(f, "{g} — {t}"),
-            (None, Some(t)) => f.write_str(t),
-            _ => f.write_str(
-                self.rating_key
-                    .as_deref()
-                    .or(self.key.as_deref())
-                    .unwrap_or("?"),
-            ),
+            (Some(g), Some(t)) => f.pad(&format!("{g} — {t}")),
+            (None, Some(t)) => f.pad(t),
+            _ => f.pad(id().unwrap_or("?")),
         }
     }
 }
