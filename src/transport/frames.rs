@@ -3,14 +3,15 @@
 //! masked as a client sends them or not as a server does. The client, the mock server
 //! and the tests all write and read frames through it.
 //!
-//! Our own rather than tungstenite's protocol layer, which logs every close reason at debug
-//! and every payload at trace (a server that echoes the token would put it in the user's
-//! logs), echoes the close reason back, and must hold a whole oversized frame before it
-//! can skip it. Here a message is complete or reported, never spliced; an oversized one is
-//! skipped as its bytes arrive, without being held (and so unread: its text is not
-//! checked); text is checked as UTF-8 as it arrives, and the first byte that cannot be
-//! fails the connection (RFC 6455, 8.1), mid-frame if need be; a close is a close whatever
-//! its reason bytes; and nothing is logged.
+//! Our own rather than tungstenite's, whose protocol layer logs every close reason at
+//! debug and every payload at trace (a server that echoes the token would put it in the
+//! user's logs), echoes the close reason back, and must hold a whole oversized frame
+//! before it can skip it; its frame layer could read and write the headers, but not for
+//! what it would cost (README: Dependencies). Here a message is complete or reported,
+//! never spliced; an oversized one is skipped as its bytes arrive, without being held (and
+//! so unread: its text is not checked); text is checked as UTF-8 as it arrives, and the
+//! first byte that cannot be fails the connection (RFC 6455, 8.1), mid-frame if need be; a
+//! close is a close whatever its reason bytes; and nothing is logged.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -464,11 +465,17 @@ pub(crate) struct Masker {
 
 impl Default for Masker {
     fn default() -> Masker {
-        // Seeded from std's per-process random keys; masking only has to be unpredictable
-        // to scripts on the path, not secret.
-        let seed = RandomState::new().hash_one(std::time::Instant::now());
-        Masker { state: seed | 1 }
+        Masker {
+            state: random_u64() | 1,
+        }
     }
+}
+
+/// 64 bits that scripts on the path cannot predict, for masks and the handshake's key:
+/// std's hashers are keyed from the system's randomness, a new key each. Neither has to
+/// be secret, so no random-number crate is needed.
+pub(crate) fn random_u64() -> u64 {
+    RandomState::new().hash_one(std::time::Instant::now())
 }
 
 impl Masker {
