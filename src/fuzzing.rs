@@ -1,11 +1,23 @@
 //! Entry points shared by the fuzz targets in `fuzz/` and the property tests (feature
 //! `fuzzing`, not for users): each runs a decoder on arbitrary input and panics if an
-//! invariant breaks.
+//! invariant breaks. And [`client_frames`], for the tests' raw servers.
 
 use serde_json::Value;
 
 use crate::alert::{self, Decoded};
-use crate::transport::sse;
+use crate::transport::{frames, sse};
+
+/// The whole frames at the start of `bytes`, as a client writes them: (opcode, payload
+/// unmasked), read with the crate's one frame codec. For tests that read what the client
+/// sent to a raw server.
+pub fn client_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some((header, payload, used)) = frames::decode(bytes) {
+        out.push((header.opcode, payload));
+        bytes = &bytes[used..];
+    }
+    out
+}
 
 /// Decodes a WebSocket text frame; checks the alert if it decodes.
 pub fn websocket_text(text: &str) {

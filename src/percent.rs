@@ -1,28 +1,26 @@
 //! Percent-encoding for query strings: what the request writes, what the mock reads back,
-//! and the decoded form of the token that redaction must also blank out.
+//! and the decoded form of the token that redaction must also blank out. The
+//! `percent-encoding` crate does the work; the set of characters kept is ours.
 
-/// Appends `value` percent-encoded for a query string (unreserved characters and `,` kept).
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// What a query value keeps as it is: the unreserved characters (RFC 3986, 2.3), and `,`,
+/// which separates the server's `filters`.
+const KEPT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b',');
+
+/// Appends `value` percent-encoded for a query string.
 pub(crate) fn encode_into(out: &mut String, value: &str) {
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {
-                out.push(b as char)
-            }
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
+    out.extend(utf8_percent_encode(value, KEPT));
 }
 
 /// `value` percent-encoded.
 pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    encode_into(&mut out, value);
-    out
+    utf8_percent_encode(value, KEPT).to_string()
 }
 
 /// Decodes `%XX` and `+` in a query value (the mock server reads requests with it).
@@ -32,30 +30,11 @@ pub(crate) fn decode(value: &str) -> String {
 }
 
 /// The bytes `value` stands for, `%XX` and `+` decoded: what a server that URL-decodes
-/// the token has in hand, which redaction must also blank out.
+/// the token has in hand, which redaction must also blank out. A `%` without two hex
+/// digits after it stays as it is.
 pub(crate) fn decode_bytes(value: &str) -> Vec<u8> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |h: u8| (h as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push((hi << 4 | lo) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    // `+` is a space in a query, and `%2B` a `+`: spaces first, then the escapes.
+    percent_decode_str(&value.replace('+', " ")).collect()
 }
 
 #[cfg(test)]
@@ -67,5 +46,16 @@ mod tests {
         assert_eq!(super::decode(&s), "a b&c=d/é,-");
         assert_eq!(super::decode("100%"), "100%");
         assert_eq!(super::decode("%+1%2f%2F+"), "% 1// ");
+        assert_eq!(super::decode("%2B+%2b%4"), "+ +%4");
+        assert_eq!(super::decode_bytes("%ff%FE"), [0xff, 0xfe]);
+        let all: String = (0..=127u8).map(char::from).collect();
+        let encoded = super::encode(&all);
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~,%".contains(&b)),
+            "{encoded}"
+        );
+        assert_eq!(super::decode(&encoded), all);
     }
 }

@@ -4,33 +4,13 @@
 
 use std::time::Duration;
 
+use plex_alerts::fuzzing::client_frames;
 use plex_alerts::{AlertListener, Error, Event, Reconnect};
 
 mod common;
 use common::{ws_frame as frame, ws_upgrade as upgrade};
 
 const TOKEN: &str = "ABCDEFGHIJKLMNOPQRST";
-
-/// Client frames (opcode, unmasked payload) in `buf`.
-fn client_frames(mut buf: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = vec![];
-    while buf.len() >= 6 {
-        let op = buf[0] & 0x0f;
-        let len = (buf[1] & 0x7f) as usize;
-        let key = [buf[2], buf[3], buf[4], buf[5]];
-        if buf.len() < 6 + len {
-            break;
-        }
-        let p = buf[6..6 + len]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ key[i % 4])
-            .collect();
-        out.push((op, p));
-        buf = &buf[6 + len..];
-    }
-    out
-}
 
 /// One-connection server: handshake (`response` to the request), then `wire`; returns
 /// its URL and a handle giving what the client sent.

@@ -140,7 +140,7 @@ impl Inner {
                         "expected a WebSocket upgrade",
                     );
                 }
-                let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let accept = crate::transport::websocket::accept_key(key);
                 format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
                 )

@@ -84,7 +84,7 @@ use crate::{Filters, Transport};
 pub use library::{Library, MockItem, Scan};
 pub use playback::{MockPlayer, MockUser, Playback, PlaybackBuilder};
 pub use stalled::StalledListener;
-pub use wire::{RecordedRequest, event_stream_text, frame};
+pub use wire::{RecordedRequest, event_stream_text, frame, raw_frame};
 use wire::{notification_type, ws_frame};
 
 /// The WebSocket endpoint every client uses, and the spelling of Plex's API description.
@@ -173,7 +173,8 @@ pub enum Raw {
     /// answers it with a Pong.
     Ping(Vec<u8>),
     /// Bytes written as they are on WebSocket connections (WebSocket clients only):
-    /// hand-made frames, fragmented, broken or hostile, for testing a client.
+    /// hand-made frames ([`raw_frame`] writes one), fragmented, broken or hostile, for
+    /// testing a client.
     WebSocketBytes(Vec<u8>),
     /// Bytes written as they are into the event-stream body (event-stream clients only;
     /// chunk-framed when the stream is chunked).

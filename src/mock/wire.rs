@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use serde_json::Value;
 
 use crate::percent;
+use crate::transport::frames;
 use crate::transport::http::owned_headers;
 
 use crate::Notification;
@@ -43,57 +44,36 @@ impl RecordedRequest {
     }
 }
 
-/// One complete masked frame: (opcode, unmasked payload, bytes used).
+/// One complete client frame: (opcode, unmasked payload, bytes used).
 pub(super) fn parse_client_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
-    if buf.len() < 2 {
-        return None;
-    }
-    let opcode = buf[0] & 0x0F;
-    let masked = buf[1] & 0x80 != 0;
-    let (len, mut at) = match buf[1] & 0x7F {
-        126 => (
-            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
-            4,
-        ),
-        127 => (
-            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
-            10,
-        ),
-        n => (n as usize, 2),
-    };
-    let mask: [u8; 4] = if masked {
-        let m = buf.get(at..at + 4)?.try_into().ok()?;
-        at += 4;
-        m
-    } else {
-        [0; 4]
-    };
-    let payload = buf.get(at..at.checked_add(len)?)?;
-    let payload = payload
-        .iter()
-        .enumerate()
-        .map(|(i, b)| b ^ mask[i % 4])
-        .collect();
-    Some((opcode, payload, at + len))
+    let (header, payload, used) = frames::decode(buf)?;
+    Some((header.opcode, payload, used))
 }
 
-/// An unmasked (server) frame.
+/// A final, unmasked (server) frame.
 pub(super) fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 10);
-    frame.push(0x80 | opcode);
-    match payload.len() {
-        n if n < 126 => frame.push(n as u8),
-        n if n <= u16::MAX as usize => {
-            frame.push(126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(payload);
-    frame
+    frames::encode(true, opcode, None, payload)
+}
+
+/// A WebSocket frame as a server writes it (unmasked), with any `fin` flag and opcode:
+/// hand-made input, fragmented, broken or hostile, for
+/// [`Raw::WebSocketBytes`](super::Raw::WebSocketBytes). The length takes the fewest bytes;
+/// nothing else is checked, so any opcode (0x0 continuation, 0x1 text, 0x2 binary, 0x8
+/// close, 0x9 ping, 0xA pong, or a reserved one) and any payload go out as given.
+///
+/// ```
+/// use plex_alerts::mock::{MockServer, Raw, raw_frame};
+///
+/// // "hello" in two fragments, a Ping between them.
+/// let mut bytes = raw_frame(false, 0x1, b"hel");
+/// bytes.extend(raw_frame(true, 0x9, b"are you there"));
+/// bytes.extend(raw_frame(true, 0x0, b"lo"));
+/// assert_eq!(&bytes[..5], b"\x01\x03hel");
+/// let server = MockServer::start();
+/// server.send_raw(Raw::WebSocketBytes(bytes));
+/// ```
+pub fn raw_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    frames::encode(fin, opcode, None, payload)
 }
 
 /// The `type` of a NotificationContainer frame, read as the listener reads it.

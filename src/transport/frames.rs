@@ -1,17 +1,132 @@
-//! WebSocket frames as a client reads and writes them (RFC 6455, section 5): a pure push
-//! parser for what the server sends, and the masked frames the client sends back.
+//! WebSocket frames (RFC 6455, section 5): the crate's one codec. The header ([`Header`]:
+//! read and written), a pure push parser for what a server sends, and whole frames,
+//! masked as a client sends them or not as a server does. The client, the mock server
+//! and the tests all write and read frames through it.
 //!
-//! Our own rather than tungstenite's protocol layer, which logs every close reason at debug
-//! and every payload at trace (a server that echoes the token would put it in the user's
-//! logs), echoes the close reason back, and must hold a whole oversized frame before it
-//! can skip it. Here a message is complete or reported, never spliced; an oversized one is
-//! skipped as its bytes arrive, without being held (and so unread: its text is not
-//! checked); text is checked as UTF-8 as it arrives, and the first byte that cannot be
-//! fails the connection (RFC 6455, 8.1), mid-frame if need be; a close is a close whatever
-//! its reason bytes; and nothing is logged.
+//! Our own rather than tungstenite's, whose protocol layer logs every close reason at
+//! debug and every payload at trace (a server that echoes the token would put it in the
+//! user's logs), echoes the close reason back, and must hold a whole oversized frame
+//! before it can skip it; its frame layer could read and write the headers, but not for
+//! what it would cost (README: Dependencies). Here a message is complete or reported,
+//! never spliced; an oversized one is skipped as its bytes arrive, without being held (and
+//! so unread: its text is not checked); text is checked as UTF-8 as it arrives, and the
+//! first byte that cannot be fails the connection (RFC 6455, 8.1), mid-frame if need be; a
+//! close is a close whatever its reason bytes; and nothing is logged.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+
+/// A frame's header (RFC 6455, 5.2), as either side reads or writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// The frame ends its message.
+    pub fin: bool,
+    /// RSV1 to RSV3, in place (`0x70` of the first byte): zero unless an extension says.
+    pub rsv: u8,
+    pub opcode: u8,
+    /// A client's frames are masked, a server's are not.
+    pub mask: Option<[u8; 4]>,
+    /// The payload's length.
+    pub len: u64,
+}
+
+impl Header {
+    /// The most bytes a header takes: a 64-bit length and a mask.
+    pub const MAX_SIZE: usize = 14;
+
+    /// The size of a header whose second byte is `b1` (the length byte and the mask bit).
+    pub fn size(b1: u8) -> usize {
+        let len = match b1 & 0x7F {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        2 + len + if b1 & 0x80 != 0 { 4 } else { 0 }
+    }
+
+    /// The header at the start of `bytes`, and its size; `None` until all of it is there.
+    pub fn parse(bytes: &[u8]) -> Option<(Header, usize)> {
+        let (b0, b1) = (*bytes.first()?, *bytes.get(1)?);
+        let size = Header::size(b1);
+        let head = bytes.get(..size)?;
+        let (len, rest) = match b1 & 0x7F {
+            126 => (
+                u64::from(u16::from_be_bytes([head[2], head[3]])),
+                &head[4..],
+            ),
+            127 => (
+                u64::from_be_bytes(head[2..10].try_into().ok()?),
+                &head[10..],
+            ),
+            n => (u64::from(n), &head[2..]),
+        };
+        let header = Header {
+            fin: b0 & 0x80 != 0,
+            rsv: b0 & 0x70,
+            opcode: b0 & 0x0F,
+            mask: rest.try_into().ok(),
+            len,
+        };
+        Some((header, size))
+    }
+
+    /// Appends the header, its length in the fewest bytes (RFC 6455, 5.2, asks for that).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let masked = if self.mask.is_some() { 0x80 } else { 0 };
+        out.push(if self.fin { 0x80 } else { 0 } | self.rsv & 0x70 | self.opcode & 0x0F);
+        match self.len {
+            n @ 0..=125 => out.push(masked | n as u8),
+            n @ 126..=0xFFFF => {
+                out.push(masked | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(masked | 127);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        out.extend_from_slice(self.mask.as_ref().map_or(&[][..], |m| &m[..]));
+    }
+}
+
+/// A whole frame: the header, then the payload, masked with `mask` if there is one.
+pub(crate) fn encode(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    let header = Header {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        len: payload.len() as u64,
+    };
+    let mut out = Vec::with_capacity(Header::MAX_SIZE + payload.len());
+    header.write(&mut out);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let Some(mask) = mask {
+        apply_mask(&mut out[start..], mask);
+    }
+    out
+}
+
+/// Masks or unmasks a whole payload (the same operation: RFC 6455, 5.3).
+pub(crate) fn apply_mask(payload: &mut [u8], mask: [u8; 4]) {
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b ^= mask[i % 4];
+    }
+}
+
+/// A client's frame at the start of `buf`, whole: its header, its payload unmasked, and
+/// the bytes it took. `None` until all of it is there. (The mock server reads with this.)
+#[cfg_attr(not(any(feature = "mock", feature = "fuzzing")), allow(dead_code))]
+pub(crate) fn decode(buf: &[u8]) -> Option<(Header, Vec<u8>, usize)> {
+    let (header, size) = Header::parse(buf)?;
+    let end = size.checked_add(usize::try_from(header.len).ok()?)?;
+    let mut payload = buf.get(size..end)?.to_vec();
+    if let Some(mask) = header.mask {
+        apply_mask(&mut payload, mask);
+    }
+    Some((header, payload, end))
+}
 
 /// A complete message or control frame, read with the parser's accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +196,7 @@ enum State {
 pub(crate) struct FrameParser {
     limit: usize,
     state: State,
-    head: [u8; 10],
+    head: [u8; Header::MAX_SIZE],
     head_len: usize,
     /// A control frame's payload (at most 125 bytes).
     control: Vec<u8>,
@@ -106,7 +221,7 @@ impl FrameParser {
         FrameParser {
             limit,
             state: State::Header { need: 2 },
-            head: [0; 10],
+            head: [0; Header::MAX_SIZE],
             head_len: 0,
             control: Vec::new(),
             message: Vec::new(),
@@ -150,11 +265,7 @@ impl FrameParser {
                     if self.head_len < need {
                         continue;
                     }
-                    let full = match self.head[1] & 0x7F {
-                        126 => 4,
-                        127 => 10,
-                        _ => 2,
-                    };
+                    let full = Header::size(self.head[1]);
                     if need < full {
                         self.state = State::Header { need: full };
                         continue;
@@ -203,20 +314,21 @@ impl FrameParser {
     /// A header is complete: checks it and enters its payload. A frame without payload
     /// may complete at once.
     fn begin(&mut self) -> Result<Option<Incoming>, Broken> {
-        let (b0, b1) = (self.head[0], self.head[1]);
-        let fin = b0 & 0x80 != 0;
-        let opcode = b0 & 0x0F;
-        let len = match b1 & 0x7F {
-            126 => u64::from(u16::from_be_bytes([self.head[2], self.head[3]])),
-            127 => u64::from_be_bytes(self.head[2..10].try_into().unwrap_or_default()),
-            n => u64::from(n),
-        };
+        let parsed = Header::parse(&self.head[..self.head_len]);
         self.head_len = 0;
         self.state = State::Header { need: 2 };
-        if b0 & 0x70 != 0 {
+        let (header, _) = parsed.ok_or("an incomplete frame header")?;
+        let Header {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            len,
+        } = header;
+        if rsv != 0 {
             return Err("a frame with reserved bits set, though no extension was agreed".into());
         }
-        if b1 & 0x80 != 0 {
+        if mask.is_some() {
             return Err("a masked frame from the server (servers must not mask)".into());
         }
         if len >> 63 != 0 {
@@ -353,11 +465,17 @@ pub(crate) struct Masker {
 
 impl Default for Masker {
     fn default() -> Masker {
-        // Seeded from std's per-process random keys; masking only has to be unpredictable
-        // to scripts on the path, not secret.
-        let seed = RandomState::new().hash_one(std::time::Instant::now());
-        Masker { state: seed | 1 }
+        Masker {
+            state: random_u64() | 1,
+        }
     }
+}
+
+/// 64 bits that scripts on the path cannot predict, for masks and the handshake's key:
+/// std's hashers are keyed from the system's randomness, a new key each. Neither has to
+/// be secret, so no random-number crate is needed.
+pub(crate) fn random_u64() -> u64 {
+    RandomState::new().hash_one(std::time::Instant::now())
 }
 
 impl Masker {
@@ -365,19 +483,8 @@ impl Masker {
     /// frames are all a client sends).
     pub fn frame(&mut self, opcode: u8, payload: &[u8]) -> Vec<u8> {
         debug_assert!(payload.len() <= 125);
-        let key = self.next_key();
-        let mut out = Vec::with_capacity(6 + payload.len());
-        out.push(0x80 | opcode);
-        out.push(0x80 | payload.len().min(125) as u8);
-        out.extend_from_slice(&key);
-        out.extend(
-            payload
-                .iter()
-                .take(125)
-                .enumerate()
-                .map(|(i, b)| b ^ key[i % 4]),
-        );
-        out
+        let payload = &payload[..payload.len().min(125)];
+        encode(true, opcode, Some(self.next_key()), payload)
     }
 
     fn next_key(&mut self) -> [u8; 4] {
@@ -396,20 +503,56 @@ mod tests {
 
     /// An unmasked server frame.
     fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n if n < 126 => f.push(n as u8),
-            n if n <= 0xFFFF => {
-                f.push(126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                f.push(127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
+        encode(fin, opcode, None, payload)
+    }
+
+    #[test]
+    fn frames_are_written_as_rfc_6455_shows_them() {
+        // RFC 6455, 5.7.
+        assert_eq!(frame(true, 0x1, b"Hello"), b"\x81\x05Hello");
+        let masked = encode(true, 0x1, Some([0x37, 0xfa, 0x21, 0x3d]), b"Hello");
+        assert_eq!(
+            masked,
+            [
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+            ]
+        );
+        assert_eq!(frame(false, 0x1, b"Hel"), b"\x01\x03Hel");
+        assert_eq!(frame(true, 0x0, b"lo"), b"\x80\x02lo");
+        assert_eq!(frame(true, 0x9, b"Hello"), b"\x89\x05Hello");
+        assert_eq!(frame(true, 0x2, &[0; 256])[..4], [0x82, 0x7E, 0x01, 0x00]);
+        assert_eq!(
+            frame(true, 0x2, &[0; 65536])[..10],
+            [0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+        let (header, payload, used) = decode(&masked).unwrap();
+        assert_eq!((payload.as_slice(), used), (&b"Hello"[..], masked.len()));
+        assert_eq!(header.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+    }
+
+    #[test]
+    fn headers_round_trip_at_every_length_boundary_and_wait_for_their_last_byte() {
+        for len in [0, 1, 125, 126, 127, 0xFFFF, 0x1_0000, u64::MAX >> 1] {
+            for mask in [None, Some([1, 2, 3, 4])] {
+                for (fin, rsv, opcode) in [(true, 0, 0x1), (false, 0x40, 0x0), (true, 0x70, 0xA)] {
+                    let header = Header {
+                        fin,
+                        rsv,
+                        opcode,
+                        mask,
+                        len,
+                    };
+                    let mut wire = Vec::new();
+                    header.write(&mut wire);
+                    assert_eq!(Header::size(wire[1]), wire.len(), "{header:?}");
+                    for cut in 0..wire.len() {
+                        assert_eq!(Header::parse(&wire[..cut]), None, "{header:?} {cut}");
+                    }
+                    wire.push(0xEE);
+                    assert_eq!(Header::parse(&wire), Some((header, wire.len() - 1)));
+                }
             }
         }
-        f.extend_from_slice(payload);
-        f
     }
 
     /// Everything that completes when `wire` arrives in pieces of `split` bytes.
@@ -627,18 +770,11 @@ mod tests {
         let mut m = Masker::default();
         let f = m.frame(0x9, b"ping!");
         assert_eq!((f[0], f[1]), (0x89, 0x80 | 5));
-        let key = &f[2..6];
-        let payload: Vec<u8> = f[6..]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ key[i % 4])
-            .collect();
-        assert_eq!(payload, b"ping!");
-        assert_ne!(
-            m.frame(0x9, b"").get(2..6),
-            Some(key),
-            "a new key each frame"
-        );
+        let (header, payload, used) = decode(&f).unwrap();
+        assert_eq!((payload.as_slice(), used), (&b"ping!"[..], f.len()));
+        assert_ne!(&f[6..], b"ping!", "masked");
+        let (next, _, _) = decode(&m.frame(0x9, b"")).unwrap();
+        assert_ne!(next.mask, header.mask, "a new key each frame");
     }
 
     #[test]

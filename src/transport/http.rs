@@ -5,7 +5,7 @@
 //! under the listener's timeouts.
 
 use std::io::{self, BufRead, Read, Write};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::Error;
 use crate::error::Phase;
@@ -193,61 +193,16 @@ pub(crate) fn expect_identity_encoding(head: &Head, what: &str, or: &str) -> Res
 }
 
 /// A `Retry-After` value (delay-seconds or an HTTP-date) as a wait from `now`; a date in
-/// the past is no wait. `None` if it is neither.
+/// the past is no wait. `None` if it is neither. The dates are RFC 9110's three forms
+/// (5.6.7), read strictly by `httpdate`: a weekday that does not fit the date, or a leap
+/// second, is no date.
 pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = UNIX_EPOCH.checked_add(Duration::from_secs(http_date(value)?))?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Seconds since the epoch of an HTTP-date (RFC 9110, 5.6.7): the IMF-fixdate
-/// `Sun, 06 Nov 1994 08:49:37 GMT`, and the obsolete `Sunday, 06-Nov-94 08:49:37 GMT` and
-/// `Sun Nov  6 08:49:37 1994`.
-fn http_date(value: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let words: Vec<&str> = value.split([' ', '-']).filter(|w| !w.is_empty()).collect();
-    let (day, month, year, time) = match words.as_slice() {
-        // IMF-fixdate and RFC 850: weekday, day, month, year, time, GMT.
-        [_, day, month, year, time, "GMT"] => (*day, *month, *year, *time),
-        // asctime: weekday, month, day, time, year.
-        [_, month, day, time, year] => (*day, *month, *year, *time),
-        _ => return None,
-    };
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let day: u64 = day.parse().ok()?;
-    let mut year: u64 = year.parse().ok()?;
-    if year < 100 {
-        // RFC 850's two-digit years: the nearest century that is not in the future.
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let hms: Vec<u64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || *h > 23 || *m > 59 || *sec > 60
-    {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// Reads a response head within `limit`; returns it and the bytes read past it.
@@ -523,6 +478,7 @@ impl<R: Read> Read for Body<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn body(head: &str, wire: &[u8], split: usize) -> io::Result<Vec<u8>> {
         let head = parse_head(format!("HTTP/1.1 200 OK\r\n{head}\r\n").as_bytes()).unwrap();
@@ -676,6 +632,10 @@ mod tests {
             "1.5",
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:60 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 999999999999 08:49:37 GMT",
         ] {
             assert_eq!(retry_after(bad, now), None, "{bad:?}");
         }

@@ -5,7 +5,7 @@
 
 pub(crate) mod endpoint;
 pub(crate) mod eventsource;
-mod frames;
+pub(crate) mod frames;
 pub(crate) mod http;
 pub(crate) mod net;
 pub(crate) mod sse;

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use crate::error::{self, Error, Phase, Violation};
 use crate::reconnect::Heartbeat;
 
-use super::frames::{Broken, FrameParser, Incoming, Masker, is_valid_close_code};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::frames::{Broken, FrameParser, Incoming, Masker, is_valid_close_code, random_u64};
 use super::net::{Stream, is_timeout};
 use super::{Frame, Settings, http};
 
@@ -101,9 +104,27 @@ fn upgrade_refused(status: u16) -> Error {
     }
 }
 
+/// A new `Sec-WebSocket-Key`: 16 random bytes, in base64 (RFC 6455, 4.1).
+fn new_key() -> String {
+    let mut bytes = [0; 16];
+    for half in bytes.chunks_mut(8) {
+        half.copy_from_slice(&random_u64().to_le_bytes());
+    }
+    BASE64.encode(bytes)
+}
+
+/// The `Sec-WebSocket-Accept` that answers `key` (RFC 6455, 4.2.2): the SHA-1 of the key
+/// and the protocol's GUID, in base64. The mock server answers with it too.
+pub(crate) fn accept_key(key: &str) -> String {
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    BASE64.encode(sha1.digest().bytes())
+}
+
 /// Upgrades an open stream at `path`.
 fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Connection, Error> {
-    let key = tungstenite::handshake::client::generate_key();
+    let key = new_key();
     let headers = [
         ("Upgrade", "websocket".to_owned()),
         ("Connection", "Upgrade".to_owned()),
@@ -130,8 +151,7 @@ fn handshake(mut stream: Stream, settings: &Settings, path: &str) -> Result<Conn
             message,
         ))
     };
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    if head.header("Sec-WebSocket-Accept") != Some(accept.as_str()) {
+    if head.header("Sec-WebSocket-Accept") != Some(accept_key(&key).as_str()) {
         return refuse("the server's WebSocket upgrade did not answer our key".to_owned());
     }
     if !head
@@ -354,5 +374,31 @@ impl Connection {
                 Ok(_) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_key_is_rfc_6455s() {
+        // RFC 6455, 1.3.
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn each_key_is_16_new_bytes() {
+        let keys: Vec<String> = (0..100).map(|_| new_key()).collect();
+        for key in &keys {
+            assert_eq!(BASE64.decode(key).map(|k| k.len()), Ok(16), "{key}");
+        }
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len());
     }
 }

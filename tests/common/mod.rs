@@ -165,23 +165,10 @@ pub fn next_attempts(rx: &Receiver<Event>, n: usize) -> Vec<u32> {
         .collect()
 }
 
-/// A server's (unmasked) WebSocket frame, for hand-made and hostile input.
-pub fn ws_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
-    match payload.len() {
-        n if n < 126 => f.push(n as u8),
-        n if n <= 0xFFFF => {
-            f.push(126);
-            f.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            f.push(127);
-            f.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    f.extend_from_slice(payload);
-    f
-}
+/// A server's (unmasked) WebSocket frame, for hand-made and hostile input: the crate's
+/// own codec.
+#[allow(unused_imports)] // Not every test file writes frames.
+pub use plex_alerts::mock::raw_frame as ws_frame;
 
 /// Starts `listener` (with a tracker on it) and waits for the tracker's first sync: until
 /// the mock has answered each of `paths` once more.
