@@ -14,41 +14,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::HANG_GUARD;
+use common::{HANG_GUARD, example};
 use crossbeam_channel::Receiver;
 use plex_alerts::mock::MockServer;
 use serde_json::Value;
 
 /// A story plays in a few seconds; this only turns a hang into a failure.
 const STORY_GUARD: Duration = Duration::from_secs(60);
-
-/// The built example `name`, checked to be newer than its sources.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .ancestors()
-        .map(|dir| dir.join("examples").join(name))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!("no built example {name} near {exe:?}: run `cargo build --examples` first")
-        });
-    let built = binary.metadata().unwrap().modified().unwrap();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut sources = vec![dir.join(format!("{name}.rs"))];
-    sources.extend(
-        std::fs::read_dir(dir.join("support"))
-            .unwrap()
-            .map(|e| e.unwrap().path()),
-    );
-    for source in sources {
-        let changed = source.metadata().unwrap().modified().unwrap();
-        assert!(
-            changed <= built,
-            "{binary:?} is older than {source:?}: run `cargo build --examples` first"
-        );
-    }
-    binary
-}
 
 /// An example running, its stdout and stderr read line by line as they come.
 struct Run {

@@ -9,8 +9,8 @@ use common::*;
 use crossbeam_channel::Receiver;
 use plex_alerts::mock::{MockItem, MockServer};
 use plex_alerts::{
-    AlertListener, Error, LibraryEvent, LibraryStats, LibraryTracker, LibraryTrackerBuilder,
-    MediaType, Notification, PlexServer, SessionEvent, TimelineEntry, Transport,
+    Error, LibraryEvent, LibraryStats, LibraryTracker, LibraryTrackerBuilder, MediaType,
+    Notification, PlexServer, SessionEvent, TimelineEntry, Transport,
 };
 
 struct Env {
@@ -40,50 +40,33 @@ fn env() -> Env {
     }
 }
 
-/// A library tracker on a listener of the test's.
-struct On {
-    listener: AlertListener,
-    tracker: LibraryTracker,
-}
-
-impl On {
+impl On<LibraryTracker> {
     fn library_stats(&self) -> LibraryStats {
         self.tracker.stats()
     }
-
-    fn stop(self) {
-        self.listener.stop();
-    }
 }
 
-/// Starts a tracker made by `configure` and waits for its first sync.
+/// Starts a tracker made by `configure` and waits for its first sync: activities, and
+/// what the library holds.
 fn tracker_with(
     env: &Env,
     transport: Transport,
     configure: impl FnOnce(LibraryTrackerBuilder) -> LibraryTrackerBuilder,
-) -> (On, Receiver<LibraryEvent>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let mut listener = env
-        .plex
-        .alert_listener()
-        .transport(transport)
-        .reconnect(fast_reconnect());
-    let tracker = configure(env.plex.library_tracker())
-        .handler(tx)
-        .attach(&mut listener);
-    let listener = listener.start().unwrap();
-    // The first sync: activities, and what the library holds.
-    assert!(tracker.wait_synced(HANG_GUARD), "the first sync");
-    (On { listener, tracker }, rx)
+) -> (On<LibraryTracker>, Receiver<LibraryEvent>) {
+    let attach = |tx, listener: &mut _| {
+        configure(env.plex.library_tracker())
+            .handler(tx)
+            .attach(listener)
+    };
+    attached(&env.plex, transport, attach, |t| t.wait_synced(HANG_GUARD))
 }
 
-fn tracker(env: &Env) -> (On, Receiver<LibraryEvent>) {
+fn tracker(env: &Env) -> (On<LibraryTracker>, Receiver<LibraryEvent>) {
     tracker_with(env, Transport::WebSocket, |t| t)
 }
 
 fn next(rx: &Receiver<LibraryEvent>) -> LibraryEvent {
-    rx.recv_timeout(HANG_GUARD)
-        .expect("a library event in time")
+    next_of(rx)
 }
 
 /// The next event about items (skipping activities and scans).

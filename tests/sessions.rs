@@ -9,7 +9,7 @@ use common::*;
 use crossbeam_channel::Receiver;
 use plex_alerts::mock::{MockItem, MockPlayer, MockServer, MockUser};
 use plex_alerts::{
-    AlertListener, Error, MediaType, Origin, PlaybackState, PlexServer, SessionEvent, SessionStats,
+    Error, MediaType, Origin, PlaybackState, PlexServer, SessionEvent, SessionStats,
     SessionTracker, SessionTrackerBuilder, StopReason, TrackedSession, Transport,
 };
 
@@ -55,23 +55,13 @@ fn session_reads(mock: &MockServer) -> usize {
     mock.answered("/status/sessions")
 }
 
-/// A session tracker on a listener of the test's.
-struct On {
-    listener: AlertListener,
-    tracker: SessionTracker,
-}
-
-impl On {
+impl On<SessionTracker> {
     fn now_playing(&self) -> Vec<TrackedSession> {
         self.tracker.now_playing()
     }
 
     fn session_stats(&self) -> SessionStats {
         self.tracker.stats()
-    }
-
-    fn stop(self) {
-        self.listener.stop();
     }
 }
 
@@ -80,28 +70,21 @@ fn tracker_on(
     env: &Env,
     transport: Transport,
     configure: impl FnOnce(SessionTrackerBuilder) -> SessionTrackerBuilder,
-) -> (On, Receiver<SessionEvent>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let mut listener = env
-        .plex
-        .alert_listener()
-        .transport(transport)
-        .reconnect(fast_reconnect());
-    let tracker = configure(env.plex.session_tracker())
-        .handler(tx)
-        .attach(&mut listener);
-    let listener = listener.start().unwrap();
-    assert!(tracker.wait_synced(HANG_GUARD), "the first sync");
-    (On { listener, tracker }, rx)
+) -> (On<SessionTracker>, Receiver<SessionEvent>) {
+    let attach = |tx, listener: &mut _| {
+        configure(env.plex.session_tracker())
+            .handler(tx)
+            .attach(listener)
+    };
+    attached(&env.plex, transport, attach, |t| t.wait_synced(HANG_GUARD))
 }
 
-fn tracker(env: &Env) -> (On, Receiver<SessionEvent>) {
+fn tracker(env: &Env) -> (On<SessionTracker>, Receiver<SessionEvent>) {
     tracker_on(env, Transport::WebSocket, |t| t)
 }
 
 fn next(rx: &Receiver<SessionEvent>) -> SessionEvent {
-    rx.recv_timeout(HANG_GUARD)
-        .expect("a session event in time")
+    next_of(rx)
 }
 
 /// The next event, skipping Progress.

@@ -190,14 +190,35 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
                 server.send_raw(Raw::EventStream(event.into_bytes()));
             }
         }
+        // Cut by an error's excerpt inside the token: a typed view that does not fit, its
+        // excerpt ending five characters into the token; and, over WebSocket, a binary
+        // message whose multi-byte start puts the cut inside it.
+        let mut seen = Vec::new();
+        let prefix = r#"{"type":"playing","size":1,"PlaySessionStateNotification":[{"url":""#;
+        let cut_pad = "x".repeat(120 - prefix.len() - 5);
+        server.send(&format!(
+            r#"{{"NotificationContainer":{{"type":"playing","size":1,"PlaySessionStateNotification":[{{"url":"{cut_pad}{SECRET}","viewOffset":"soon"}}]}}}}"#
+        ));
+        if transport == Transport::WebSocket {
+            let mut payload = "€".repeat(80).into_bytes();
+            payload.extend_from_slice(format!("{SECRET} and more").as_bytes());
+            server.send_raw(Raw::Binary(payload));
+        }
         server.send(&numbered_frame(1));
-        assert_eq!(seq_of(&alerts.recv_timeout(HANG_GUARD).unwrap()), 1);
+        let numbered = loop {
+            let alert = alerts.recv_timeout(HANG_GUARD).unwrap();
+            if alert.notification() != &plex_alerts::Notification::Other {
+                break alert;
+            }
+        };
+        assert_eq!(seq_of(&numbered), 1);
         if transport == Transport::WebSocket {
             let mut reason = 1000u16.to_be_bytes().to_vec();
             reason.extend_from_slice(format!("bye {SECRET}").as_bytes());
             server.send_raw(Raw::WebSocketBytes(ws_frame(true, 0x8, &reason)));
             let closed = loop {
                 let e = errors.recv_timeout(HANG_GUARD).unwrap();
+                seen.push(e.clone());
                 if matches!(e, Error::Closed { .. }) {
                     break e;
                 }
@@ -227,10 +248,19 @@ fn a_server_that_echoes_the_token_puts_it_in_no_log_line_error_or_reply() {
             );
         }
         listener.stop();
-        for e in errors.try_iter() {
-            assert_secret_free("error Display", &e.to_string());
-            assert_secret_free("error Debug", &format!("{e:?}"));
+        let mut redacted = 0;
+        for e in seen.into_iter().chain(errors.try_iter()) {
+            for text in [e.to_string(), format!("{e:?}")] {
+                assert_secret_free("an error", &text);
+                // Nor the token's start, where an excerpt cut it.
+                assert!(!text.contains(&SECRET[..5]), "{transport:?}: {text}");
+                redacted += usize::from(text.contains("<redacted>"));
+            }
         }
+        assert!(
+            redacted >= 2,
+            "{transport:?}: the echoes were blanked, not dropped"
+        );
     }
     assert!(
         LINES

@@ -249,3 +249,67 @@ pub fn ws_upgrade(request: &str) -> Vec<u8> {
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n").into_bytes()
 }
+
+/// The built example `name`, checked to be newer than its sources.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .ancestors()
+        .map(|dir| dir.join("examples").join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!("no built example {name} near {exe:?}: run `cargo build --examples` first")
+        });
+    let built = binary.metadata().unwrap().modified().unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut sources = vec![dir.join(format!("{name}.rs"))];
+    sources.extend(
+        std::fs::read_dir(dir.join("support"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    for source in sources {
+        let changed = source.metadata().unwrap().modified().unwrap();
+        assert!(
+            changed <= built,
+            "{binary:?} is older than {source:?}: run `cargo build --examples` first"
+        );
+    }
+    binary
+}
+
+/// A tracker on a listener of the test's: what the tracker tests share.
+pub struct On<T> {
+    pub listener: AlertListener,
+    pub tracker: T,
+}
+
+impl<T> On<T> {
+    pub fn stop(self) {
+        self.listener.stop();
+    }
+}
+
+/// Starts a listener on `plex` (on `transport`, reconnecting fast) with the tracker that
+/// `attach` puts on it, its events to a channel, and waits until `synced` says so.
+pub fn attached<T, E>(
+    plex: &plex_alerts::PlexServer,
+    transport: Transport,
+    attach: impl FnOnce(crossbeam_channel::Sender<E>, &mut Builder) -> T,
+    synced: impl Fn(&T) -> bool,
+) -> (On<T>, Receiver<E>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut listener = plex
+        .alert_listener()
+        .transport(transport)
+        .reconnect(fast_reconnect());
+    let tracker = attach(tx, &mut listener);
+    let listener = listener.start().unwrap();
+    assert!(synced(&tracker), "the first sync");
+    (On { listener, tracker }, rx)
+}
+
+/// The next of what `rx` carries, in time.
+pub fn next_of<T>(rx: &Receiver<T>) -> T {
+    rx.recv_timeout(HANG_GUARD).expect("an event in time")
+}
