@@ -150,7 +150,7 @@ fn frame_in_one_pass(text: &str) -> Option<Decoded> {
         .trim_end_matches(JSON_SPACE)
         .strip_suffix('}')?
         .trim_matches(JSON_SPACE);
-    let (kind, notification) = whole(container, Container)?;
+    let (kind, notification) = read_whole(container, Container)?;
     let alert = frame_alert(kind, notification, text, container);
     Some(Decoded {
         alert,
@@ -163,7 +163,7 @@ fn event_in_one_pass(event_type: &str, data: &str) -> Option<Decoded> {
     if event_type == "message" {
         return None; // not a notification, or a wrapped one
     }
-    let notification = whole(data, EventData { kind: event_type })?;
+    let notification = read_whole(data, EventData { kind: event_type })?;
     let alert = event_alert(intern(event_type), notification, data);
     Some(Decoded {
         alert,
@@ -172,7 +172,7 @@ fn event_in_one_pass(event_type: &str, data: &str) -> Option<Decoded> {
 }
 
 /// Reads all of `text` with `seed`; `None` if it ends the pass.
-fn whole<'de, S: DeserializeSeed<'de>>(text: &'de str, seed: S) -> Option<S::Value> {
+fn read_whole<'de, S: DeserializeSeed<'de>>(text: &'de str, seed: S) -> Option<S::Value> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = seed.deserialize(&mut de).ok()?;
     de.end().ok()?;
@@ -303,15 +303,6 @@ impl<'de> Visitor<'de> for Named {
             _ if self.child == Some(key) => Member::Child,
             _ => Member::Other,
         })
-    }
-}
-
-/// A string value, borrowed from the text unless it had escapes.
-struct Text<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Key::deserialize(d).map(|Key(text)| Text(text))
     }
 }
 
@@ -487,7 +478,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<'de, V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(3));
-                while let Some(Key(key)) = map.next_key()? {
+                while let Some(Text(key)) = map.next_key()? {
                     out.push((key, map.next_value()?));
                 }
                 Ok(Members(out))
@@ -497,25 +488,25 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<'de, V> {
     }
 }
 
-/// An object key, borrowed from the text unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
+/// A string (an object key, a type), borrowed from the text unless it had escapes.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
+            type Value = Text<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
+                f.write_str("a string")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
         d.deserialize_str(V)
