@@ -1,5 +1,6 @@
 //! Measures plex-alerts against the mock server on loopback and prints a table:
-//! throughput beside a bare client's ceiling, stop latency, delivery latency, idle cost and
+//! throughput and instructions per alert (callgrind, where installed) beside a bare
+//! client's ceiling and floor, stop latency, delivery latency, idle cost and
 //! memory per idle listener, the trackers' requests and cost, and what hostile servers
 //! can do: answers of any size, 429 and 500 storms, a tracker whose lookups take seconds.
 //! Figures are measured side by side in one run (alternating runs, medians), so that they
@@ -8,12 +9,14 @@
 //! ```text
 //! cargo run --release --example bench              # the full table (about 90 s)
 //! cargo run --release --example bench -- --quick   # smaller counts, shorter idle window
+//! cargo run --release --example bench -- instructions  # only the instructions per alert
 //! bash benches/compare-plexapi.sh                  # adds python-plexapi beside ours
 //! ```
 //!
 //! The mock server runs in a child process (`bench serve`, driven over stdin), so that
 //! this process holds nothing but the clients being measured. Section 8's peak memory is
-//! measured in a process per call (`bench peak`), whose peak is that call's alone.
+//! measured in a process per call (`bench peak`), whose peak is that call's alone, and
+//! instructions in a process per client under callgrind (`bench count`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,6 +31,7 @@ use plex_alerts::{
     Transport,
 };
 use serde_json::Value;
+use tungstenite::stream::MaybeTlsStream;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -47,6 +51,8 @@ struct Plan {
     storm: Duration,
     /// `playing` alerts sent at 200/s beside a slow tracker.
     steady: u64,
+    /// Alerts counted under callgrind: this many, then twice as many.
+    counted: u64,
 }
 
 fn main() -> Result<()> {
@@ -54,6 +60,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("serve") => return serve(),
         Some("peak") => return peak(&args[1..]),
+        Some("count") => return count(&args[1..]),
+        Some("instructions") => return instructions(20_000),
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -73,6 +81,7 @@ fn main() -> Result<()> {
             idle_listeners: 200,
             storm: Duration::from_secs(3),
             steady: 1_000,
+            counted: 5_000,
         }
     } else {
         Plan {
@@ -86,6 +95,7 @@ fn main() -> Result<()> {
             idle_listeners: 200,
             storm: Duration::from_secs(10),
             steady: 2_000,
+            counted: 20_000,
         }
     };
     if cfg!(debug_assertions) {
@@ -100,6 +110,7 @@ fn main() -> Result<()> {
     println!("mock server in a child process at {}\n", server.url);
 
     throughput(&mut server, &plan)?;
+    instructions(plan.counted)?;
     stop_latency(&mut server, &plan)?;
     delivery_latency(&mut server)?;
     idle_cost(&mut server, &plan)?;
@@ -1041,14 +1052,61 @@ fn bare_sink(handoff: bool) -> Sink {
     (Box::new(move |v| drop(tx.send(v))), Some(consumer))
 }
 
-/// A bare tungstenite client reading the same frames, each parsed into a serde_json::Value.
-fn ceiling_websocket(server: &mut Server, n: u64, handoff: bool) -> Result<f64> {
+/// A bare tungstenite client on the server's notifications.
+fn bare_websocket(server: &Server) -> Result<tungstenite::WebSocket<MaybeTlsStream<TcpStream>>> {
     let url = format!(
         "{}/:/websockets/notifications?X-Plex-Token={}",
         server.url.replace("http://", "ws://"),
         server.token
     );
-    let (mut ws, _) = tungstenite::connect(url)?;
+    Ok(tungstenite::connect(url)?.0)
+}
+
+/// A bare buffered reader on the server's event stream, past the response head.
+fn bare_eventsource(server: &Server) -> Result<BufReader<TcpStream>> {
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&addr)?;
+    write!(
+        stream,
+        "GET /:/eventsource/notifications HTTP/1.1\r\nHost: {addr}\r\nX-Plex-Token: {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.token
+    )?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        if line == "\r\n" || line.is_empty() {
+            return Ok(reader);
+        }
+    }
+}
+
+/// Hands the data of the next `n` events that are not pings to `each`.
+fn read_events(
+    reader: &mut BufReader<TcpStream>,
+    n: u64,
+    mut each: impl FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    let (mut got, mut ping, mut line) = (0, false, String::new());
+    while got < n {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err("the stream ended".into());
+        }
+        if let Some(kind) = line.strip_prefix("event: ") {
+            ping = kind.trim_end() == "ping";
+        } else if let (Some(data), false) = (line.strip_prefix("data: "), ping) {
+            each(data)?;
+            got += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A bare tungstenite client reading the same frames, each parsed into a serde_json::Value.
+fn ceiling_websocket(server: &mut Server, n: u64, handoff: bool) -> Result<f64> {
+    let mut ws = bare_websocket(server)?;
     let (mut sink, consumer) = bare_sink(handoff);
     server.cmd("wait 1")?;
     let fired = Instant::now();
@@ -1072,40 +1130,15 @@ fn ceiling_websocket(server: &mut Server, n: u64, handoff: bool) -> Result<f64> 
 
 /// A bare buffered line reader on the event stream, each `data:` parsed the same way.
 fn ceiling_eventsource(server: &mut Server, n: u64, handoff: bool) -> Result<f64> {
-    let addr = server.url.trim_start_matches("http://").to_owned();
-    let mut stream = TcpStream::connect(&addr)?;
-    write!(
-        stream,
-        "GET /:/eventsource/notifications HTTP/1.1\r\nHost: {addr}\r\nX-Plex-Token: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.token
-    )?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
+    let mut reader = bare_eventsource(server)?;
     let (mut sink, consumer) = bare_sink(handoff);
     server.cmd("wait 1")?;
     let fired = Instant::now();
     server.cmd("fire")?;
-    let mut got = 0;
-    let mut ping = false;
-    while got < n {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err("the stream ended".into());
-        }
-        if let Some(kind) = line.strip_prefix("event: ") {
-            ping = kind.trim_end() == "ping";
-        } else if let (Some(data), false) = (line.strip_prefix("data: "), ping) {
-            sink(serde_json::from_str(data)?);
-            got += 1;
-        }
-    }
+    read_events(&mut reader, n, |data| {
+        sink(serde_json::from_str(data)?);
+        Ok(())
+    })?;
     drop(sink);
     if let Some(consumer) = consumer {
         let _ = consumer.join();
@@ -1176,6 +1209,164 @@ fn throughput(server: &mut Server, plan: &Plan) -> Result<()> {
         "   channel does. Ours decodes each alert into its typed view (callback); \"raw()\" also"
     );
     println!("   builds the serde_json::Value; \"channel\" hands each alert to another thread.\n");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// 1, continued: instructions per alert, counted by callgrind.
+
+/// The clients whose instructions are counted, in the order printed.
+const COUNTED: [(&str, &str); 3] = [
+    ("ceiling", "bare client + Value (ceiling)"),
+    ("ours", "ours: callback, typed view"),
+    ("floor", "bare client, no parse (floor)"),
+];
+
+/// The instructions each alert costs the process that receives it, counted by callgrind
+/// over `n` and then `2n` alerts: the difference, per alert, leaves start-up out. Each
+/// run is this program in a process of its own (`bench count`), whose mock server runs
+/// in a child that callgrind does not follow.
+fn instructions(n: u64) -> Result<()> {
+    let valgrind = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    println!(
+        "   Instructions per alert: ({} - {n} alerts) / {n}, counted by callgrind, reading",
+        2 * n
+    );
+    println!("   viewOffset from each alert");
+    if !valgrind {
+        println!("   not measured: valgrind not found\n");
+        return Ok(());
+    }
+    println!(
+        "   | transport   | client                        | instructions | ratio to the ceiling |"
+    );
+    println!(
+        "   |-------------|-------------------------------|-------------:|---------------------:|"
+    );
+    for transport in [Transport::WebSocket, Transport::EventSource] {
+        let mut ceiling = None;
+        for (client, what) in COUNTED {
+            let once = collected(client, transport, n)?;
+            let twice = collected(client, transport, 2 * n)?;
+            let per_alert = twice.saturating_sub(once) as f64 / n as f64;
+            let ceiling = *ceiling.get_or_insert(per_alert);
+            println!(
+                "   | {:<11} | {what:<29} | {per_alert:>12.0} | {:>20.2} |",
+                format!("{transport:?}"),
+                per_alert / ceiling
+            );
+        }
+    }
+    println!(
+        "   The ceiling: the bare clients above, each message parsed into a serde_json::Value"
+    );
+    println!("   and viewOffset read from it; the floor: the same clients, each message read and");
+    println!("   not parsed. Ours reads viewOffset from the typed view.\n");
+    Ok(())
+}
+
+/// The instructions callgrind counted in `bench count client transport n`.
+fn collected(client: &str, transport: Transport, n: u64) -> Result<u64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(std::env::current_exe()?)
+        .args(["count", client, &format!("{transport:?}"), &n.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let counted = stderr
+        .lines()
+        .find_map(|l| l.split_once("Collected :"))
+        .and_then(|(_, n)| n.trim().parse().ok());
+    match counted {
+        Some(counted) if out.status.success() => Ok(counted),
+        _ => Err(format!("bench count {client} {transport:?} {n}: {}", stderr.trim()).into()),
+    }
+}
+
+/// `bench count CLIENT TRANSPORT N`: N `playing` alerts through one client, viewOffset
+/// read from each, and nothing else: the process that [`collected`] counts.
+fn count(args: &[String]) -> Result<()> {
+    let [client, transport, n] = args else {
+        return Err("usage: bench count ours|ceiling|floor WebSocket|EventSource N".into());
+    };
+    let n: u64 = n.parse()?;
+    let transport = match transport.as_str() {
+        "WebSocket" => Transport::WebSocket,
+        "EventSource" => Transport::EventSource,
+        other => return Err(format!("unknown transport {other:?}").into()),
+    };
+    let parse = match client.as_str() {
+        "ours" => None,
+        "ceiling" => Some(true),
+        "floor" => Some(false),
+        other => return Err(format!("unknown client {other:?}").into()),
+    };
+    let guard = Duration::from_secs(3600); // callgrind runs it some 50 times slower
+    let mut server = Server::spawn()?;
+    server.cmd(&format!("prepare {n}"))?;
+    match (parse, transport) {
+        (None, _) => {
+            let (done_tx, done) = crossbeam_channel::bounded(1);
+            let mut got = 0;
+            let listener = listener(&server, transport)
+                .callback(move |alert| {
+                    if let Notification::Playing(sessions) = alert.notification() {
+                        std::hint::black_box(sessions.first().and_then(|s| s.view_offset));
+                    }
+                    got += 1;
+                    if got == n {
+                        let _ = done_tx.send(());
+                    }
+                })
+                .start()?;
+            server.cmd("wait 1")?;
+            server.cmd("fire")?;
+            done.recv_timeout(guard)?;
+            listener.stop();
+        }
+        (Some(parse), Transport::WebSocket) => {
+            let mut ws = bare_websocket(&server)?;
+            server.cmd("wait 1")?;
+            server.cmd("fire")?;
+            let mut got = 0;
+            while got < n {
+                if let tungstenite::Message::Text(text) = ws.read()? {
+                    if parse {
+                        let value: Value = serde_json::from_str(&text)?;
+                        let container = &value["NotificationContainer"];
+                        let sessions = &container["PlaySessionStateNotification"];
+                        std::hint::black_box(sessions[0]["viewOffset"].as_u64());
+                    } else {
+                        std::hint::black_box(text);
+                    }
+                    got += 1;
+                }
+            }
+        }
+        (Some(parse), _) => {
+            let mut reader = bare_eventsource(&server)?;
+            server.cmd("wait 1")?;
+            server.cmd("fire")?;
+            read_events(&mut reader, n, |data| {
+                if parse {
+                    // The event stream sends the child as one object, not an array.
+                    let value: Value = serde_json::from_str(data)?;
+                    std::hint::black_box(
+                        value["PlaySessionStateNotification"]["viewOffset"].as_u64(),
+                    );
+                } else {
+                    std::hint::black_box(data);
+                }
+                Ok(())
+            })?;
+        }
+    }
+    server.quit();
     Ok(())
 }
 
@@ -1257,12 +1448,7 @@ fn delivery_latency(server: &mut Server) -> Result<()> {
         );
     };
     // The reference: a bare tungstenite client on the same server and machine.
-    let url = format!(
-        "{}/:/websockets/notifications?X-Plex-Token={}",
-        server.url.replace("http://", "ws://"),
-        server.token
-    );
-    let (mut ws, _) = tungstenite::connect(url)?;
+    let mut ws = bare_websocket(server)?;
     server.cmd("wait 1")?;
     writeln!(server.stdin, "rate {n} {rate}")?;
     server.stdin.flush()?;

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::alert::{self, Decoded};
 use crate::transport::{frames, sse};
 
@@ -19,16 +20,44 @@ pub fn client_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
+/// What the listener decodes (in one pass where the shape allows), checked against the
+/// same input read in steps whatever its shape: the same alert (type, view, raw JSON),
+/// the same problem, the same error.
+fn both_paths(
+    decoded: Result<Decoded, Error>,
+    in_steps: Result<Decoded, Error>,
+) -> Result<Decoded, Error> {
+    match (&decoded, &in_steps) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.alert, b.alert, "one pass and the steps give other alerts");
+            assert_eq!(
+                a.alert.raw_json(),
+                b.alert.raw_json(),
+                "one pass and the steps give other raw JSON"
+            );
+            assert_eq!(
+                a.problem.as_ref().map(Error::to_string),
+                b.problem.as_ref().map(Error::to_string),
+                "one pass and the steps report other problems"
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "other errors"),
+        _ => panic!("one way decodes, the other does not: {decoded:?} / {in_steps:?}"),
+    }
+    decoded
+}
+
 /// Decodes a WebSocket text frame; checks the alert if it decodes.
 pub fn websocket_text(text: &str) {
-    if let Ok(decoded) = alert::frame(text) {
+    if let Ok(decoded) = both_paths(alert::frame(text), alert::frame_in_steps(text)) {
         check(&decoded);
     }
 }
 
 /// Decodes an event-stream event; checks the alert if it decodes.
 pub fn event(event_type: &str, data: &str) {
-    if let Ok(decoded) = alert::event(event_type, data) {
+    let in_steps = alert::event_in_steps(event_type, data);
+    if let Ok(decoded) = both_paths(alert::event(event_type, data), in_steps) {
         check(&decoded);
         // A whole container sent as the data passes as sent, like a WebSocket frame.
         if is_normalised(data) {

@@ -65,6 +65,29 @@ fn every_fixture_decodes_to_its_typed_view_with_raw_json_unchanged() {
 }
 
 #[test]
+fn every_fixture_is_the_same_alert_over_both_transports() {
+    let frames = all_fixture_frames();
+    let alerts = BOTH.map(|transport| {
+        let server = MockServer::start();
+        let (builder, rx) = builder(&server, transport);
+        let listener = builder.filters(Filters::all()).start().unwrap();
+        assert!(server.wait_for_clients(1, HANG_GUARD));
+        for frame in &frames {
+            assert_eq!(server.send(frame), 1);
+        }
+        let alerts: Vec<_> = frames.iter().map(|_| next_alert(&rx)).collect();
+        listener.stop();
+        alerts
+    });
+    let [websocket, eventsource] = alerts;
+    for ((ws, sse), frame) in websocket.iter().zip(&eventsource).zip(&frames) {
+        // The same type, typed view and raw() (an event's container is rebuilt from its data).
+        assert_eq!(ws, sse, "{frame}");
+        assert_ne!(ws.notification(), &Notification::Other, "{frame}");
+    }
+}
+
+#[test]
 fn typed_fields_hold_the_captured_values() {
     let frames = captured_frames();
     let server = MockServer::start();

@@ -198,6 +198,20 @@ impl Generated {
         Value::Object(frame).to_string()
     }
 
+    /// The frame as Plex writes it, `type` and `size` first (the order the one-pass read
+    /// takes), where [`frame`](Self::frame) sorts the keys and puts the child first.
+    fn plex_frame(&self) -> String {
+        let mut container = format!(
+            r#"{{"NotificationContainer":{{"type":{},"size":{}"#,
+            Value::from(self.kind.as_str()),
+            self.size
+        );
+        for (key, value) in &self.inner {
+            container.push_str(&format!(",{}:{value}", Value::from(key.as_str())));
+        }
+        container + "}}"
+    }
+
     fn data(&self) -> String {
         Value::Object(self.inner.clone()).to_string()
     }
@@ -307,6 +321,11 @@ proptest! {
     #[test]
     fn notification_frames_decode_to_a_consistent_alert(g in notification()) {
         fuzzing::websocket_text(&g.frame());
+    }
+
+    #[test]
+    fn notification_frames_in_plex_order_decode_to_a_consistent_alert(g in notification()) {
+        fuzzing::websocket_text(&g.plex_frame());
     }
 
     #[test]

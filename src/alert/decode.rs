@@ -1,18 +1,26 @@
 //! From what a transport received to an [`Alert`], by one path for both transports.
 //!
-//! A notification is read in two steps. Its object's members are split first, each value
-//! kept as raw JSON text, so that nothing depends on their order, and a member given twice
-//! counts as its last copy (as in a `serde_json::Value`, and python's `json.loads`). Then
-//! the child under the key its type names is decoded into the typed view. A child that
-//! does not fit its view leaves the alert with [`Notification::Other`], its raw JSON, and a
-//! problem to report; text that is not a notification at all is an error.
+//! What a notification means is defined by reading it in steps. Its object's members are
+//! split first, each value kept as raw JSON text, so that nothing depends on their order,
+//! and a member given twice counts as its last copy (as in a `serde_json::Value`, and
+//! python's `json.loads`). Then the child under the key its type names is decoded into the
+//! typed view. A child that does not fit its view leaves the alert with
+//! [`Notification::Other`], its raw JSON, and a problem to report; text that is not a
+//! notification at all is an error.
+//!
+//! Plex writes every notification the same way: a frame is `{"NotificationContainer":`
+//! and one object whose `type` comes before its child, an event's data names its child
+//! once. Such a notification is read in one pass, straight into the typed view, and means
+//! what the steps would make of it. Anything else (a member given twice, a child before
+//! its type, a wrapper, a child that does not fit, text that is not a notification) ends
+//! the pass, and the steps read it from the start.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -23,6 +31,24 @@ use crate::notification::*;
 
 /// Decodes a WebSocket text frame: `{"NotificationContainer": {...}}`.
 pub(crate) fn frame(text: &str) -> Result<Decoded, Error> {
+    match frame_in_one_pass(text) {
+        Some(decoded) => Ok(decoded),
+        None => frame_in_steps(text),
+    }
+}
+
+/// Decodes an event-stream event: `event: <type>` and `data: <inner object>`, where the
+/// child is usually a single object rather than an array. A data object that is a whole
+/// `{"NotificationContainer": {...}}` and nothing else is read as a WebSocket frame.
+pub(crate) fn event(event_type: &str, data: &str) -> Result<Decoded, Error> {
+    match event_in_one_pass(event_type, data) {
+        Some(decoded) => Ok(decoded),
+        None => event_in_steps(event_type, data),
+    }
+}
+
+/// [`frame`], read in steps whatever its shape.
+pub(crate) fn frame_in_steps(text: &str) -> Result<Decoded, Error> {
     let members: Members<&RawValue> = parse(text).map_err(|e| {
         Error::decode_json(format!("the message is {}", not_an_object(&e)), &e, text)
     })?;
@@ -32,10 +58,8 @@ pub(crate) fn frame(text: &str) -> Result<Decoded, Error> {
     wrapped(text, container.get())
 }
 
-/// Decodes an event-stream event: `event: <type>` and `data: <inner object>`, where the
-/// child is usually a single object rather than an array. A data object that is a whole
-/// `{"NotificationContainer": {...}}` and nothing else is read as a WebSocket frame.
-pub(crate) fn event(event_type: &str, data: &str) -> Result<Decoded, Error> {
+/// [`event`], read in steps whatever its shape.
+pub(crate) fn event_in_steps(event_type: &str, data: &str) -> Result<Decoded, Error> {
     let members: Members<&RawValue> = parse(data).map_err(|e| {
         let what = format!(
             "the data of {} is {}",
@@ -57,15 +81,7 @@ pub(crate) fn event(event_type: &str, data: &str) -> Result<Decoded, Error> {
         ));
     }
     let (notification, problem) = view(event_type, members.child_raw(event_type), data);
-    let alert = Alert {
-        kind: intern(event_type),
-        notification,
-        source: Source::Event {
-            data: data.into(),
-            container: Default::default(),
-        },
-        raw: Default::default(),
-    };
+    let alert = event_alert(intern(event_type), notification, data);
     Ok(Decoded { alert, problem })
 }
 
@@ -82,24 +98,237 @@ fn wrapped(text: &str, container: &str) -> Result<Decoded, Error> {
         })?,
     };
     let (notification, problem) = view(&kind, members.child_raw(&kind), container);
-    // The container is a slice of the text: where, by address (no copy, no second parse).
+    let alert = frame_alert(intern(&kind), notification, text, container);
+    Ok(Decoded { alert, problem })
+}
+
+/// The alert of a frame, `text`, whose container object is `container` (a slice of it).
+fn frame_alert(
+    kind: Cow<'static, str>,
+    notification: Notification,
+    text: &str,
+    container: &str,
+) -> Alert {
+    // Where the container is in the text, by address (no copy, no second parse).
     let start = container.as_ptr() as usize - text.as_ptr() as usize;
-    let alert = Alert {
-        kind: intern(&kind),
+    Alert {
+        kind,
         notification,
         source: Source::Frame {
             text: text.into(),
             container: start..start + container.len(),
         },
         raw: Default::default(),
-    };
-    Ok(Decoded { alert, problem })
+    }
+}
+
+/// The alert of an event whose data is `data`.
+fn event_alert(kind: Cow<'static, str>, notification: Notification, data: &str) -> Alert {
+    Alert {
+        kind,
+        notification,
+        source: Source::Event {
+            data: data.into(),
+            container: Default::default(),
+        },
+        raw: Default::default(),
+    }
+}
+
+/// How Plex begins every frame.
+const FRAME_START: &str = r#"{"NotificationContainer":"#;
+
+/// JSON's whitespace (Rust's `trim` knows more, which JSON does not allow).
+const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// A frame as Plex writes it, in one pass; `None` for any other shape.
+fn frame_in_one_pass(text: &str) -> Option<Decoded> {
+    // `{"NotificationContainer":` and `}` around one JSON value, whole, is an object of that
+    // one member: the container is the text between them.
+    let rest = text.strip_prefix(FRAME_START)?;
+    let container = rest
+        .trim_end_matches(JSON_SPACE)
+        .strip_suffix('}')?
+        .trim_matches(JSON_SPACE);
+    let (kind, notification) = read_whole(container, Container)?;
+    let alert = frame_alert(kind, notification, text, container);
+    Some(Decoded {
+        alert,
+        problem: None,
+    })
+}
+
+/// An event whose data names its child once, in one pass; `None` for any other shape.
+fn event_in_one_pass(event_type: &str, data: &str) -> Option<Decoded> {
+    if event_type == "message" {
+        return None; // not a notification, or a wrapped one
+    }
+    let notification = read_whole(data, EventData { kind: event_type })?;
+    let alert = event_alert(intern(event_type), notification, data);
+    Some(Decoded {
+        alert,
+        problem: None,
+    })
+}
+
+/// Reads all of `text` with `seed`; `None` if it ends the pass.
+fn read_whole<'de, S: DeserializeSeed<'de>>(text: &'de str, seed: S) -> Option<S::Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = seed.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// What ends a pass: a shape that only reading in steps gives its meaning to.
+fn not_in_one_pass<E: de::Error>() -> E {
+    E::custom("read in steps")
+}
+
+/// A container object, `type` before the child: its type and typed view.
+struct Container;
+
+impl<'de> DeserializeSeed<'de> for Container {
+    type Value = (Cow<'static, str>, Notification);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Container {
+    type Value = (Cow<'static, str>, Notification);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a NotificationContainer object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kind: Option<Cow<'static, str>> = None;
+        let mut child = None;
+        let mut named = Named { child: None };
+        while let Some(member) = map.next_key_seed(named)? {
+            match (member, &kind) {
+                (Member::Type, None) => {
+                    let k = intern(&map.next_value::<Text>()?.0);
+                    named.child = child_key(&k);
+                    kind = Some(k);
+                }
+                (Member::Child, Some(k)) if child.is_none() => {
+                    child = Some(map.next_value_seed(Typed { kind: k })?);
+                }
+                (Member::Size, _) | (Member::Other | Member::Wrapper, Some(_)) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                // Given twice, or before the type.
+                _ => return Err(not_in_one_pass()),
+            }
+        }
+        let kind = kind.ok_or_else(not_in_one_pass)?;
+        let notification = child.unwrap_or_else(|| empty(&kind));
+        Ok((kind, notification))
+    }
+}
+
+/// An event's data object, of a type known from its `event:` line: its typed view.
+struct EventData<'k> {
+    kind: &'k str,
+}
+
+impl<'de> DeserializeSeed<'de> for EventData<'_> {
+    type Value = Notification;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Notification, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventData<'_> {
+    type Value = Notification;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event's data object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Notification, A::Error> {
+        let named = Named {
+            child: child_key(self.kind),
+        };
+        let mut child = None;
+        while let Some(member) = map.next_key_seed(named)? {
+            match member {
+                Member::Child if child.is_none() => {
+                    child = Some(map.next_value_seed(Typed { kind: self.kind })?);
+                }
+                Member::Type | Member::Size | Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                // Given twice, or a wrapped container.
+                Member::Child | Member::Wrapper => return Err(not_in_one_pass()),
+            }
+        }
+        Ok(child.unwrap_or_else(|| empty(self.kind)))
+    }
+}
+
+/// What a member of a container or of an event's data is, by its key.
+#[derive(Clone, Copy)]
+enum Member {
+    Type,
+    Size,
+    /// The child, under the key of the type's view.
+    Child,
+    /// `NotificationContainer`.
+    Wrapper,
+    Other,
+}
+
+/// Tells what a member is by its key, without keeping the key; `child` is the key of the
+/// type's view, once the type is known.
+#[derive(Clone, Copy)]
+struct Named {
+    child: Option<&'static str>,
+}
+
+impl<'de> DeserializeSeed<'de> for Named {
+    type Value = Member;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Member, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Named {
+    type Value = Member;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Member, E> {
+        Ok(match key {
+            "type" => Member::Type,
+            "size" => Member::Size,
+            "NotificationContainer" => Member::Wrapper,
+            _ if self.child == Some(key) => Member::Child,
+            _ => Member::Other,
+        })
+    }
+}
+
+/// Decodes a child into the typed view for `kind`.
+struct Typed<'k> {
+    kind: &'k str,
+}
+
+impl<'de> DeserializeSeed<'de> for Typed<'_> {
+    type Value = Notification;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Notification, D::Error> {
+        typed(self.kind, d)
+    }
 }
 
 /// The typed view of a `kind` notification whose child is `child`, and the problem if it
 /// does not fit (`whole` is the text an error excerpt shows).
 fn view(kind: &str, child: Option<&RawValue>, whole: &str) -> (Notification, Option<Error>) {
-    match typed(kind, child.map(RawValue::get)) {
+    let notification = match child {
+        Some(child) => {
+            let mut de = serde_json::Deserializer::from_str(child.get());
+            typed(kind, &mut de).and_then(|n| de.end().map(|()| n))
+        }
+        None => Ok(empty(kind)),
+    };
+    match notification {
         Ok(notification) => (notification, None),
         // Only a known type has a typed view to miss: `kind` is one of this crate's names.
         Err(e) => (
@@ -164,14 +393,20 @@ macro_rules! known_types {
             }
         }
 
-        /// Decodes a child (an array, one object, or absent) into the typed view for `kind`.
-        fn typed(kind: &str, child: Option<&str>) -> serde_json::Result<Notification> {
-            match (kind, child) {
-                $(($kind, Some(json)) => serde_json::from_str::<OneOrMany<$view>>(json)
-                    .map(|m| Notification::$variant(m.0)),)*
-                $(($kind, None) => Ok(Notification::$variant(Vec::new())),)*
-                ("account", _) => Ok(Notification::Account),
-                _ => Ok(Notification::Other),
+        /// Decodes a child (an array, one object, or `null`) into the typed view for `kind`.
+        fn typed<'de, D: Deserializer<'de>>(kind: &str, d: D) -> Result<Notification, D::Error> {
+            match kind {
+                $($kind => OneOrMany::<$view>::deserialize(d).map(|m| Notification::$variant(m.0)),)*
+                _ => IgnoredAny::deserialize(d).map(|_| empty(kind)),
+            }
+        }
+
+        /// The typed view for `kind` when its child is absent.
+        fn empty(kind: &str) -> Notification {
+            match kind {
+                $($kind => Notification::$variant(Vec::new()),)*
+                "account" => Notification::Account,
+                _ => Notification::Other,
             }
         }
     };
@@ -243,7 +478,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<'de, V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(3));
-                while let Some(Key(key)) = map.next_key()? {
+                while let Some(Text(key)) = map.next_key()? {
                     out.push((key, map.next_value()?));
                 }
                 Ok(Members(out))
@@ -253,25 +488,25 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Members<'de, V> {
     }
 }
 
-/// An object key, borrowed from the text unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
+/// A string (an object key, a type), borrowed from the text unless it had escapes.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
+            type Value = Text<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
+                f.write_str("a string")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
         d.deserialize_str(V)
@@ -377,4 +612,98 @@ pub(crate) fn kind_of_frame(text: &str) -> Option<String> {
     let members: Members<&RawValue> = parse(text).ok()?;
     let container: Members<&RawValue> = parse(members.last("NotificationContainer")?.get()).ok()?;
     serde_json::from_str(container.last("type")?.get()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAMES: &str = include_str!("../../tests/fixtures/captured-websocket-frames.jsonl");
+    const SHAPES: &str = include_str!("../../tests/fixtures/shape-only-frames.jsonl");
+    const STREAM: &str = include_str!("../../tests/fixtures/captured-eventsource-stream.txt");
+
+    /// The (type, data) of each event in the captured stream but its pings.
+    fn events() -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        let mut kind = "message";
+        for line in STREAM.lines() {
+            if let Some(k) = line.strip_prefix("event: ") {
+                kind = k;
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                if kind != "ping" {
+                    out.push((kind, data));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_captured_notification_is_read_in_one_pass() {
+        for text in FRAMES.lines().chain(SHAPES.lines()) {
+            let one = frame_in_one_pass(text).unwrap_or_else(|| panic!("{text}"));
+            let steps = frame_in_steps(text).unwrap();
+            assert_eq!(one.alert, steps.alert, "{text}");
+            assert_eq!(one.alert.raw_json(), steps.alert.raw_json());
+        }
+        let events = events();
+        assert_eq!(events.len(), 17);
+        for (kind, data) in events {
+            let one = event_in_one_pass(kind, data).unwrap_or_else(|| panic!("{data}"));
+            assert_eq!(
+                one.alert,
+                event_in_steps(kind, data).unwrap().alert,
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn spaces_where_json_allows_them_are_still_one_pass() {
+        let text = "{\"NotificationContainer\": \n{ \"type\" : \"status\" , \"StatusNotification\":[]}\t} \r\n";
+        let one = frame_in_one_pass(text).unwrap();
+        assert_eq!(one.alert.kind(), "status");
+        assert_eq!(
+            one.alert.raw_json(),
+            "{ \"type\" : \"status\" , \"StatusNotification\":[]}"
+        );
+    }
+
+    #[test]
+    fn other_shapes_are_left_to_the_steps() {
+        let child = r#""PlaySessionStateNotification":[{"viewOffset":5}]"#;
+        for text in [
+            // The child before its type, given twice, the type given twice.
+            format!(r#"{{"NotificationContainer":{{{child},"type":"playing"}}}}"#),
+            format!(r#"{{"NotificationContainer":{{"type":"playing",{child},{child}}}}}"#),
+            format!(r#"{{"NotificationContainer":{{"type":"playing",{child},"type":"x"}}}}"#),
+            // A member before the type; no type.
+            r#"{"NotificationContainer":{"a":1,"type":"x"}}"#.to_owned(),
+            r#"{"NotificationContainer":{"size":1}}"#.to_owned(),
+            // Another member beside the container, the container twice, or not an object.
+            r#"{"NotificationContainer":{"type":"x"},"a":1}"#.to_owned(),
+            r#"{"NotificationContainer":{"type":"x"},"NotificationContainer":{"type":"y"}}"#
+                .to_owned(),
+            r#"{"NotificationContainer":["x"]}"#.to_owned(),
+            // Space before the container's key, a child that does not fit.
+            r#" {"NotificationContainer":{"type":"x"}}"#.to_owned(),
+            r#"{"NotificationContainer":{"type":"playing","PlaySessionStateNotification":[{"viewOffset":"soon"}]}}"#.to_owned(),
+        ] {
+            assert!(frame_in_one_pass(&text).is_none(), "{text}");
+        }
+        for (kind, data) in [
+            ("playing", format!("{{{child},{child}}}")),
+            (
+                "playing",
+                r#"{"NotificationContainer":{"type":"playing"}}"#.to_owned(),
+            ),
+            ("message", r#"{"a":1}"#.to_owned()),
+            (
+                "playing",
+                r#"{"PlaySessionStateNotification":{"viewOffset":"soon"}}"#.to_owned(),
+            ),
+        ] {
+            assert!(event_in_one_pass(kind, &data).is_none(), "{data}");
+        }
+    }
 }

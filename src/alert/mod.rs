@@ -14,6 +14,8 @@ use crate::Error;
 use crate::notification::Notification;
 
 pub(crate) use decode::{event, frame};
+#[cfg(feature = "fuzzing")]
+pub(crate) use decode::{event_in_steps, frame_in_steps};
 #[cfg(feature = "mock")]
 pub(crate) use decode::{kind_and_key, kind_of_frame};
 

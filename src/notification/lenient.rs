@@ -39,6 +39,40 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     d.deserialize_any(V)
 }
 
+/// A word read by `read`, without keeping its text: a string, or a number or boolean
+/// written as text, as [`string`] takes them; `null` is `T::default()`.
+pub(crate) fn word<'de, D: Deserializer<'de>, T: Default>(
+    d: D,
+    read: fn(&str) -> T,
+) -> Result<T, D::Error> {
+    struct V<T>(fn(&str) -> T);
+    impl<'de, T: Default> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            Ok(self.0(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+            Ok(self.0(&v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+            Ok(self.0(&v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+            Ok(self.0(&v.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+            Ok(self.0(&v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+            Ok(T::default())
+        }
+    }
+    d.deserialize_any(V(read))
+}
+
 /// A whole number: an integer, an integral float, or either written as text.
 pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     struct V;
@@ -205,6 +239,21 @@ mod tests {
     fn null_empty_and_missing_are_none() {
         let a = t(r#"{"s":null,"i":"","f":null}"#);
         assert_eq!((a.s, a.i, a.f, a.b), (None, None, None, None));
+    }
+
+    #[test]
+    fn a_state_is_any_word_and_only_a_word() {
+        use crate::PlaybackState;
+        let state = |json: &str| serde_json::from_str::<PlaybackState>(json);
+        assert_eq!(state(r#""paused""#).unwrap(), PlaybackState::Paused);
+        assert_eq!(state(r#""pl\u0061ying""#).unwrap(), PlaybackState::Playing);
+        for unknown in [r#""Paused""#, r#""""#, "1", "true", "1.5", "null"] {
+            assert_eq!(state(unknown).unwrap(), PlaybackState::Unknown, "{unknown}");
+        }
+        for nonsense in ["{}", r#"["playing"]"#] {
+            let e = state(nonsense).unwrap_err().to_string();
+            assert!(e.contains("expected a string or a number"), "{e}");
+        }
     }
 
     #[test]

@@ -175,6 +175,6 @@ impl serde::Serialize for PlaybackState {
 impl<'de> serde::Deserialize<'de> for PlaybackState {
     /// Leniently: any text is a state (an unknown word is `Unknown`), `null` is `Unknown`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PlaybackState, D::Error> {
-        Ok(lenient::string(d)?.map_or(PlaybackState::Unknown, |w| PlaybackState::from_word(&w)))
+        lenient::word(d, PlaybackState::from_word)
     }
 }
