@@ -275,17 +275,6 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
-/// Bytes that are mostly event-stream syntax, sometimes anything.
-fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => any::<u8>(),
-            2 => select(&b"\r\n:\xEF\xBB\xBF {}\"data event id retry"[..]),
-        ],
-        0..1500,
-    )
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -331,14 +320,6 @@ proptest! {
     #[test]
     fn notification_events_normalise_to_a_consistent_alert(g in notification()) {
         fuzzing::event(&g.kind, &g.data());
-    }
-
-    #[test]
-    fn event_stream_memory_stays_bounded_and_split_does_not_matter(
-        bytes in stream_bytes(),
-        chunk in 0usize..700,
-    ) {
-        fuzzing::event_stream(&bytes, chunk);
     }
 
     #[test]
