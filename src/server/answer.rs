@@ -167,7 +167,10 @@ pub(crate) fn container(mut body: impl BufRead, bounds: Bounds) -> Result<Value,
 
 /// Reads the items of an answer that is itself a list (an array, or one object), as
 /// plex.tv's are.
-pub(crate) fn list<T: FromObject>(mut body: impl BufRead, bounds: Bounds) -> Result<Items<T>, Failed> {
+pub(crate) fn list<T: FromObject>(
+    mut body: impl BufRead,
+    bounds: Bounds,
+) -> Result<Items<T>, Failed> {
     let meter = Meter::default();
     let mut out = Items::new();
     let seed = Elements {
@@ -608,9 +611,14 @@ mod tests {
             list::<Titled>(many.as_bytes(), two),
             Err(Failed::TooLarge("items", 2))
         ));
-        let value = object(r#"{"id": 5, "code": "x"}"#.as_bytes(), WIDE).ok().unwrap();
+        let value = object(r#"{"id": 5, "code": "x"}"#.as_bytes(), WIDE)
+            .ok()
+            .unwrap();
         assert_eq!(value["code"], "x");
-        assert!(matches!(object("[1]".as_bytes(), WIDE), Err(Failed::NotPlex(..))));
+        assert!(matches!(
+            object("[1]".as_bytes(), WIDE),
+            Err(Failed::NotPlex(..))
+        ));
     }
 
     #[test]

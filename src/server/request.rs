@@ -70,8 +70,15 @@ impl Call<'_> {
             ("Connection", "close".to_owned()),
         ];
         let connector = self.connector.within(deadline);
-        let (head, leftover) =
-            http::request(&mut stream, &connector, method, path, &[], &headers, expected)?;
+        let (head, leftover) = http::request(
+            &mut stream,
+            &connector,
+            method,
+            path,
+            &[],
+            &headers,
+            expected,
+        )?;
         http::expect_identity_encoding(&head, "an answer", "")?;
         let length = head
             .header("Content-Length")
