@@ -660,6 +660,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account;
 mod alert;
 mod client;
 mod config;
@@ -687,6 +688,10 @@ mod tls;
 mod transport;
 mod worker;
 
+pub use account::{
+    AccountUser, PinLogin, PinLoginBuilder, PlexAccount, PlexAccountBuilder, ResourceConnection,
+    ResourceConnector, ServerResource,
+};
 pub use alert::Alert;
 pub use client::Client;
 pub use error::{Error, Phase, TlsFailure, Violation};
