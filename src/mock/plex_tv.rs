@@ -75,7 +75,7 @@ pub struct MockPlexTv {
     impostor: MockServer,
     shared: MockServer,
     shared_user: MockUser,
-    _hanging: MockServer,
+    hanging: MockServer,
 }
 
 /// What the accept loop and the tests share.
@@ -183,7 +183,7 @@ impl MockPlexTv {
             impostor,
             shared,
             shared_user,
-            _hanging: hanging,
+            hanging,
         }
     }
 
@@ -213,6 +213,12 @@ impl MockPlexTv {
     /// The other server, which answers at one of the owned server's connections.
     pub fn impostor(&self) -> &MockServer {
         &self.impostor
+    }
+
+    /// The server that hangs, at another of the owned server's connections: it accepts
+    /// connections and answers nothing ([`Fault::Silent`]).
+    pub fn hanging(&self) -> &MockServer {
+        &self.hanging
     }
 
     /// Approves the PIN with this code, as the account's user would at plex.tv: its next
