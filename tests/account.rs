@@ -183,6 +183,69 @@ fn stop_ends_a_wait_at_once() {
 }
 
 #[test]
+fn a_failing_plex_tv_is_asked_again_and_its_last_word_is_the_error() {
+    // A plex.tv that makes the PIN, answers its first poll 503 asking for 2 s, then
+    // gives the token; and one that fails every poll.
+    let raw = |fail_every_poll: bool| {
+        let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let answer = move |request: &str, stream: &mut TcpStream| {
+            let (status, extra, body) = if request.starts_with("POST /api/v2/pins") {
+                (201, "", json!({"id": 7, "code": "c0de", "expiresIn": 600}))
+            } else if request.starts_with("GET /api/v2/user") {
+                (200, "", json!({"id": 1, "username": "raw"}))
+            } else if fail_every_poll
+                || polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+            {
+                (503, "Retry-After: 2\r\n", json!({}))
+            } else {
+                (
+                    200,
+                    "",
+                    json!({"id": 7, "code": "c0de", "authToken": "raw-approved-token"}),
+                )
+            };
+            let body = body.to_string();
+            let head = format!(
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(format!("{head}{body}").as_bytes());
+        };
+        writing_server(10, answer)
+    };
+    let (url, _server) = raw(false);
+    let pin = PinLogin::builder(&client()).plex_tv(url).start().unwrap();
+    let started = Instant::now();
+    let account = pin.wait(Duration::from_secs(20)).unwrap();
+    assert_eq!(account.token(), "raw-approved-token");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900),
+        "it waited as asked: {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    let (url, _server) = raw(true);
+    let pin = PinLogin::builder(&client()).plex_tv(url).start().unwrap();
+    let error = pin.wait(Duration::from_millis(2500)).unwrap_err();
+    assert!(
+        matches!(error, Error::HttpStatus { status: 503, .. }),
+        "plex.tv's last word, not a bare timeout: {error:?}"
+    );
+}
+
+/// What an app shares between threads: the stop of a wait, a server to connect to.
+#[test]
+fn the_sign_in_types_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<PinLogin>();
+    shareable::<PlexAccount>();
+    shareable::<plex_alerts::ServerResource>();
+    shareable::<plex_alerts::ResourceConnector>();
+    shareable::<MockPlexTv>();
+}
+
+#[test]
 fn the_client_must_be_the_apps_own() {
     let (_server, plex_tv) = world();
     for shared in [Client::default(), Client::new("My App", " ")] {

@@ -249,10 +249,11 @@ impl fmt::Debug for PinLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PinLogin")
             .field("plex_tv", &self.site.options.url)
-            .field("id", &self.id)
+            // Not its id: with the client identifier, the id is what the token is
+            // fetched with once approved.
             .field("code", &self.code)
             .field("expires_in", &self.expires_in())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
