@@ -40,11 +40,12 @@ fn usage() -> String {
 activities: live progress bars for a Plex Media Server's activities (library scans,
 metadata refreshes, media analysis, preview thumbnails), one bar per running activity.
 
-Without a URL it needs no server: it plays a demo through a built-in mock server and ends
-by itself. With one (--url or PLEX_URL), it checks the token and watches that server until
-Ctrl-C; start a library scan there to see bars.
+Without a URL or a server's name it needs no server: it plays a demo through a built-in
+mock server and ends by itself. With one (--url or PLEX_URL, or --server), it checks the
+token and watches that server until Ctrl-C; start a library scan there to see bars.
 
 usage: cargo run --example activities -- [--url URL] [--token TOKEN] [options]
+       cargo run --example activities -- --server NAME [options]
 
 options:
 {flags}
@@ -81,20 +82,20 @@ fn run() -> Result<(), Failure> {
     let (events_tx, events) = crossbeam_channel::unbounded();
     let (errors_tx, errors) = crossbeam_channel::unbounded();
     // The mock server lives as long as `_mock`; `script_done` fires when its script has played.
-    let (plex, _mock, mut script_done) = match &options.url {
-        Some(url) => {
-            let plex = cli::connect(url, &options)?;
+    let (plex, _mock, mut script_done) = match cli::server(&options)? {
+        Some(plex) => {
             eprintln!(
-                "watching {} ({}) at {url}",
+                "watching {} ({}) at {}",
                 plex.friendly_name(),
-                plex.version()
+                plex.version(),
+                plex.url()
             );
             (plex, None, never())
         }
         None => {
             let mock = Arc::new(MockServer::start());
             eprintln!(
-                "no --url: playing a demo through a mock Plex server at {}",
+                "no --url or --server: playing a demo through a mock Plex server at {}",
                 mock.url()
             );
             let plex = PlexServer::connect(mock.url(), mock.token()).map_err(Failure::runtime)?;

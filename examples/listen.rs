@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run --example listen -- --url http://192.168.1.5:32400 --token <X-Plex-Token>
+//! cargo run --example listen -- --server "Living Room"   # after the login example
 //! PLEX_URL=http://192.168.1.5:32400 PLEX_TOKEN=<X-Plex-Token> cargo run --example listen
 //! cargo run --example listen -- --json --filters playing | jq .PlaySessionStateNotification
 //! cargo run --example listen -- --trackers --json | jq 'select(.event == "stopped")'
@@ -41,6 +42,7 @@ paused, stopped; items added, deleted; scans), with --json as one JSON object pe
 Connection changes and errors go to stderr.
 
 usage: cargo run --example listen -- [--url URL] [--token TOKEN] [options]
+       cargo run --example listen -- --server NAME [options]
 
 options:
   --json                      print each notification as one line of raw JSON (the object
@@ -60,6 +62,7 @@ the listener ends by itself (e.g. the token was revoked); 2 for bad usage.
 
 examples:
   cargo run --example listen -- --url http://192.168.1.5:32400 --token abc123
+  cargo run --example listen -- --server \"Living Room\"   (after the login example)
   PLEX_URL=https://192.168.1.5:32400 PLEX_TOKEN=abc123 \\
       cargo run --example listen -- --accept-hostname-mismatch --filters playing,timeline
   cargo run --example listen -- --json | jq -c 'select(.type == \"activity\")'
@@ -97,11 +100,12 @@ fn run() -> Result<(), Failure> {
         }
         Command::Run(options) => options,
     };
-    let Some(url) = options.url.clone() else {
-        return Err(Failure::usage("no server URL: pass --url or set PLEX_URL"));
+    let Some(plex) = cli::server(&options)? else {
+        return Err(Failure::usage(
+            "no server: pass --url (or set PLEX_URL), or --server NAME",
+        ));
     };
-
-    let plex = cli::connect(&url, &options)?;
+    let url = plex.url().to_owned();
     let (events_tx, events) = crossbeam_channel::unbounded();
     let mut listener = plex
         .alert_listener()

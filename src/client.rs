@@ -16,7 +16,9 @@ use crate::Error;
 ///
 /// By default a listener or a [`PlexServer`](crate::PlexServer) sends the product
 /// `plex-alerts` and an identifier derived from this machine's host name, the same on
-/// every run.
+/// every run. Signing in at plex.tv ([`PinLogin`](crate::PinLogin),
+/// [`PlexAccount`](crate::PlexAccount)) takes a client of the app's own: with that
+/// default every app on the host would be one device to plex.tv.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Client {
@@ -74,6 +76,12 @@ impl Client {
         ]
     }
 
+    /// Whether the identifier is not the app's own: empty, or [`Client::default`]'s,
+    /// which every app on this host shares.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.identifier.trim().is_empty() || self.identifier == Client::default().identifier
+    }
+
     /// Every value can be sent as a header: no control characters.
     pub(crate) fn check(&self) -> Result<(), Error> {
         for (name, value) in self.headers() {
@@ -121,5 +129,7 @@ mod tests {
         assert!(Client::new("a", "b").check().is_ok());
         assert!(Client::new("a\r\nX-Evil: 1", "b").check().is_err());
         assert!(Client::new("a", "b").device_name("x\n").check().is_err());
+        assert!(Client::default().is_shared() && Client::new("a", " ").is_shared());
+        assert!(!Client::new("a", "b").is_shared());
     }
 }

@@ -35,6 +35,61 @@
 //! [`PlexServer::connect`] checks the URL and the token with a real request first, as
 //! python-plexapi's `PlexServer(baseurl, token)` does, and starts listeners with them.
 //!
+//! # Sign in: plex.tv, the account's servers, the best connection
+//!
+//! A user has a Plex account, not a URL and a token. [`PinLogin`] signs in as Plex's own
+//! apps do: the app shows a link, the user approves the sign-in at plex.tv, and
+//! [`PinLogin::wait`] gives the [`PlexAccount`], whose [`token`](PlexAccount::token) the
+//! app keeps (the crate stores nothing). With that token, [`PlexAccount::connect`] lists
+//! the account's servers, owned and shared, each with its own token and connections
+//! ([`ServerResource`]), and [`ServerResource::connect`] reaches one by its best
+//! connection:
+//!
+//! ```
+//! # fn main() -> Result<(), plex_alerts::Error> {
+//! # let mock = plex_alerts::mock::MockServer::start();
+//! # let plex_tv = plex_alerts::mock::MockPlexTv::start(&mock);
+//! use std::time::Duration;
+//! use plex_alerts::{Client, PinLogin, PlexAccount};
+//!
+//! let client = Client::new("Now Playing Lamp", "5b7c1e52-now-playing-lamp"); // the app's own
+//! let pin = PinLogin::builder(&client) // or PinLogin::start(&client)
+//! #   .plex_tv(plex_tv.url())
+//!     .start()?;
+//! println!("Open {} and allow access", pin.link());
+//! # plex_tv.approve(pin.code());
+//! let token = pin.wait(Duration::from_secs(600))?.token().to_owned(); // keep it privately
+//!
+//! // Next time, from the kept token:
+//! let account = PlexAccount::builder(&client, &token) // or PlexAccount::connect(&client, &token)
+//! #   .plex_tv(plex_tv.url())
+//!     .connect()?;
+//! let plex = account.server("plex-alerts mock")?.connect()?;
+//! let listener = plex.start_alert_listener(|alert| println!("{alert}"), |e| eprintln!("{e}"))?;
+//! # listener.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - plex.tv ties a sign-in to the app's [`Client`] identifier: give it one of the app's
+//!   own, kept across runs; [`Client::default`]'s, derived from the host name, is refused.
+//! - [`PinLogin::wait`] asks plex.tv once a second; it ends with [`Error::PinExpired`]
+//!   when the PIN expires (30 minutes), with [`Error::Timeout`] when its own timeout
+//!   passes (wait again), and at once with [`Error::Stopped`] on [`PinLogin::stop`].
+//! - [`ServerResource::connect`] tries every connection at once, each checked to answer
+//!   with the server's machine identifier (another server answering there is refused,
+//!   [`Error::WrongServer`]), and prefers local to remote to relay without waiting on the
+//!   slow: once one answers, it waits 250 ms for a better kind, then takes the best that
+//!   answered and stops the rest ([`ResourceConnector`] for the deadline, 15 s, and TLS).
+//!   A `*.plex.direct` name that does not resolve is tried by its address, with the
+//!   hostname-only relaxation. [`Error::NoConnection`] lists each URI tried and why.
+//! - plex.tv is reached as a server is: the crate's own connector, a deadline per
+//!   request, a stop ([`PlexAccount::stop`]), bounded answers (5,000 resources); its
+//!   answers carry tokens, so an error quotes none of them. Neither token (the account's,
+//!   a shared server's) appears in an error's text or a `Debug` print.
+//! - Tests and proxies give plex.tv's URL ([`PinLoginBuilder::plex_tv`]); with the
+//!   `mock` feature, [`mock::MockPlexTv`] is a plex.tv for tests.
+//!
 //! # Alerts
 //!
 //! An [`Alert`] is one notification: its type ([`Alert::kind`]: `playing`, `timeline`,
@@ -527,7 +582,9 @@
 //! [`PlexServer`]'s calls return the errors of a request: those above (a status, a
 //! timeout at the request's deadline, the network), and [`Error::BadAnswer`] (an answer
 //! that is not what Plex sends), [`Error::AnswerTooLarge`] (past a bound: see the
-//! README's Reliability section), [`Error::Stopped`] ([`PlexServer::stop`]).
+//! README's Reliability section), [`Error::Stopped`] ([`PlexServer::stop`]). Signing in
+//! adds [`Error::PinExpired`], [`Error::NoSuchServer`], [`Error::NoConnection`] and
+//! [`Error::WrongServer`] (see [Sign in](#sign-in-plextv-the-accounts-servers-the-best-connection)).
 //!
 //! [`Error::is_retryable`] says which kind an error is. A message over
 //! [`Builder::max_message_size`] is skipped as it arrives, whatever its size: the
@@ -584,6 +641,10 @@
 //! | `plex.library.recentlyAdded()` | [`plex.recently_added(limit)?`](PlexServer::recently_added): newest first |
 //! | `item.children()` | [`plex.children(rating_key)?`](PlexServer::children) |
 //! | `timeline` alerts, `state` and `metadataState` checked by hand, a queue and a debounce of your own | [`plex.track_library(handler)?`](PlexServer::track_library): [`LibraryEvent`]s, each item once |
+//! | `MyPlexAccount(token=token)` | [`PlexAccount::connect(&client, token)?`](PlexAccount::connect) |
+//! | `MyPlexPinLogin(oauth=True)`, `.oauthUrl()`, `.waitForLogin()` | [`PinLogin::start(&client)?`](PinLogin::start), [`pin.link()`](PinLogin::link), [`pin.wait(timeout)?`](PinLogin::wait) |
+//! | `account.resources()`, `account.resource(name)` | [`account.servers()?`](PlexAccount::servers), [`account.server(name)?`](PlexAccount::server) |
+//! | `account.resource(name).connect()` | [`account.server(name)?.connect()?`](ServerResource::connect): the best connection, without waiting for the slowest |
 //! | `plex.machineIdentifier`, `plex.version` | [`plex.machine_identifier()`](PlexServer::machine_identifier), [`plex.version()`](PlexServer::version) (read at connect); [`plex.identity()?`](PlexServer::identity) (read now) |
 //!
 //! # Testing your app with the mock
@@ -653,13 +714,15 @@
 //!
 //! # Features
 //!
-//! - `mock`: [`mock::MockServer`], for tests and demos. Off by default.
+//! - `mock`: [`mock::MockServer`] and [`mock::MockPlexTv`], for tests and demos. Off by
+//!   default.
 //! - `fuzzing`: entry points for the crate's own fuzz targets and property tests; not part
 //!   of the API, not for users.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod account;
 mod alert;
 mod client;
 mod config;
@@ -687,6 +750,10 @@ mod tls;
 mod transport;
 mod worker;
 
+pub use account::{
+    AccountUser, PinLogin, PinLoginBuilder, PlexAccount, PlexAccountBuilder, ResourceConnection,
+    ResourceConnector, ServerResource,
+};
 pub use alert::Alert;
 pub use client::Client;
 pub use error::{Error, Phase, TlsFailure, Violation};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{HANG_GUARD, example};
 use crossbeam_channel::Receiver;
-use plex_alerts::mock::MockServer;
+use plex_alerts::mock::{ACCOUNT_TOKEN, MockPlexTv, MockServer};
 use serde_json::Value;
 
 /// A story plays in a few seconds; this only turns a hang into a failure.
@@ -363,6 +363,101 @@ fn listen_prints_the_trackers_events_as_json_lines() {
     let added = event(&run, "item_added");
     assert_eq!(added["item"]["title"], "The Quiet Harbour");
     assert_eq!(added["item"]["media_type"], "movie");
+}
+
+/// The token file's text, and (on Unix) whether only its owner may read it.
+fn saved_token(file: &std::path::Path) -> (String, bool) {
+    let text = std::fs::read_to_string(file).unwrap();
+    #[cfg(unix)]
+    let private = {
+        use std::os::unix::fs::PermissionsExt;
+        file.metadata().unwrap().permissions().mode() & 0o777 == 0o600
+    };
+    #[cfg(not(unix))]
+    let private = true;
+    (text, private)
+}
+
+#[test]
+fn login_signs_in_at_the_mock_and_saves_the_token_for_the_user_only() {
+    let tmp = TempDir::new("login-story");
+    let file = tmp.0.join("plex-alerts-mock").join("token");
+    let run = Run::start("login", &[], tmp.share());
+    let (out, err, status) = run.until_exit();
+    assert!(status.success(), "{status}: {err:#?}");
+    assert!(
+        out.iter().any(|l| l
+            .trim()
+            .starts_with("https://app.plex.tv/auth#?clientID=plex-alerts-examples-")),
+        "the link: {out:#?}"
+    );
+    assert!(
+        out.contains(&"plex-alerts mock (yours)".to_owned()),
+        "{out:#?}"
+    );
+    assert!(
+        out.contains(&"Shared mock (shared with you)".to_owned()),
+        "{out:#?}"
+    );
+    assert!(
+        err.iter().any(|l| l.contains("allows access")),
+        "the story: {err:#?}"
+    );
+    assert_eq!(saved_token(&file), (ACCOUNT_TOKEN.to_owned(), true));
+}
+
+#[test]
+fn an_app_finds_the_server_by_name_with_the_token_login_saved() {
+    let mock = MockServer::start();
+    let arrival = mock.library().add_movie("Movies", "Arrival", 6_960_000);
+    let (alice, tv) = (mock.add_user("alice"), mock.add_player("Living Room TV"));
+    let plex_tv = MockPlexTv::start(&mock);
+    let tmp = TempDir::new("login-server");
+    let file = tmp.0.join("token");
+    let (url, file_arg) = (plex_tv.url(), file.to_str().unwrap().to_owned());
+    let signing_in = ["--plex-tv", url.as_str(), "--token-file", file_arg.as_str()];
+
+    // An old file of another mode is replaced, and made private.
+    std::fs::write(&file, "an old token").unwrap();
+    let login = Run::start("login", &signing_in, tmp.share());
+    let code = plex_tv.wait_for_pin(HANG_GUARD).expect("a PIN");
+    assert!(plex_tv.approve(&code));
+    let (out, err, status) = login.until_exit();
+    assert!(status.success(), "{status}: {err:#?}");
+    assert!(
+        out.contains(&"plex-alerts mock (yours)".to_owned()),
+        "{out:#?}"
+    );
+    assert_eq!(saved_token(&file), (ACCOUNT_TOKEN.to_owned(), true));
+    let next = r#"next: cargo run --example now_playing -- --server "plex-alerts mock""#;
+    assert!(err.iter().any(|l| l.starts_with(next)), "{err:#?}");
+
+    // No URL, no token: the server's name.
+    let by_name = [&signing_in[..], &["--server", "plex-alerts mock"]].concat();
+    let app = Run::start("now_playing", &by_name, tmp.share());
+    app.wait_stderr("listening to");
+    let asked = plex_tv.requests().pop().unwrap();
+    assert_eq!(
+        asked.header("X-Plex-Token"),
+        Some(ACCOUNT_TOKEN),
+        "the saved token"
+    );
+    let _playback = mock.play(&alice, &arrival, &tv);
+    while !app.next_line().starts_with("alice") {}
+    drop(app);
+
+    // A name the account does not have: the ones it has are said.
+    let wrong = [&signing_in[..], &["--server", "Den"]].concat();
+    let (_, err, status) = Run::start("listen", &wrong, tmp.share()).until_exit();
+    assert_eq!(status.code(), Some(1), "{err:#?}");
+    assert!(
+        err.iter()
+            .any(|l| l.contains(r#"no server named "Den"; it has "plex-alerts mock""#)),
+        "{err:#?}"
+    );
+    let both = [&by_name[..], &["--url", "http://127.0.0.1:9"]].concat();
+    let (_, err, status) = Run::start("scrobbler", &both, tmp.share()).until_exit();
+    assert_eq!(status.code(), Some(2), "{err:#?}");
 }
 
 #[test]

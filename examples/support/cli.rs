@@ -1,23 +1,38 @@
 //! What every example that reaches a real server shares: the flags that say which server
-//! to reach and how, checking the server before listening, Ctrl-C, and exit codes.
+//! to reach and how (a URL and a token, or a server's name found through plex.tv with
+//! the token the `login` example saved), checking the server before listening, Ctrl-C,
+//! and exit codes.
 //!
-//! Included by `listen` and `activities` with `#[path = "support/cli.rs"] mod cli;`, and
-//! by the app examples through `support/mod.rs` (a file in a subdirectory of `examples/`
-//! is not built as an example of its own).
+//! Included by `activities` and `login` with `#[path = "support/cli.rs"] mod cli;`, and
+//! by `listen` and the app examples through `support/mod.rs` (a file in a subdirectory
+//! of `examples/` is not built as an example of its own).
 
 use std::fmt;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crossbeam_channel::Receiver;
-use plex_alerts::{Error, Filters, PlexServer, TlsOptions, Transport};
+use plex_alerts::{Client, Error, Filters, PlexAccount, PlexServer, TlsOptions, Transport};
+
+/// plex.tv, unless `--plex-tv` says otherwise.
+pub const PLEX_TV: &str = "https://plex.tv";
 
 /// The connection flags, for each example's usage text.
 pub const CONNECTION_FLAGS: &str =
     "  --url URL                   the server's base URL, e.g. http://192.168.1.5:32400
                               or https://192-168-1-5.<hash>.plex.direct:32400
                               (default: $PLEX_URL)
-  --token TOKEN               the X-Plex-Token (default: $PLEX_TOKEN)
+  --token TOKEN               the X-Plex-Token (default: $PLEX_TOKEN; with --server,
+                              the one the login example saved)
+  --server NAME               instead of --url: the server of this name on your Plex
+                              account, found through plex.tv and reached by its best
+                              connection (sign in first: cargo run --example login --
+                              --real)
+  --plex-tv URL               plex.tv's base URL, for --server (default
+                              https://plex.tv): a proxy, or a test's mock
+  --token-file FILE           where the login example saved the token (default:
+                              ~/.config/plex-alerts/token)
   --transport websocket|eventsource
                               how to receive notifications (default websocket);
                               eventsource is plain HTTP, for proxies that do not
@@ -82,6 +97,9 @@ impl Failure {
 pub struct Options {
     pub url: Option<String>,
     pub token: Option<String>,
+    pub server: Option<String>,
+    pub plex_tv: Option<String>,
+    pub token_file: Option<PathBuf>,
     pub transport: Transport,
     pub filters: Filters,
     pub tls: TlsOptions,
@@ -102,6 +120,9 @@ pub fn parse(
     let mut args = Args::from_env()?;
     let mut url = None;
     let mut token = None;
+    let mut server = None;
+    let mut plex_tv = None;
+    let mut token_file = None;
     let mut transport = Transport::WebSocket;
     let mut filters = Filters::server_default();
     let mut tls = TlsOptions::new();
@@ -111,6 +132,9 @@ pub fn parse(
             "-h" | "--help" => return Ok(Command::Help),
             "--url" => url = Some(args.value(&flag)?),
             "--token" => token = Some(args.value(&flag)?),
+            "--server" => server = Some(args.value(&flag)?),
+            "--plex-tv" => plex_tv = Some(args.value(&flag)?),
+            "--token-file" => token_file = Some(PathBuf::from(args.value(&flag)?)),
             "--transport" => {
                 transport = match args.value(&flag)?.as_str() {
                     "websocket" => Transport::WebSocket,
@@ -157,6 +181,9 @@ pub fn parse(
     Ok(Command::Run(Options {
         url: url.or_else(|| from_env("PLEX_URL")),
         token: token.or_else(|| from_env("PLEX_TOKEN")),
+        server,
+        plex_tv,
+        token_file,
         transport,
         filters,
         tls,
@@ -251,6 +278,117 @@ pub fn connect(url: &str, options: &Options) -> Result<PlexServer, Failure> {
         };
         Failure::runtime(format!("cannot use the server at {url}: {error}{hint}"))
     })
+}
+
+/// The server the flags name: `--url` (checked with `--token`), or `--server`, found
+/// through plex.tv; `None` when neither is given.
+pub fn server(options: &Options) -> Result<Option<PlexServer>, Failure> {
+    match (&options.url, &options.server) {
+        (Some(_), Some(_)) => Err(Failure::usage("give --url or --server, not both")),
+        (Some(url), None) => connect(url, options).map(Some),
+        (None, Some(name)) => find_server(name, options).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Signs in with the token (`--token`, or the one `login` saved), finds the server named
+/// `name` and connects to it through its best connection.
+pub fn find_server(name: &str, options: &Options) -> Result<PlexServer, Failure> {
+    let file = options
+        .token_file
+        .clone()
+        .unwrap_or_else(default_token_file);
+    let token = match &options.token {
+        Some(token) => token.clone(),
+        None => std::fs::read_to_string(&file)
+            .map(|t| t.trim().to_owned())
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "no token for --server: {} ({e}); sign in first with \
+                     `cargo run --example login -- --real`, or pass --token",
+                    file.display()
+                ))
+            })?,
+    };
+    let client = app_client(&file)?;
+    let account = PlexAccount::builder(&client, token)
+        .plex_tv(options.plex_tv.as_deref().unwrap_or(PLEX_TV))
+        .connect()
+        .map_err(|error| match error {
+            Error::Unauthorized { .. } => Failure::runtime(format!(
+                "plex.tv refused the token ({error}): sign in again with \
+                 `cargo run --example login -- --real`"
+            )),
+            Error::InvalidUrl { .. } | Error::InvalidConfig { .. } => Failure::usage(error),
+            _ => Failure::runtime(format!("cannot reach plex.tv: {error}")),
+        })?;
+    let resource = account.server(name).map_err(Failure::runtime)?;
+    eprintln!(
+        "found {} on the account of {}: trying its {} connections",
+        resource.name(),
+        account.user().username.as_deref().unwrap_or("?"),
+        resource.connections().len()
+    );
+    resource
+        .connector()
+        .tls(options.tls.clone())
+        .connect()
+        .map_err(|e| Failure::runtime(format!("cannot use the server {name:?}: {e}")))
+}
+
+/// Where `login` keeps the token: `~/.config/plex-alerts/token` (`$XDG_CONFIG_HOME`
+/// first; `%APPDATA%` on Windows), or beside the current directory if there is no home.
+pub fn default_token_file() -> PathBuf {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let config = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("APPDATA").map(PathBuf::from))
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    config.join("plex-alerts").join("token")
+}
+
+/// Who the examples are to plex.tv: an identifier of their own, made once and kept
+/// beside the token (plex.tv ties a sign-in to it, and lists it as one device).
+pub fn app_client(token_file: &Path) -> Result<Client, Failure> {
+    let file = token_file.with_file_name("client-id");
+    let identifier = match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        _ => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let id = format!(
+                "plex-alerts-examples-{:016x}",
+                now ^ u128::from(std::process::id()) << 64
+            );
+            write_private(&file, &id)
+                .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", file.display())))?;
+            id
+        }
+    };
+    Ok(Client::new("plex-alerts examples", identifier))
+}
+
+/// Writes `text` to `file` so that only this user can read it (mode 0600 on Unix; the
+/// directory, if made, 0700), replacing what was there.
+pub fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(dir)?;
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(file)?;
+    // A file that was there keeps its mode when opened: set it before writing.
+    #[cfg(unix)]
+    out.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    out.write_all(text.as_bytes())
 }
 
 /// A channel that receives `()` on Ctrl-C (or SIGTERM). A second Ctrl-C exits at once, in

@@ -52,10 +52,10 @@ pub struct App {
 }
 
 impl App {
-    /// Reads the flags; connects to the server they name or, without `--url` (and
-    /// `PLEX_URL`), starts a mock server and sets up the app's story on it. `--help`
-    /// prints the usage and exits; bad flags exit with code 2, a server that can't be
-    /// used with code 1.
+    /// Reads the flags; connects to the server they name (`--url`, or `--server` found
+    /// through plex.tv) or, without either (and `PLEX_URL`), starts a mock server and sets
+    /// up the app's story on it. `--help` prints the usage and exits; bad flags exit with
+    /// code 2, a server that can't be used with code 1.
     pub fn start(name: &'static str) -> App {
         let options = match cli::parse(|_, _| Ok(false)) {
             Ok(Command::Run(options)) => options,
@@ -66,16 +66,13 @@ impl App {
             Err(failure) => failure.exit(name),
         };
         let (stopped_tx, stopped) = crossbeam_channel::bounded(1);
-        let (plex, mock, story) = match &options.url {
-            Some(url) => {
-                let plex = cli::connect(url, &options).unwrap_or_else(|f| f.exit(name));
-                (plex, None, None)
-            }
+        let (plex, mock, story) = match cli::server(&options).unwrap_or_else(|f| f.exit(name)) {
+            Some(plex) => (plex, None, None),
             None => {
                 let mock = Arc::new(MockServer::start());
                 let story = stories::story(name)(&mock);
                 eprintln!(
-                    "no --url: a mock Plex server at {} plays a story for {name}",
+                    "no --url or --server: a mock Plex server at {} plays a story for {name}",
                     mock.url()
                 );
                 let plex = PlexServer::connect(mock.url(), mock.token())
@@ -249,12 +246,13 @@ fn usage(name: &str) -> String {
         "\
 {about}
 
-Without a URL it needs no server: a built-in mock Plex server plays a short story, and
-the app ends when it has played. With one (--url or PLEX_URL), it checks the token and
-watches that server until Ctrl-C. The session trackers need the server owner's token to
-see who is watching.
+Without a URL or a server's name it needs no server: a built-in mock Plex server plays a
+short story, and the app ends when it has played. With one (--url or PLEX_URL, or --server
+and the token the login example saved), it checks the token and watches that server until
+Ctrl-C. The session trackers need the server owner's token to see who is watching.
 
 usage: cargo run --example {name} -- [--url URL] [--token TOKEN] [options]
+       cargo run --example {name} -- --server NAME [options]
 
 options:
 {flags}

@@ -213,6 +213,36 @@ pub enum Error {
         /// The bound it reached.
         limit: usize,
     },
+    /// A PIN sign-in's PIN expired at plex.tv before the user approved it (plex.tv no
+    /// longer knows it). Start a new [`PinLogin`](crate::PinLogin).
+    PinExpired,
+    /// The account has no server by this name
+    /// ([`PlexAccount::server`](crate::PlexAccount::server)).
+    NoSuchServer {
+        /// The name asked for.
+        name: String,
+        /// The names of the servers it has, to pick from.
+        servers: Vec<String>,
+    },
+    /// No connection of a server answered as that server
+    /// ([`ServerResource::connect`](crate::ServerResource::connect)): each connection
+    /// tried, by its URI, and why it failed, in the order of preference. Empty when
+    /// plex.tv lists none to try.
+    NoConnection {
+        /// The server's name.
+        server: String,
+        /// Each URI tried, and its error.
+        tried: Vec<(String, Error)>,
+    },
+    /// A connection of a server answered, but as another server: plex.tv's address for
+    /// it is out of date, or another server now has that address. Refused: the server's
+    /// token is not used there again.
+    WrongServer {
+        /// The machine identifier plex.tv gives the server.
+        expected: String,
+        /// The one that answered.
+        found: String,
+    },
     /// Your callback panicked. The panic was caught and the listener went on.
     CallbackPanicked {
         /// The panic's message.
@@ -279,6 +309,10 @@ pub enum Phase {
     Handshake,
     /// Reading: notifications from an open connection, or an HTTP response's body.
     Read,
+    /// Waiting for the user to approve a sign-in at plex.tv
+    /// ([`PinLogin::wait`](crate::PinLogin::wait)): the PIN holds until it expires, so
+    /// waiting again can still succeed.
+    Approval,
 }
 
 impl fmt::Display for Phase {
@@ -288,6 +322,7 @@ impl fmt::Display for Phase {
             Phase::TlsHandshake => "the TLS handshake",
             Phase::Handshake => "the HTTP handshake",
             Phase::Read => "reading",
+            Phase::Approval => "the wait for the sign-in's approval at plex.tv",
         })
     }
 }
@@ -394,7 +429,11 @@ impl fmt::Display for Error {
                 if !detail.is_empty() {
                     write!(f, " ({})", cut(detail))?;
                 }
-                write!(f, ": {:?}", cut(excerpt))
+                match excerpt.is_empty() {
+                    // Nothing quoted: plex.tv's answers, which carry tokens.
+                    true => Ok(()),
+                    false => write!(f, ": {:?}", cut(excerpt)),
+                }
             }
             Error::AnswerTooLarge { path, what, limit } => write!(
                 f,
@@ -434,6 +473,39 @@ impl fmt::Display for Error {
                 f,
                 "the tracker holds its most {what} ({limit}): new ones are left out until \
                  some are done (its stats' over_limit counts them)"
+            ),
+            Error::PinExpired => f.write_str(
+                "the PIN expired at plex.tv before the sign-in was approved: start a new one",
+            ),
+            Error::NoSuchServer { name, servers } if servers.is_empty() => {
+                write!(f, "the account has no server named {name:?}; it has none")
+            }
+            Error::NoSuchServer { name, servers } => write!(
+                f,
+                "the account has no server named {name:?}; it has {}",
+                servers
+                    .iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Error::NoConnection { server, tried } if tried.is_empty() => write!(
+                f,
+                "plex.tv lists no connection to try for the server {server:?}"
+            ),
+            Error::NoConnection { server, tried } => {
+                write!(f, "no connection to the server {server:?} worked:")?;
+                for (i, (uri, error)) in tried.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ";" };
+                    write!(f, "{sep} {uri}: {error}")?;
+                }
+                Ok(())
+            }
+            Error::WrongServer { expected, found } => write!(
+                f,
+                "another server answered there (machine identifier {:?}, not {expected:?}): \
+                 plex.tv's address for it is out of date",
+                cut(found)
             ),
             Error::CallbackPanicked { message } => write!(f, "the callback panicked: {message}"),
             Error::Internal { message } => write!(
@@ -537,7 +609,12 @@ impl Error {
             | Error::InvalidUrl { .. }
             | Error::InvalidConfig { .. }
             | Error::Unsupported { .. }
-            | Error::Forbidden { .. } => false,
+            | Error::Forbidden { .. }
+            | Error::PinExpired
+            | Error::NoSuchServer { .. }
+            | Error::WrongServer { .. } => false,
+            // Worth trying again if any of its connections is.
+            Error::NoConnection { tried, .. } => tried.iter().any(|(_, e)| e.is_retryable()),
             // 3xx: the URL points elsewhere (fix the URL); 4xx: retrying cannot help, except
             // 429 (too many requests), which asks for exactly that, later.
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
@@ -779,6 +856,44 @@ mod tests {
         );
         let e = Error::closed("the event stream ended");
         assert_eq!(e.summary().to_string(), e.to_string());
+    }
+
+    #[test]
+    fn several_secrets_are_blanked_in_one_pass() {
+        let (account, server) = ("acct-SeCrEt-1", "srv/SeCrEt+2");
+        let text = format!(
+            "{account} and {} and srv/SeCrEt 2",
+            crate::percent::encode(server)
+        );
+        let e = Error::decode("bad", &text).redact_all(&[account, server, ""]);
+        let Error::Decode { excerpt, .. } = e else {
+            unreachable!()
+        };
+        assert_eq!(excerpt, "<redacted> and <redacted> and <redacted>");
+        // A secret found inside another's marker would garble it, in a second pass.
+        let e = Error::decode("bad", "x acted").redact_all(&["x", "acted"]);
+        let Error::Decode { excerpt, .. } = e else {
+            unreachable!()
+        };
+        assert_eq!(excerpt, "<redacted> <redacted>");
+        let tried = vec![(
+            format!("http://h/{account}"),
+            Error::Connect {
+                target: "h:1".into(),
+                source: Arc::new(io::Error::other("refused")),
+            },
+        )];
+        let e = Error::NoConnection {
+            server: format!("named {server}"),
+            tried,
+        }
+        .redact_all(&[account, server]);
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("SeCrEt"), "{text}");
+        assert!(
+            text.contains("http://h/<redacted>: could not connect to h:1: refused"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -103,9 +103,9 @@ enum Found {
 }
 
 impl Forms {
-    fn of(secret: &str) -> Forms {
+    fn of(secrets: &[&str]) -> Forms {
         let mut forms = Vec::new();
-        if !secret.is_empty() {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
             forms.push(secret.as_bytes().to_vec());
             let decoded = crate::percent::decode_bytes(secret);
             if !decoded.is_empty() && decoded != secret.as_bytes() {
@@ -214,8 +214,14 @@ impl Error {
     /// Blanks `secret` out of every text in this error, in one pass per text, then cuts
     /// the texts the server sent to their excerpt. Called once, where the error leaves the
     /// crate (a second pass would see `<redacted>` as text).
-    pub(crate) fn redact(mut self, secret: &str) -> Error {
-        let forms = Forms::of(secret);
+    pub(crate) fn redact(self, secret: &str) -> Error {
+        self.redact_all(&[secret])
+    }
+
+    /// [`redact`](Self::redact), for several secrets at once (an account's token and a
+    /// server's): one pass, so that no secret is looked for in another's `<redacted>`.
+    pub(crate) fn redact_all(mut self, secrets: &[&str]) -> Error {
+        let forms = Forms::of(secrets);
         let ours = |s: &mut String| *s = forms.blank(s, false);
         let theirs = |s: &mut String| {
             let (kept, cut_after) = kept_part(s);
@@ -256,6 +262,19 @@ impl Error {
             | Error::Unsupported { reason: message } => ours(message),
             Error::HttpStatus { path, .. } | Error::Forbidden { path, .. } => ours(path),
             Error::Connect { target, .. } => ours(target),
+            Error::NoSuchServer { name, servers } => {
+                ours(name);
+                servers.iter_mut().for_each(ours);
+            }
+            // Each attempt's error was redacted where it was made, with these secrets.
+            Error::NoConnection { server, tried } => {
+                ours(server);
+                tried.iter_mut().for_each(|(uri, _)| ours(uri));
+            }
+            Error::WrongServer { expected, found } => {
+                ours(expected);
+                theirs(found);
+            }
             Error::Timeout { .. }
             | Error::Unauthorized { .. }
             | Error::ConnectionLost { .. }
@@ -263,6 +282,7 @@ impl Error {
             | Error::MessageTooLarge { .. }
             | Error::TrackerFull { .. }
             | Error::Stopped
+            | Error::PinExpired
             | Error::HeartbeatTimeout { .. } => {}
         }
         self
@@ -306,6 +326,19 @@ impl fmt::Display for Summary<'_> {
                 "a bug in plex-alerts: one of its threads panicked (the panic hook showed \
                  where, and its message); please report it",
             ),
+            Error::NoConnection { server, tried } => {
+                write!(f, "no connection to the server {server:?} worked:")?;
+                for (i, (uri, error)) in tried.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ";" };
+                    write!(f, "{sep} {uri}: {}", error.summary())?;
+                }
+                Ok(())
+            }
+            Error::WrongServer { expected, .. } => write!(
+                f,
+                "another server answered at an address of {expected:?}: plex.tv's address \
+                 for it is out of date"
+            ),
             // The crate's own words, and the user's (a URL, an option, a request's path).
             Error::InvalidUrl { .. }
             | Error::InvalidConfig { .. }
@@ -324,6 +357,8 @@ impl fmt::Display for Summary<'_> {
             | Error::TrackerFull { .. }
             | Error::AnswerTooLarge { .. }
             | Error::Throttled { .. }
+            | Error::PinExpired
+            | Error::NoSuchServer { .. }
             | Error::Stopped => fmt::Display::fmt(self.0, f),
         }
     }

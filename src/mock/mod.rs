@@ -35,7 +35,9 @@
 //!   ([`MockServer::flood_timeline`]), restarts that reuse session keys
 //!   ([`MockServer::restart`], [`MockServer::update_and_restart`]);
 //! - the **faults of a real network**: resets, silence, status codes, stalled handshakes,
-//!   any bytes at all ([`MockServer::send_raw`]).
+//!   any bytes at all ([`MockServer::send_raw`]);
+//! - **plex.tv** beside it ([`MockPlexTv`]): PINs a test approves or lets expire, the
+//!   account's user, and its servers with connections good, dead, hanging and wrong.
 //!
 //! Notifications can also be sent by hand, built from the typed views with [`frame`];
 //! [`MockServer::flush`] waits until the listeners have read what was sent.
@@ -62,6 +64,7 @@ mod conn;
 mod library;
 mod model;
 mod playback;
+mod plex_tv;
 mod rest;
 mod stalled;
 mod wire;
@@ -83,6 +86,7 @@ use crate::{Filters, Transport};
 
 pub use library::{Library, MockItem, Scan};
 pub use playback::{MockPlayer, MockUser, Playback, PlaybackBuilder};
+pub use plex_tv::{ACCOUNT_TOKEN, MockPlexTv, SHARED_SERVER};
 pub use stalled::StalledListener;
 pub use wire::{RecordedRequest, event_stream_text, frame, raw_frame};
 use wire::{notification_type, ws_frame};

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-mod soft;
+pub(crate) mod soft;
 
 use crate::{MediaType, PlaybackState, TranscodeSession};
 

@@ -165,6 +165,32 @@ pub(crate) fn container(mut body: impl BufRead, bounds: Bounds) -> Result<Value,
     value.ok_or_else(|| not_plex(&meter, "no MediaContainer", String::new(), &mut body))
 }
 
+/// Reads the items of an answer that is itself a list (an array, or one object), as
+/// plex.tv's are.
+pub(crate) fn list<T: FromObject>(
+    mut body: impl BufRead,
+    bounds: Bounds,
+) -> Result<Items<T>, Failed> {
+    let meter = Meter::default();
+    let mut out = Items::new();
+    let seed = Elements {
+        bounds,
+        meter: &meter,
+        out: &mut out,
+    };
+    let result = parse(&mut body, &meter, bounds, seed);
+    finish(result, &meter, bounds, true, body).map(|()| out)
+}
+
+/// Reads an answer that is one JSON object, whole (within `bounds.bytes`).
+pub(crate) fn object(mut body: impl BufRead, bounds: Bounds) -> Result<Value, Failed> {
+    let meter = Meter::default();
+    let mut value = None;
+    let result = parse(&mut body, &meter, bounds, Whole { out: &mut value });
+    finish(result, &meter, bounds, true, &mut body)?;
+    value.ok_or_else(|| not_plex(&meter, "not a JSON object", String::new(), &mut body))
+}
+
 fn parse<'de, S>(
     body: impl BufRead,
     meter: &Meter,
@@ -568,6 +594,31 @@ mod tests {
                 other => panic!("{json}: {:?}", other.map(|i| i.items)),
             }
         }
+    }
+
+    #[test]
+    fn an_answer_that_is_a_list_or_an_object_is_read_as_such() {
+        let json = r#"[{"title":"a"}, 7, {"title":"b"}]"#;
+        let items: Items<Titled> = list(json.as_bytes(), WIDE).ok().unwrap();
+        assert_eq!((items.items.len(), items.skipped), (2, 1));
+        let two = Bounds {
+            items: 2,
+            whole: true,
+            ..WIDE
+        };
+        let many = r#"[{"title":"a"},{"title":"b"},{"title":"c"}]"#;
+        assert!(matches!(
+            list::<Titled>(many.as_bytes(), two),
+            Err(Failed::TooLarge("items", 2))
+        ));
+        let value = object(r#"{"id": 5, "code": "x"}"#.as_bytes(), WIDE)
+            .ok()
+            .unwrap();
+        assert_eq!(value["code"], "x");
+        assert!(matches!(
+            object("[1]".as_bytes(), WIDE),
+            Err(Failed::NotPlex(..))
+        ));
     }
 
     #[test]

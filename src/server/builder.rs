@@ -21,6 +21,12 @@ pub struct PlexServerBuilder {
     config: Config,
     timeout: Duration,
     limits: Limits,
+    /// For a race of connections ([`attempt`](Self::attempt)).
+    stop: Option<Stop>,
+    check_timeout: Option<Duration>,
+    /// Another secret blanked out of its errors: the account's token, for a server found
+    /// through plex.tv.
+    also_secret: Token,
 }
 
 impl PlexServerBuilder {
@@ -30,7 +36,25 @@ impl PlexServerBuilder {
             config: Config::default(),
             timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            stop: None,
+            check_timeout: None,
+            also_secret: Token::default(),
         }
+    }
+
+    /// One attempt of a race: `stop` ends it at once (and is the server's own stop if it
+    /// wins), and the check made by [`connect`](Self::connect) ends within
+    /// `check_timeout`, while the server's requests keep their own deadline.
+    pub(crate) fn attempt(mut self, stop: Stop, check_timeout: Duration) -> Self {
+        self.stop = Some(stop);
+        self.check_timeout = Some(check_timeout);
+        self
+    }
+
+    /// Blanks `secret` out of the server's errors too, with its own token.
+    pub(crate) fn also_redact(mut self, secret: &str) -> Self {
+        self.also_secret = Token::new(secret.to_owned());
+        self
     }
 
     /// The `X-Plex-Token`, sent as a header. It never appears in a log line, an error's
@@ -88,22 +112,29 @@ impl PlexServerBuilder {
                 "the timeout and the lookup rate must be more than zero",
             ));
         }
-        let checked = self.config.clone().check(&self.url)?;
+        let secrets = [self.config.token.expose(), self.also_secret.expose()];
+        let checked = self
+            .config
+            .clone()
+            .check(&self.url)
+            .map_err(|e| e.redact_all(&secrets))?;
         let shared = Arc::new(Shared {
-            stop: Stop::new(),
+            stop: self.stop.clone().unwrap_or_else(Stop::new),
             policy: Policy::new(self.limits),
         });
         let call = Call {
             connector: &checked.settings.connector,
             stop: &shared.stop,
-            timeout: self.timeout,
+            timeout: self
+                .check_timeout
+                .map_or(self.timeout, |t| t.min(self.timeout)),
         };
         let identity = call
             .container("/", CONTAINER)
             .and_then(|root| {
                 Identity::deserialize(&root).map_err(|e| super::bad_answer("/", &e, &root))
             })
-            .map_err(|e| self.config.token.redact(e))?;
+            .map_err(|e| e.redact_all(&secrets))?;
         Ok(PlexServer {
             url: self.url,
             config: self.config,
@@ -112,6 +143,7 @@ impl PlexServerBuilder {
             lookups: false,
             shared,
             identity: Arc::new(identity),
+            also_secret: self.also_secret,
         })
     }
 }

@@ -17,13 +17,13 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::listener::Builder;
 use crate::stop::Stop;
-use crate::transport::Connector;
+use crate::transport::{Connector, Token};
 use crate::{Activity, Alert, AlertListener, Error};
 
 pub(crate) use answer::{Bounds, FromObject, Items};
 pub use builder::PlexServerBuilder;
 pub(crate) use policy::Policy;
-use request::Call;
+pub(crate) use request::Call;
 pub use tracking::{LibraryTracker, LibraryTrackerBuilder, SessionTracker, SessionTrackerBuilder};
 
 use crate::rest::{Metadata, ServerIdentity, Session};
@@ -67,6 +67,9 @@ pub struct PlexServer {
     lookups: bool,
     shared: Arc<Shared>,
     identity: Arc<Identity>,
+    /// Blanked out of its errors too: the account's token, for a server found through
+    /// plex.tv.
+    also_secret: Token,
 }
 
 /// What a server's clones share.
@@ -154,6 +157,12 @@ impl PlexServer {
     /// their own.
     pub fn stop(&self) {
         self.shared.stop.stop();
+    }
+
+    /// The base URL it is reached at: the one given, or for a server found through
+    /// plex.tv, the connection that won.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The server's name, as shown in Plex apps.
@@ -372,7 +381,7 @@ impl PlexServer {
                 self.shared
                     .policy
                     .admit(path, deadline, stop)
-                    .map_err(|e| self.config.token.redact(e))?,
+                    .map_err(|e| self.redact(e))?,
             ),
             false => None,
         };
@@ -398,7 +407,7 @@ impl PlexServer {
             other => other,
         };
         self.shared.policy.done(&result);
-        result.map_err(|e| self.config.token.redact(e))
+        result.map_err(|e| self.redact(e))
     }
 
     /// A listener builder for this server, with its URL, token, TLS options and client.
@@ -525,9 +534,9 @@ impl PlexServer {
         &self.shared.policy
     }
 
-    /// `error` with the token blanked out.
+    /// `error` with the token (and the account's, if it has one) blanked out.
     pub(crate) fn redact(&self, error: Error) -> Error {
-        self.config.token.redact(error)
+        error.redact_all(&[self.config.token.expose(), self.also_secret.expose()])
     }
 
     /// Starts a listener with the two callbacks, as python-plexapi's

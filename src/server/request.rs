@@ -45,6 +45,18 @@ impl Read for Timed {
 impl Call<'_> {
     /// `GET path` (with its query), its answer's head read; the body to read.
     fn open(&self, path: &str, bounds: Bounds) -> Result<Body<Timed>, Error> {
+        self.send("GET", path, 200, bounds)
+    }
+
+    /// `method path` (with its query, without a body), answered `expected`; the body to
+    /// read.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        expected: u16,
+        bounds: Bounds,
+    ) -> Result<Body<Timed>, Error> {
         let deadline = net::deadline_after(self.timeout);
         // Every step's own timeout, and never past the deadline.
         let mut stream = net::open(
@@ -58,8 +70,15 @@ impl Call<'_> {
             ("Connection", "close".to_owned()),
         ];
         let connector = self.connector.within(deadline);
-        let (head, leftover) =
-            http::request(&mut stream, &connector, "GET", path, &[], &headers, 200)?;
+        let (head, leftover) = http::request(
+            &mut stream,
+            &connector,
+            method,
+            path,
+            &[],
+            &headers,
+            expected,
+        )?;
         http::expect_identity_encoding(&head, "an answer", "")?;
         let length = head
             .header("Content-Length")
@@ -106,6 +125,34 @@ impl Call<'_> {
                 Ok(_) => Ok(()),
                 Err(e) => Err(call.failed(path, Failed::Io(e))),
             }
+        })
+    }
+
+    /// The items of `method path`'s answer, itself a list (plex.tv's answers).
+    pub fn list<T: FromObject>(
+        &self,
+        method: &str,
+        path: &str,
+        expected: u16,
+        bounds: Bounds,
+    ) -> Result<Items<T>, Error> {
+        self.run(|call| {
+            let body = call.send(method, path, expected, bounds)?;
+            answer::list(body, bounds).map_err(|f| call.failed(path, f))
+        })
+    }
+
+    /// `method path`'s answer, one JSON object (plex.tv's answers).
+    pub fn object(
+        &self,
+        method: &str,
+        path: &str,
+        expected: u16,
+        bounds: Bounds,
+    ) -> Result<Value, Error> {
+        self.run(|call| {
+            let body = call.send(method, path, expected, bounds)?;
+            answer::object(body, bounds).map_err(|f| call.failed(path, f))
         })
     }
 
