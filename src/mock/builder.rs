@@ -42,7 +42,7 @@ impl MockBuilder {
         }
     }
 
-    /// The token the server accepts. Default [`DEFAULT_TOKEN`].
+    /// The token the server accepts. Default [`DEFAULT_TOKEN`](super::DEFAULT_TOKEN).
     pub fn token(mut self, token: impl Into<String>) -> MockBuilder {
         self.token = token.into();
         self
