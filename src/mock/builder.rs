@@ -90,7 +90,7 @@ impl MockBuilder {
 
     /// How often every playing, paused or buffering session's state is sent again, with
     /// its offset: 10 s by default, as real servers do. `None`: only when a
-    /// [`Playback`] changes, or [`Playback::progress`] asks, which lets a test decide.
+    /// [`Playback`](super::Playback) changes, or [`Playback::progress`](super::Playback::progress) asks, which lets a test decide.
     pub fn progress_interval(mut self, every: Option<Duration>) -> MockBuilder {
         self.progress_interval = every;
         self
