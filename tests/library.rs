@@ -750,7 +750,8 @@ fn stop_is_prompt_while_a_metadata_read_hangs() {
 fn an_item_created_during_a_gap_and_processed_after_it_is_added_once() {
     let e = env();
     let (listener, rx) = tracker(&e);
-    let resyncs = e.mock.answered("/library/recentlyAdded");
+    // Counted as received: the first sync's answer may not be counted as answered yet.
+    let resyncs = e.mock.received("/library/recentlyAdded");
     e.mock.stop_listening();
     let mut scan = e.mock.scan("Movies");
     let movie = scan.add_movie("Gap", 6_000_000); // its creation, lost in the gap

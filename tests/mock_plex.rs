@@ -392,6 +392,9 @@ fn send_says_when_nobody_listens_and_flush_waits_until_everything_was_read() {
             assert_eq!(got, 200);
         }
         listener.stop();
+        // The server notices the closed connection on its own thread: until then, the
+        // next transport's sends would count it too.
+        assert!(w.mock.wait_for_no_clients(HANG_GUARD));
     }
 }
 

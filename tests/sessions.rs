@@ -517,7 +517,7 @@ fn sessions_playing_before_the_tracker_are_found_at_start() {
 fn a_session_not_visible_yet_is_looked_up_again_until_it_is() {
     let e = env();
     let (listener, rx) = tracker(&e);
-    let reads = session_reads(&e.mock);
+    let reads = e.mock.received("/status/sessions");
     let hidden = e.mock.playback(&e.alice, &e.ep1, &e.tv).hidden().start();
     assert!(
         e.mock
@@ -685,15 +685,7 @@ fn autoplay_while_the_listing_fails_is_read_from_the_item_with_few_requests() {
     let p = e.mock.play(&e.alice, &e.ep1, &e.tv);
     assert_eq!(describe(&next(&rx)), "started alice Good News About Hell");
     let item = format!("/library/metadata/{}", e.ep2.rating_key());
-    // Counted as received: an answer is counted once written, maybe after it was read.
-    let requests = |path: &str| {
-        e.mock
-            .requests()
-            .iter()
-            .filter(|r| r.path.starts_with(path))
-            .count()
-    };
-    let sessions = requests("/status/sessions");
+    let sessions = e.mock.received("/status/sessions");
     e.mock.fail_requests("/status/sessions", 500, 1000);
     p.next(&e.ep2);
     match next(&rx) {
@@ -716,11 +708,11 @@ fn autoplay_while_the_listing_fails_is_read_from_the_item_with_few_requests() {
     ));
     // One read of each; the broken code read /status/sessions thousands of times a second.
     assert!(
-        requests("/status/sessions") <= sessions + 1,
+        e.mock.received("/status/sessions") <= sessions + 1,
         "{:?}",
         e.mock.requests()
     );
-    assert_eq!(e.mock.answered(&item), 1);
+    assert_eq!(e.mock.received(&item), 1);
     assert!(errors.try_recv().is_err(), "one error for one failed read");
     listener.stop();
 }
@@ -800,7 +792,7 @@ fn transient_sessions_are_never_watched_and_can_be_left_out() {
     }
     listener.stop();
     let (listener, rx) = tracker_on(&e, Transport::WebSocket, |t| t.skip_transient(true));
-    let reads = session_reads(&e.mock);
+    let reads = e.mock.received("/status/sessions");
     let preroll = e.mock.play_preroll(&e.alice, &e.tv);
     assert!(
         e.mock.wait_until(HANG_GUARD, |m| session_reads(m) > reads),

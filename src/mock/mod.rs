@@ -520,6 +520,17 @@ impl MockServer {
             .count()
     }
 
+    /// How many requests for `path` the server has received so far: counted as they
+    /// arrive, before the answer. A count to wait beyond takes this, not
+    /// [`answered`](Self::answered): an answer is counted once written, which may be after
+    /// the client has read it and gone on, so `answered` can still be one short.
+    pub fn received(&self, path: &str) -> usize {
+        lock(&self.inner.requests)
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.inner.requests).clone()
