@@ -275,6 +275,7 @@ fn a_wrong_token_is_unauthorized_and_never_shown() {
         matches!(error, Error::Unauthorized { status: 401 }),
         "{error:?}"
     );
+    assert!(error.to_string().contains("sign in again"), "{error}");
     assert!(!format!("{error} {error:?}").contains(secret));
     let user = plex_tv.requests().pop().unwrap();
     assert_eq!(user.header("X-Plex-Token"), Some(secret), "as a header");

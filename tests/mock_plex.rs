@@ -699,7 +699,7 @@ fn a_path_the_server_does_not_serve_is_a_404_that_says_so() {
     );
     assert_eq!(
         error.to_string(),
-        "the server does not serve GET /no/such/thing (HTTP 404)"
+        "the server does not serve /no/such/thing (HTTP 404)"
     );
     // Counted once written, which may be after the client has read it.
     assert!(

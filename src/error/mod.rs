@@ -68,7 +68,8 @@ pub enum Error {
     },
     /// The server rejected the token: HTTP 401 (missing or wrong) or 498 (expired).
     ///
-    /// Not transient: the listener reports it and ends. Get a valid token.
+    /// Not transient: the listener reports it and ends. Get a valid token; from plex.tv,
+    /// the account's token is no longer good (signed out, or revoked): sign in again.
     Unauthorized {
         /// 401 or 498.
         status: u16,
@@ -344,7 +345,7 @@ impl fmt::Display for Error {
             ),
             Error::Unauthorized { status } => write!(
                 f,
-                "the server rejected the token (HTTP {status}): check the X-Plex-Token"
+                "the token was refused (HTTP {status}): check it, or sign in again for a new one"
             ),
             Error::HttpStatus {
                 status: 404, path, ..
@@ -366,7 +367,7 @@ impl fmt::Display for Error {
             ),
             Error::HttpStatus {
                 status: 404, path, ..
-            } => write!(f, "the server does not serve GET {path} (HTTP 404)"),
+            } => write!(f, "the server does not serve {path} (HTTP 404)"),
             Error::HttpStatus {
                 status,
                 path,
@@ -422,10 +423,7 @@ impl fmt::Display for Error {
                 detail,
                 excerpt,
             } => {
-                write!(
-                    f,
-                    "the answer to GET {path} is not what Plex sends: {message}"
-                )?;
+                write!(f, "the answer to {path} is not what Plex sends: {message}")?;
                 if !detail.is_empty() {
                     write!(f, " ({})", cut(detail))?;
                 }
@@ -437,12 +435,12 @@ impl fmt::Display for Error {
             }
             Error::AnswerTooLarge { path, what, limit } => write!(
                 f,
-                "the answer to GET {path} has more than {limit} {what}, the most read of it"
+                "the answer to {path} has more than {limit} {what}, the most read of it"
             ),
             Error::Stopped => f.write_str("the request was stopped"),
             Error::Throttled { path, retry_in } => write!(
                 f,
-                "GET {path} was held back, not sent: the server asked to wait or is failing \
+                "the request for {path} was held back, not sent: the server asked to wait or is failing \
                  (it may go in {retry_in:.1?})"
             ),
             Error::Decode {
@@ -676,6 +674,39 @@ mod tests {
         match Error::decode("bad", text).redact(secret) {
             Error::Decode { excerpt, .. } => excerpt,
             _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn request_errors_name_the_path_and_no_method() {
+        // The PIN is asked for with a POST; the texts are shared with every GET.
+        let path = "/api/v2/pins".to_owned();
+        let errors = [
+            Error::BadAnswer {
+                path: path.clone(),
+                message: "the PIN has no id or no code".into(),
+                detail: String::new(),
+                excerpt: String::new(),
+            },
+            Error::AnswerTooLarge {
+                path: path.clone(),
+                what: "bytes",
+                limit: 65536,
+            },
+            Error::Throttled {
+                path: path.clone(),
+                retry_in: Duration::from_secs(3),
+            },
+            Error::HttpStatus {
+                status: 404,
+                path: path.clone(),
+                retry_after: None,
+            },
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(text.contains(&path) && !text.contains("GET"), "{text}");
+            assert!(!e.summary().to_string().contains("GET"), "{text}");
         }
     }
 

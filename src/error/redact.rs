@@ -308,10 +308,7 @@ impl fmt::Display for Summary<'_> {
                 write!(f, "could not decode a notification: {message}")
             }
             Error::BadAnswer { path, message, .. } => {
-                write!(
-                    f,
-                    "the answer to GET {path} is not what Plex sends: {message}"
-                )
+                write!(f, "the answer to {path} is not what Plex sends: {message}")
             }
             Error::Closed {
                 code: Some(code), ..
