@@ -135,30 +135,10 @@ fn parse_retry(value: &[u8]) -> Option<u64> {
     })
 }
 
-fn is_line_end(b: &u8) -> bool {
-    *b == b'\n' || *b == b'\r'
-}
-
-/// Index of the first CR or LF. Tests a block at a time without an early exit
-/// so the compiler can vectorise the common case of a long line with no line end.
+/// Index of the first CR or LF: `memchr2`, which tests a vector of bytes at a time (an
+/// event's data line is one line of a few hundred bytes).
 fn find_line_end(hay: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let mut blocks = hay.chunks_exact(BLOCK);
-    let mut offset = 0;
-    for block in &mut blocks {
-        let hit = block
-            .iter()
-            .fold(false, |hit, &b| hit | (b == b'\n') | (b == b'\r'));
-        if hit {
-            return block.iter().position(is_line_end).map(|i| offset + i);
-        }
-        offset += BLOCK;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .position(is_line_end)
-        .map(|i| offset + i)
+    memchr::memchr2(b'\n', b'\r', hay)
 }
 
 /// An incremental event-stream parser: [`push`](Parser::push) bytes in, pull
