@@ -30,7 +30,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use plex_alerts::mock::MockServer;
 use plex_alerts::{Activity, LibraryEvent, PlexServer};
 use serde_json::json;
-use support::cli::{self, Command, Failure};
+use support::cli::{self, Failure};
 
 const PROGRAM: &str = "activities";
 
@@ -72,12 +72,8 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Failure> {
-    let options = match cli::parse(|_, _| Ok(false))? {
-        Command::Help => {
-            cli::print_help(&usage());
-            return Ok(());
-        }
-        Command::Run(options) => options,
+    let Some(options) = cli::parse(&usage(), |_, _| Ok(false))? else {
+        return Ok(());
     };
     let (events_tx, events) = crossbeam_channel::unbounded();
     let (errors_tx, errors) = crossbeam_channel::unbounded();

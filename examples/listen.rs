@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{never, select};
 use plex_alerts::{Alert, ConnectionState, Event, LibraryEvent, SessionEvent};
 use serde::Serialize;
-use support::cli::{self, Command, Failure};
+use support::cli::{self, Failure};
 
 const PROGRAM: &str = "listen";
 
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Failure> {
     let (mut json, mut trackers) = (false, false);
-    let options = match cli::parse(|flag, _| {
+    let Some(options) = cli::parse(&usage(), |flag, _| {
         Ok(match flag {
             "--json" => {
                 json = true;
@@ -93,12 +93,9 @@ fn run() -> Result<(), Failure> {
             }
             _ => false,
         })
-    })? {
-        Command::Help => {
-            cli::print_help(&usage());
-            return Ok(());
-        }
-        Command::Run(options) => options,
+    })?
+    else {
+        return Ok(());
     };
     let Some(plex) = cli::server(&options)? else {
         return Err(Failure::usage(

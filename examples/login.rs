@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cli::{Command, Failure};
+use cli::Failure;
 use plex_alerts::mock::{MockPlexTv, MockServer};
 use plex_alerts::{Error, PinLogin};
 
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Failure> {
     let mut real = false;
-    let options = match cli::parse(|flag, _| {
+    let Some(options) = cli::parse(&usage(), |flag, _| {
         Ok(match flag {
             "--real" => {
                 real = true;
@@ -65,12 +65,9 @@ fn run() -> Result<(), Failure> {
             }
             _ => false,
         })
-    })? {
-        Command::Help => {
-            cli::print_help(&usage());
-            return Ok(());
-        }
-        Command::Run(options) => options,
+    })?
+    else {
+        return Ok(());
     };
     if options.url.is_some() || options.server.is_some() {
         return Err(Failure::usage("login takes no --url or --server"));

@@ -53,7 +53,7 @@ pub const ENVIRONMENT: &str = "  PLEX_URL     the server's base URL, when --url 
   PLEX_TOKEN   the X-Plex-Token, when --token is not given";
 
 /// Prints the usage text; a closed stdout (`--help | head`) is not an error worth a panic.
-pub fn print_help(text: &str) {
+fn print_help(text: &str) {
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
@@ -106,17 +106,13 @@ pub struct Options {
     pub insecure: bool,
 }
 
-/// What the command line asks for.
-pub enum Command {
-    Help,
-    Run(Options),
-}
-
 /// Parses the command line. `extra` is offered every flag that is not a shared one: it
 /// returns `Ok(true)` if it took it (reading a value with [`Args::value`] if it needs one).
+/// `--help` prints `usage` and gives `None`: the program has nothing more to do.
 pub fn parse(
+    usage: &str,
     mut extra: impl FnMut(&str, &mut Args) -> Result<bool, Failure>,
-) -> Result<Command, Failure> {
+) -> Result<Option<Options>, Failure> {
     let mut args = Args::from_env()?;
     let mut url = None;
     let mut token = None;
@@ -129,7 +125,10 @@ pub fn parse(
     let mut insecure = false;
     while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
+            "-h" | "--help" => {
+                print_help(usage);
+                return Ok(None);
+            }
             "--url" => url = Some(args.value(&flag)?),
             "--token" => token = Some(args.value(&flag)?),
             "--server" => server = Some(args.value(&flag)?),
@@ -178,7 +177,7 @@ pub fn parse(
         args.done_with(&flag)?;
     }
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    Ok(Command::Run(Options {
+    Ok(Some(Options {
         url: url.or_else(|| from_env("PLEX_URL")),
         token: token.or_else(|| from_env("PLEX_TOKEN")),
         server,

@@ -28,7 +28,7 @@ use plex_alerts::{
     SessionTracker, SessionTrackerBuilder,
 };
 
-use cli::{Command, Failure, Options};
+use cli::{Failure, Options};
 
 /// How long a tracker's first sync may take before the app goes on without it.
 const SYNC: Duration = Duration::from_secs(10);
@@ -57,12 +57,9 @@ impl App {
     /// up the app's story on it. `--help` prints the usage and exits; bad flags exit with
     /// code 2, a server that can't be used with code 1.
     pub fn start(name: &'static str) -> App {
-        let options = match cli::parse(|_, _| Ok(false)) {
-            Ok(Command::Run(options)) => options,
-            Ok(Command::Help) => {
-                cli::print_help(&usage(name));
-                std::process::exit(0);
-            }
+        let options = match cli::parse(&usage(name), |_, _| Ok(false)) {
+            Ok(Some(options)) => options,
+            Ok(None) => std::process::exit(0),
             Err(failure) => failure.exit(name),
         };
         let (stopped_tx, stopped) = crossbeam_channel::bounded(1);
