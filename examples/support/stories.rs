@@ -11,7 +11,7 @@
 use std::thread;
 use std::time::Duration;
 
-use plex_alerts::mock::{MockItem, MockServer};
+use plex_alerts::mock::{MockItem, MockPlayer, MockServer, MockUser};
 
 /// A story's script, to play once the app listens.
 pub type Play = Box<dyn FnOnce(&MockServer) + Send>;
@@ -66,28 +66,56 @@ fn wait(mock: &MockServer, what: &str, done: impl Fn(&MockServer) -> bool) {
     }
 }
 
-/// Waits until the mock has answered `path` more than `before` times.
-fn wait_read(mock: &MockServer, path: &str, before: usize) {
-    wait(mock, path, |m| m.answered(path) > before);
+/// Does `step` (a session starts or changes its item), then waits until the app has read
+/// `/status/sessions` for it. The reads before are counted as received: an answer the
+/// app has may not be counted as answered yet.
+fn and_read<T>(mock: &MockServer, step: impl FnOnce() -> T) -> T {
+    const PATH: &str = "/status/sessions";
+    let before = mock.received(PATH);
+    let done = step();
+    wait(mock, PATH, |m| m.answered(PATH) > before);
+    done
 }
 
-/// The reads so far, as received: an answer the app has may not be counted as answered yet.
-fn sessions_read(mock: &MockServer) -> usize {
-    mock.received("/status/sessions")
+/// The library, users and players of the playback stories.
+struct Cast {
+    arrival: MockItem,
+    ep1: MockItem,
+    ep2: MockItem,
+    alice: MockUser,
+    bob: MockUser,
+    tv: MockPlayer,
+    phone: MockPlayer,
+}
+
+fn cast(mock: &MockServer) -> Cast {
+    let lib = mock.library();
+    let arrival = lib.add_movie("Movies", "Arrival", 6_960_000);
+    let show = lib.add_show("TV Shows", "Severance");
+    let season = lib.add_season(&show, 1);
+    Cast {
+        arrival,
+        ep1: lib.add_episode(&season, 1, "Good News About Hell", 3_420_000),
+        ep2: lib.add_episode(&season, 2, "Half Loop", 3_300_000),
+        alice: mock.add_user("alice"),
+        bob: mock.add_user("bob"),
+        tv: mock.add_player("Living Room TV"),
+        phone: mock.add_player("Pixel"),
+    }
 }
 
 /// Prerolls left out, a pause, a resume, the end credits (watched: marked on the
 /// server), a stop; then an autoplay to the next episode, away from home.
 pub fn scrobbler(mock: &MockServer) -> Play {
-    let lib = mock.library();
-    let arrival = lib.add_movie("Movies", "Arrival", 6_960_000);
-    let show = lib.add_show("TV Shows", "Severance");
-    let season = lib.add_season(&show, 1);
-    let ep1 = lib.add_episode(&season, 1, "Good News About Hell", 3_420_000);
-    let ep2 = lib.add_episode(&season, 2, "Half Loop", 3_300_000);
-    let (alice, bob) = (mock.add_user("alice"), mock.add_user("bob"));
-    let tv = mock.add_player("Living Room TV");
-    let phone = mock.add_player("Pixel");
+    let Cast {
+        arrival,
+        ep1,
+        ep2,
+        alice,
+        bob,
+        tv,
+        phone,
+    } = cast(mock);
     mock.set_player_product(&phone, "Plex for Android (Mobile)", "Android");
     mock.set_player_local(&phone, false);
     Box::new(move |mock: &MockServer| {
@@ -95,9 +123,7 @@ pub fn scrobbler(mock: &MockServer) -> Play {
         let preroll = mock.play_preroll(&alice, &tv);
         beat();
         preroll.stop();
-        let before = sessions_read(mock);
-        let a = mock.play(&alice, &arrival, &tv);
-        wait_read(mock, "/status/sessions", before);
+        let a = and_read(mock, || mock.play(&alice, &arrival, &tv));
         beat();
         say("alice pauses, and goes on");
         a.pause();
@@ -124,20 +150,18 @@ pub fn scrobbler(mock: &MockServer) -> Play {
 /// bob watches an episode away from home, and the next one plays by itself.
 fn bob_autoplays(
     mock: &MockServer,
-    bob: &plex_alerts::mock::MockUser,
-    phone: &plex_alerts::mock::MockPlayer,
+    bob: &MockUser,
+    phone: &MockPlayer,
     ep1: &MockItem,
     ep2: &MockItem,
 ) {
     say("bob, away from home, goes on with Severance on his phone, from 40 %");
-    let before = sessions_read(mock);
-    let b = mock.playback(bob, ep1, phone).at(1_368_000).start();
-    wait_read(mock, "/status/sessions", before);
+    let b = and_read(mock, || {
+        mock.playback(bob, ep1, phone).at(1_368_000).start()
+    });
     beat();
     say("the episode ends; the next one plays by itself");
-    let before = sessions_read(mock);
-    b.next(ep2);
-    wait_read(mock, "/status/sessions", before);
+    and_read(mock, || b.next(ep2));
     beat();
     say("bob stops");
     b.stop();
@@ -147,25 +171,23 @@ fn bob_autoplays(
 /// Two viewers: one near the end of an episode that autoplays the next, one who pauses
 /// a movie; then both stop.
 pub fn now_playing(mock: &MockServer) -> Play {
-    let lib = mock.library();
-    let arrival = lib.add_movie("Movies", "Arrival", 6_960_000);
-    let show = lib.add_show("TV Shows", "Severance");
-    let season = lib.add_season(&show, 1);
-    let ep1 = lib.add_episode(&season, 1, "Good News About Hell", 3_420_000);
-    let ep2 = lib.add_episode(&season, 2, "Half Loop", 3_300_000);
-    let (alice, bob) = (mock.add_user("alice"), mock.add_user("bob"));
-    let tv = mock.add_player("Living Room TV");
-    let phone = mock.add_player("Pixel");
+    let Cast {
+        arrival,
+        ep1,
+        ep2,
+        alice,
+        bob,
+        tv,
+        phone,
+    } = cast(mock);
     Box::new(move |mock: &MockServer| {
         say("alice goes on with Severance on the Living Room TV, near its end");
-        let before = sessions_read(mock);
-        let a = mock.playback(&alice, &ep1, &tv).at(3_200_000).start();
-        wait_read(mock, "/status/sessions", before);
+        let a = and_read(mock, || {
+            mock.playback(&alice, &ep1, &tv).at(3_200_000).start()
+        });
         beat();
         say("bob starts Arrival on his phone");
-        let before = sessions_read(mock);
-        let b = mock.play(&bob, &arrival, &phone);
-        wait_read(mock, "/status/sessions", before);
+        let b = and_read(mock, || mock.play(&bob, &arrival, &phone));
         beat();
         say("bob pauses, and goes on");
         b.pause();
@@ -173,9 +195,7 @@ pub fn now_playing(mock: &MockServer) -> Play {
         b.resume();
         beat();
         say("alice's episode ends; the next one plays by itself");
-        let before = sessions_read(mock);
-        a.next(&ep2);
-        wait_read(mock, "/status/sessions", before);
+        and_read(mock, || a.next(&ep2));
         beat();
         say("bob stops, then alice");
         b.stop();
