@@ -120,14 +120,10 @@ impl LibraryTrackerBuilder {
     }
 
     /// Starts it on a listener of its own (the server's URL, token, TLS and client).
-    pub fn start(mut self) -> Result<LibraryTracker, Error> {
+    pub fn start(self) -> Result<LibraryTracker, Error> {
         let (rules, view) = self.rules();
         let check = self.check();
-        let handler = self
-            .handler
-            .take()
-            .unwrap_or_else(|| Box::new(|_: LibraryEvent| {}));
-        let handle = self.common.start(NEEDS, check, rules, handler)?;
+        let handle = self.common.start(NEEDS, check, rules, self.handler)?;
         Ok(LibraryTracker { handle, view })
     }
 
@@ -137,16 +133,12 @@ impl LibraryTrackerBuilder {
     /// `activity` and `status` notifications if its filters left them out (your
     /// callbacks still see only what the filters admit). The listener never waits for
     /// the tracker.
-    pub fn attach(mut self, listener: &mut Builder) -> LibraryTracker {
+    pub fn attach(self, listener: &mut Builder) -> LibraryTracker {
         let (rules, view) = self.rules();
         let check = self.check();
-        let handler = self
-            .handler
-            .take()
-            .unwrap_or_else(|| Box::new(|_: LibraryEvent| {}));
         let handle = self
             .common
-            .attach(listener, NEEDS, check, rules, handler, false);
+            .attach(listener, NEEDS, check, rules, self.handler, false);
         LibraryTracker { handle, view }
     }
 

@@ -215,22 +215,23 @@ impl Common {
     }
 
     /// Puts a tracker with these `rules` on `listener`, fed the notifications it `needs`,
-    /// its events to `handler`; its thread starts with the listener. `own`: the listener
-    /// is the tracker's own, whose errors and states go to the tracker's callbacks.
+    /// its events to `handler` (none: they are dropped); its thread starts with the
+    /// listener. `own`: the listener is the tracker's own, whose errors and states go to
+    /// the tracker's callbacks.
     pub fn attach<R: Rules>(
         self,
         listener: &mut crate::Builder,
         needs: &'static [&'static str],
         check: Result<(), Error>,
         rules: R,
-        handler: Box<dyn Handler<R::Event>>,
+        handler: Option<Box<dyn Handler<R::Event>>>,
         own: bool,
     ) -> Handle {
         let core = Core::new();
         let runner = Runner {
             rules,
             plex: self.plex.for_lookups(self.lookup_timeout),
-            handler,
+            handler: handler.unwrap_or_else(|| Box::new(|_: R::Event| {})),
             on_error: self.on_error,
             on_state: self.on_state,
             core: Arc::clone(&core),
@@ -257,7 +258,7 @@ impl Common {
         needs: &'static [&'static str],
         check: Result<(), Error>,
         rules: R,
-        handler: Box<dyn Handler<R::Event>>,
+        handler: Option<Box<dyn Handler<R::Event>>>,
     ) -> Result<Handle, Error> {
         check.clone()?;
         let mut listener = self.plex.alert_listener().handler(|_: Event| {});

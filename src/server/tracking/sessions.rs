@@ -157,14 +157,10 @@ impl SessionTrackerBuilder {
     }
 
     /// Starts it on a listener of its own (the server's URL, token, TLS and client).
-    pub fn start(mut self) -> Result<SessionTracker, Error> {
+    pub fn start(self) -> Result<SessionTracker, Error> {
         let (rules, now_playing) = self.rules();
         let check = self.check();
-        let handler = self
-            .handler
-            .take()
-            .unwrap_or_else(|| Box::new(|_: SessionEvent| {}));
-        let handle = self.common.start(NEEDS, check, rules, handler)?;
+        let handle = self.common.start(NEEDS, check, rules, self.handler)?;
         Ok(SessionTracker {
             handle,
             now_playing,
@@ -196,16 +192,12 @@ impl SessionTrackerBuilder {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn attach(mut self, listener: &mut Builder) -> SessionTracker {
+    pub fn attach(self, listener: &mut Builder) -> SessionTracker {
         let (rules, now_playing) = self.rules();
         let check = self.check();
-        let handler = self
-            .handler
-            .take()
-            .unwrap_or_else(|| Box::new(|_: SessionEvent| {}));
         let handle = self
             .common
-            .attach(listener, NEEDS, check, rules, handler, false);
+            .attach(listener, NEEDS, check, rules, self.handler, false);
         SessionTracker {
             handle,
             now_playing,
