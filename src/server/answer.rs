@@ -26,6 +26,20 @@ pub(crate) struct Bounds {
     pub whole: bool,
 }
 
+impl Bounds {
+    /// An answer read whole, of at most `bytes` (a write's, or [`PlexServer::get_json`]'s).
+    ///
+    /// [`PlexServer::get_json`]: crate::PlexServer::get_json
+    pub const fn whole_within(bytes: u64) -> Bounds {
+        Bounds {
+            bytes,
+            item_bytes: bytes,
+            items: 0,
+            whole: true,
+        }
+    }
+}
+
 /// The items of an answer, and how many elements were not items (a `null`, a number, a
 /// string, an array where an object belongs): skipped, not fatal.
 #[derive(Debug)]

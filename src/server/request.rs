@@ -113,12 +113,7 @@ impl Call<'_> {
     /// `GET path` for what it does (a write): a 200, whatever its body (read, within
     /// `bytes`, and dropped).
     pub fn done(&self, path: &str, bytes: u64) -> Result<(), Error> {
-        let bounds = Bounds {
-            bytes,
-            item_bytes: bytes,
-            items: 0,
-            whole: true,
-        };
+        let bounds = Bounds::whole_within(bytes);
         self.run(|call| {
             let body = call.open(path, bounds)?;
             match body.take(bytes).read_to_end(&mut Vec::new()) {
@@ -158,12 +153,7 @@ impl Call<'_> {
 
     /// The whole answer to `GET path` as JSON, within `bytes`.
     pub fn json(&self, path: &str, bytes: u64) -> Result<Value, Error> {
-        let bounds = Bounds {
-            bytes,
-            item_bytes: bytes,
-            items: 0,
-            whole: true,
-        };
+        let bounds = Bounds::whole_within(bytes);
         self.run(|call| {
             let body = call.open(path, bounds)?;
             let mut text = Vec::new();
