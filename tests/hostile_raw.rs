@@ -80,13 +80,8 @@ fn a_101_with_bare_lf_line_ends_is_an_upgrade() {
     // httparse reads such a head; the end of the head was looked for as CRLF CRLF only, so
     // the answer read as a handshake timeout.
     let resp = |request: &str| {
-        let key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap_or("")
-            .trim();
-        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-        format!("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: {accept}\n\n").into_bytes()
+        let head = String::from_utf8(upgrade(request)).unwrap();
+        head.replace("\r\n", "\n").into_bytes()
     };
     let note = r#"{"NotificationContainer":{"type":"status","size":1,"StatusNotification":[{"title":"hi"}]}}"#;
     let (url, _h) = server(resp, frame(true, 0x1, note.as_bytes()));
