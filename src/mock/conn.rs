@@ -17,6 +17,14 @@ use super::wire::{MockStream, parse_client_frame, read_request, respond, respond
 use super::{Client, ClientFrame, Command, EVENTSOURCE_PATH, Fault, Inner, reset};
 
 impl Inner {
+    /// The client `id` is gone: no more sends count it. Said before its connection is
+    /// shut, so that a client that waits for the server's end of the connection (a
+    /// WebSocket close) finds itself forgotten once it has it.
+    fn forget_client(&self, id: u64) {
+        lock(&self.clients).retain(|c| c.id != id);
+        self.changed.notify_all();
+    }
+
     pub(super) fn serve(inner: &Arc<Inner>, listener: TcpListener) -> io::Result<JoinHandle<()>> {
         inner.accepting.store(true, Ordering::SeqCst);
         let inner = Arc::clone(inner);
@@ -174,8 +182,7 @@ impl Inner {
             .and_then(|_| stream.flush())
             .is_err()
         {
-            lock(&self.clients).retain(|c| c.id != id);
-            self.changed.notify_all();
+            self.forget_client(id);
             return Ok(());
         }
         if fault == Fault::CloseAfterHandshake {
@@ -194,8 +201,6 @@ impl Inner {
         };
         let _ = control.set_read_timeout(None);
         session.run(stream, control, leftover, tx, rx);
-        lock(&self.clients).retain(|c| c.id != id);
-        self.changed.notify_all();
         Ok(())
     }
 
@@ -249,9 +254,9 @@ impl Session {
         match stream {
             MockStream::Plain(tcp) => {
                 // Plain TCP splits: a reader thread answers pings, this thread writes.
-                let reader = match tcp.try_clone() {
-                    Ok(r) => r,
-                    Err(_) => return,
+                let Ok(reader) = tcp.try_clone() else {
+                    self.inner.forget_client(self.id);
+                    return;
                 };
                 let inner = Arc::clone(&self.inner);
                 let endpoint = self.endpoint;
@@ -275,6 +280,7 @@ impl Session {
                     });
                 let mut tcp = tcp;
                 self.write_loop(&mut tcp, &control, &rx, None);
+                self.inner.forget_client(self.id);
                 let _ = control.shutdown(Shutdown::Both);
                 if let Ok(read) = read {
                     let _ = read.join();
@@ -314,6 +320,7 @@ impl Session {
                     }
                 };
                 self.write_loop(tls.as_mut(), &control, &rx, Some(&mut poll));
+                self.inner.forget_client(self.id);
                 let _ = control.shutdown(Shutdown::Both);
             }
         }
