@@ -74,6 +74,12 @@ fn a_stream_cut_mid_frame_is_reported_and_the_listener_reconnects() {
             )
         });
         listener.stop();
+        // The server sees the stopped client leave a moment after stop() returns; the
+        // next transport's cut frame must reach its listener alone.
+        assert!(
+            server.wait_for_no_clients(HANG_GUARD),
+            "a stopped client stays"
+        );
     }
 }
 
