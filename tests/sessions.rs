@@ -641,12 +641,12 @@ fn sessions_that_start_together_share_one_lookup() {
     for _ in 0..5 {
         assert!(matches!(next(&rx), SessionEvent::Started(_)));
     }
+    // One read for all five, as the table proves on a fake clock; here, on a loaded
+    // machine, the five notifications can straddle the 100 ms gather and take two. One
+    // read per session would be five.
     let stats = listener.session_stats();
-    assert_eq!(
-        (stats.lookups, stats.retries, stats.sessions),
-        (1, 0, 5),
-        "{stats:?}"
-    );
+    assert!(stats.lookups <= 2, "{stats:?}");
+    assert_eq!((stats.retries, stats.sessions), (0, 5), "{stats:?}");
     listener.stop();
 }
 
